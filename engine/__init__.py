@@ -1,0 +1,39 @@
+"""hark: an offline, plugin-based voice-assistant NLU engine.
+
+    >>> import hark
+    >>> with hark.Engine.from_config() as engine:
+    ...     result = engine.parse("set a timer for ten minutes")
+    ...     result.action.name, result.action.params["duration"]
+    ('timer.start', 600)
+"""
+from __future__ import annotations
+
+from .config import Config, load_config
+from .errors import ConfigError, HarkError, InputError, ModelError, PluginError, SkillError
+from .hookspecs import hookimpl
+from .runtime import Engine, Result
+from .skills import Skill, SkillSet
+from .types import (
+    AudioChunk,
+    Context,
+    EntityCandidate,
+    Event,
+    Hypothesis,
+    Interpretation,
+    NBest,
+    PronunciationReport,
+    SceneState,
+    SkillAction,
+    Slot,
+)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Engine", "Result", "Config", "load_config", "hookimpl",
+    "Skill", "SkillSet",
+    "AudioChunk", "Context", "EntityCandidate", "Event", "Hypothesis", "Interpretation", "NBest",
+    "PronunciationReport", "SceneState", "SkillAction", "Slot",
+    "HarkError", "ConfigError", "SkillError", "PluginError", "ModelError", "InputError",
+    "__version__",
+]

@@ -1,0 +1,312 @@
+"""The ``hark`` command: a thin layer over ``hark.Engine``. User errors print one line and exit 1."""
+from __future__ import annotations
+
+import functools
+import json
+import os
+import platform
+import shutil
+import sys
+from pathlib import Path
+from typing import Any, Callable, Iterable
+
+import click
+
+from .config import data_dir, load_config, project_root
+from .errors import HarkError, InputError
+
+__all__ = ["main", "cli"]
+
+
+def _engine(ctx: click.Context, **overrides: Any):
+    from .runtime import Engine
+
+    return Engine(load_config(ctx.obj["config"], **overrides))
+
+
+def _user_errors(fn: Callable) -> Callable:
+    """Turn HarkError (and unreadable input files) into a one-line ClickException."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except HarkError as exc:
+            raise click.ClickException(str(exc)) from None
+        except (OSError, UnicodeDecodeError) as exc:
+            raise click.ClickException(f"cannot read input: {exc}") from None
+
+    return wrapper
+
+
+def _dump(obj: Any, pretty: bool) -> str:
+    return json.dumps(obj, indent=2 if pretty else None, ensure_ascii=False)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.option("--config", "-c", type=click.Path(dir_okay=False), envvar="HARK_CONFIG",
+              help="config.yaml to use (default: $HARK_CONFIG, else the project's config.yaml).")
+@click.version_option(package_name="hark-nlu", prog_name="hark")
+@click.pass_context
+def cli(ctx: click.Context, config: str | None) -> None:
+    """hark: offline voice-assistant NLU. Text, ASR n-best lists or audio in; skill actions out (JSON).
+
+    \b
+    Try:
+      hark parse "set a timer for ten minutes"
+      echo '[{"text": "turn of the kitchen lights", "score": 0.6},
+             {"text": "turn off the kitchen lights", "score": 0.4}]' | hark parse --nbest -
+      hark skills
+      hark demo
+    """
+    ctx.ensure_object(dict)
+    ctx.obj["config"] = config
+
+
+@cli.command()
+@click.argument("text", required=False)
+@click.option("--nbest", "nbest_file", type=click.File("r"),
+              help='Read an ASR n-best list (JSON: [{"text": ..., "score": ...}, ...]) from FILE, or - for stdin.')
+@click.option("--now", help="Clock for relative times, ISO 8601 (e.g. 2026-11-24T21:00:00+01:00).")
+@click.option("--pretty/--compact", default=True, show_default=True, help="Indent the JSON.")
+@click.option("--min-confidence", type=click.FloatRange(0, 1), help="Override engine.min_confidence.")
+@click.pass_context
+@_user_errors
+def parse(ctx: click.Context, text: str | None, nbest_file: Any, now: str | None, pretty: bool,
+          min_confidence: float | None) -> None:
+    """Interpret TEXT (or an n-best list) and print the skill action as one JSON object.
+
+    \b
+    Fields: text, out_of_scope, skill, intent, confidence, action {name, params, response},
+    slots [{name, raw, value, entity_id, confidence, start, end, type}], alternatives, errors.
+    Out-of-scope input is not an error: exit status 0, "out_of_scope": true, "action": null.
+
+    \b
+    Examples:
+      hark parse "turn off the kitchen lights"
+      hark parse --now 2026-11-24T21:00:00+01:00 "wake me up tomorrow at 7 am"
+      hark parse --nbest hypotheses.json
+    """
+    if (text is None) == (nbest_file is None):
+        raise click.UsageError("give either TEXT or --nbest FILE")
+    if nbest_file is not None:
+        raw = nbest_file.read()
+        try:
+            data = json.loads(raw)
+        except json.JSONDecodeError as exc:
+            raise InputError(f"--nbest: not valid JSON ({exc.msg}, line {exc.lineno} column {exc.colno})") from None
+        if isinstance(data, dict) and "nbest" in data:
+            data = data["nbest"]
+        if not isinstance(data, list):
+            raise InputError('--nbest: expected a JSON list like [{"text": "...", "score": 0.7}]')
+        from .types import NBest
+
+        item: Any = NBest.from_scores(data)
+    else:
+        item = text
+    overrides = {"engine.min_confidence": min_confidence} if min_confidence is not None else {}
+    with _engine(ctx, **overrides) as engine:
+        context = engine.context(now=now) if now else None
+        result = engine.parse(item, context)
+    click.echo(_dump(result.to_dict(), pretty))
+
+
+@cli.command()
+@click.argument("input", type=click.File("r"), default="-")
+@click.option("--now", help="Clock for relative times, ISO 8601.")
+@click.pass_context
+@_user_errors
+def stream(ctx: click.Context, input: Any, now: str | None) -> None:
+    """Read JSON lines from INPUT (default stdin), write one JSON event per line.
+
+    \b
+    Each input line is one utterance, either plain text or JSON:
+      {"text": "pause the music"}
+      {"nbest": [{"text": "...", "score": 0.6}, ...]}
+      {"text": "...", "context": {"now": "2026-11-24T21:00:00+01:00", "device_id": "kitchen"}}
+    Events: utterance, interpretation, action, out_of_scope, error. A bad line gives an
+    error event naming the line and the stream goes on.
+    """
+    from .runtime import read_jsonl
+
+    def items() -> Iterable[Any]:
+        for item in read_jsonl(input):
+            if now and isinstance(item, (str, list)):
+                item = {"nbest": item} if isinstance(item, list) else {"text": item}
+            if now and isinstance(item, dict) and "context" not in item:
+                item = {**item, "context": {"now": now}}
+            yield item
+
+    with _engine(ctx) as engine:
+        for event in engine.stream(items()):
+            click.echo(_dump(event.to_dict(), False))
+            sys.stdout.flush()
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.option("--verbose", "-v", is_flag=True, help="Show examples and slot types.")
+@click.pass_context
+@_user_errors
+def skills(ctx: click.Context, as_json: bool, verbose: bool) -> None:
+    """List the installed skills, their intents and slots."""
+    with _engine(ctx) as engine:
+        rows = []
+        for skill in engine.skills:
+            rows.append({
+                "name": skill.name, "description": skill.description, "path": str(skill.path),
+                "handler": str(skill.handler) if skill.handler else None,
+                "intents": [{"name": i.name, "action": i.action.name if i.action else None,
+                             "examples": list(i.examples), "tests": len(i.tests)} for i in skill.intents],
+                "slots": {n: {"type": s.type, "size": len(s.catalog) if s.catalog else len(s.values)}
+                          for n, s in skill.slots.items()},
+            })
+    if as_json:
+        click.echo(_dump(rows, True))
+        return
+    for row in rows:
+        click.secho(f"{row['name']}", bold=True, nl=False)
+        click.echo(f"  {row['description']}" + ("  [handler.py]" if row["handler"] else ""))
+        for intent in row["intents"]:
+            click.echo(f"  {intent['name']:<20} -> {intent['action']}")
+            if verbose:
+                for ex in intent["examples"]:
+                    click.echo(f"      {ex}")
+        slots = ", ".join(f"{n}:{s['type']}" + (f"({s['size']})" if s["size"] else "")
+                          for n, s in row["slots"].items())
+        if slots:
+            click.echo(f"  slots: {slots}")
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.pass_context
+@_user_errors
+def plugins(ctx: click.Context, as_json: bool) -> None:
+    """List plugins (built-in and third-party, entry-point group "hark"): status, version, hooks."""
+    with _engine(ctx) as engine:
+        infos = [i.to_dict() for i in engine.plugin_info]
+    if as_json:
+        click.echo(_dump(infos, True))
+        return
+    for info in infos:
+        color = {"loaded": "green", "disabled": "yellow", "failed": "red"}.get(info["status"])
+        origin = "built-in" if info["builtin"] else (info["distribution"] or info["target"])
+        click.echo(f"{info['name']:<22} " + click.style(f"{info['status']:<9}", fg=color)
+                   + f" {origin} {info['version']}")
+        if info["hooks"]:
+            click.echo(f"{'':<22} hooks: {', '.join(info['hooks'])}")
+        if info["error"]:
+            click.echo(f"{'':<22} error: {info['error']}")
+
+
+@cli.command()
+@click.pass_context
+def doctor(ctx: click.Context) -> None:
+    """Check the installation: Python packages, system libraries, config, skills, plugins, data."""
+    problems = 0
+
+    def report(ok: bool | None, what: str, detail: str = "") -> None:
+        nonlocal problems
+        mark = {True: click.style("ok  ", fg="green"), False: click.style("FAIL", fg="red"),
+                None: click.style("warn", fg="yellow")}[ok]
+        problems += ok is False
+        click.echo(f"[{mark}] {what}" + (f": {detail}" if detail else ""))
+
+    report(sys.version_info >= (3, 10), "python", f"{platform.python_version()} ({sys.executable})")
+    for module in ("pluggy", "yaml", "numpy", "click", "rapidfuzz", "onnxruntime", "sentencepiece", "faiss"):
+        try:
+            mod = __import__(module)
+            report(True, module, getattr(mod, "__version__", ""))
+        except Exception as exc:  # noqa: BLE001 - the point is to report any import failure
+            report(False, module, f"{type(exc).__name__}: {exc}")
+    try:
+        import sounddevice
+
+        report(True, "sounddevice/PortAudio", sounddevice.get_portaudio_version()[1])
+    except Exception as exc:  # noqa: BLE001
+        report(None, "sounddevice/PortAudio", f"{exc} (microphone input unavailable; apt-get install libportaudio2)")
+    report(True if shutil.which("espeak-ng") else None, "espeak-ng",
+           shutil.which("espeak-ng") or "not found (needed only to synthesize test speech)")
+    try:
+        config = load_config(ctx.obj["config"])
+        report(True, "config", str(config.path or "built-in defaults"))
+    except HarkError as exc:
+        report(False, "config", str(exc))
+        sys.exit(1)
+    try:
+        from .runtime import Engine
+
+        with Engine(config) as engine:
+            report(True, "skills", f"{len(engine.skills)} loaded: {', '.join(s.name for s in engine.skills)}")
+            for info in engine.plugin_info:
+                if info.status == "failed":
+                    report(False, f"plugin {info.name}", info.error)
+            loaded = [i.name for i in engine.plugin_info if i.status == "loaded"]
+            report(True, "plugins", ", ".join(loaded))
+            for event in engine.startup_events:
+                if event.data.get("hook") != "load":
+                    report(False, f"plugin {event.data.get('plugin')}", event.data.get("message", ""))
+    except HarkError as exc:
+        report(False, "engine", str(exc))
+    data = data_dir()
+    report(True if data.is_dir() else None, "data sets (HARK_DATA)",
+           str(data) if data.is_dir() else f"{data} not found (only training and benchmarks need it)")
+    click.echo("all good" if not problems else f"{problems} problem(s)")
+    sys.exit(1 if problems else 0)
+
+
+@cli.command()
+@click.option("--now", default="2026-11-24T18:30:00+00:00", show_default=True,
+              help="Clock for the demo's relative times.")
+@click.pass_context
+@_user_errors
+def demo(ctx: click.Context, now: str) -> None:
+    """Run the bundled examples (examples/demo/*.jsonl): typed text and ASR n-best lists -> actions."""
+    from .runtime import read_jsonl
+
+    folder = project_root() / "examples" / "demo"
+    files = sorted(folder.glob("*.jsonl"))
+    if not files:
+        raise click.ClickException(f"no demo inputs found in {folder}")
+    with _engine(ctx) as engine:
+        for file in files:
+            click.secho(f"\n== {file.name}", bold=True)
+            for item in read_jsonl(file.read_text(encoding="utf-8").splitlines()):
+                if isinstance(item, InputError):
+                    click.secho(f"  bad line: {item}", fg="red")
+                    continue
+                label = item.get("label") if isinstance(item, dict) else None
+                payload = {k: v for k, v in item.items() if k != "label"} if isinstance(item, dict) else item
+                result = engine.parse(payload, engine.context(now=now))
+                heard = " | ".join(f"{h.text} ({h.score:.2f})" for h in result.nbest.hypotheses) \
+                    if len(result.nbest.hypotheses) > 1 else result.nbest.best.text
+                click.echo(f"> {heard}" + (f"    [{label}]" if label else ""))
+                if result.action is None:
+                    click.secho("  out of scope (no action)", fg="yellow")
+                    continue
+                a = result.action
+                params = json.dumps(dict(a.params), ensure_ascii=False)
+                click.echo("  " + click.style(f"{a.name}", fg="green") + f" {params}  conf={a.confidence:.2f}"
+                           + (f"  via hypothesis #{result.best.hypothesis_index + 1}"
+                              if result.best and result.best.hypothesis_index else ""))
+                if a.response:
+                    click.echo(f"  says: {a.response}")
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console entry point: unexpected errors print one line (HARK_DEBUG=1 shows the traceback)."""
+    try:
+        cli.main(args=argv, prog_name="hark", standalone_mode=True)
+    except SystemExit:
+        raise
+    except Exception as exc:  # noqa: BLE001 - last line of defence against tracebacks for users
+        if os.environ.get("HARK_DEBUG"):
+            raise
+        click.echo(f"hark: internal error: {type(exc).__name__}: {exc} (run with HARK_DEBUG=1 for details)",
+                   err=True)
+        sys.exit(2)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,235 @@
+"""config.yaml: frozen, validated settings. Unknown keys and wrong types fail with file:line: dotted.key.
+
+Precedence, lowest to highest: built-in defaults < config.yaml < HARK_* environment variables < keyword
+overrides given to ``Engine.from_config`` / ``load_config``.
+"""
+from __future__ import annotations
+
+import dataclasses
+import os
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping, TypeVar
+
+from .errors import ConfigError
+from .yamlfile import load_located
+
+__all__ = ["Config", "EngineSettings", "SkillSettings", "PluginSettings", "load_config", "project_root",
+           "default_config_path", "data_dir"]
+
+T = TypeVar("T")
+
+
+def project_root() -> Path:
+    """The source checkout (engine/ lives here); bundled skills and the default config.yaml are found from it."""
+    return Path(__file__).resolve().parent.parent
+
+
+def default_config_path() -> Path:
+    return project_root() / "config.yaml"
+
+
+def data_dir() -> Path:
+    """Public data sets for training and benchmarks: $HARK_DATA or ../shared/data beside the checkout."""
+    env = os.environ.get("HARK_DATA")
+    return Path(env) if env else project_root().parent / "shared" / "data"
+
+
+@dataclass(frozen=True)
+class EngineSettings:
+    #: interpretations below this confidence are out of scope: no action
+    min_confidence: float = 0.5
+    #: how many ranked alternatives a result keeps
+    max_alternatives: int = 5
+    #: how many top interpretations go through hark_resolve
+    resolve_top: int = 3
+    locale: str = "en-US"
+    #: IANA time zone for relative times ("tomorrow at 7"); empty = the machine's
+    timezone: str = ""
+
+
+@dataclass(frozen=True)
+class SkillSettings:
+    #: folders holding skill folders (relative paths are relative to the config file)
+    paths: tuple[str, ...] = ("skills",)
+    #: skill names to leave out
+    disabled: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class PluginSettings:
+    #: if set, only these plugins load (entry-point names)
+    enabled: tuple[str, ...] | None = None
+    #: plugins never loaded
+    disabled: tuple[str, ...] = ()
+    #: per-plugin settings, validated by each plugin against its own defaults
+    settings: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Config:
+    engine: EngineSettings = field(default_factory=EngineSettings)
+    skills: SkillSettings = field(default_factory=SkillSettings)
+    plugins: PluginSettings = field(default_factory=PluginSettings)
+    #: file the config came from (None: built-in defaults)
+    path: Path | None = field(default=None, metadata={"internal": True})
+    #: folder relative paths are resolved against
+    base_dir: Path = field(default_factory=project_root, metadata={"internal": True})
+
+    def skill_paths(self) -> list[Path]:
+        return [p if p.is_absolute() else self.base_dir / p for p in map(Path, self.skills.paths)]
+
+    def plugin_settings(self, plugin: str, defaults: type[T]) -> T:
+        """Settings of ``plugin`` as an instance of the frozen dataclass ``defaults`` (unknown keys rejected)."""
+        raw = self.plugins.settings.get(plugin) or {}
+        return _build(defaults, raw, f"plugins.settings.{plugin}", self.path)
+
+    def resolve_path(self, value: str | Path) -> Path:
+        p = Path(value).expanduser()
+        return p if p.is_absolute() else self.base_dir / p
+
+
+def _build(cls: type[T], data: Any, key: str, path: Path | None, lines: Mapping[str, int] | None = None) -> T:
+    where = f"{path}:" if path else ""
+    if not isinstance(data, Mapping):
+        raise ConfigError(f"{where}{_line(lines, key)} {key}: expected a mapping, got {type(data).__name__}")
+    hints = typing.get_type_hints(cls)
+    names = {f.name for f in dataclasses.fields(cls) if not f.metadata.get("internal")}  # type: ignore[arg-type]
+    kwargs = {}
+    for k, v in data.items():
+        child = f"{key}.{k}" if key else str(k)
+        if k not in names:
+            raise ConfigError(f"{where}{_line(lines, child)} {child}: unknown setting "
+                              f"(known: {', '.join(sorted(names))})")
+        kwargs[k] = _coerce(hints[k], v, child, path, lines)
+    return cls(**kwargs)
+
+
+def _line(lines: Mapping[str, int] | None, key: str) -> str:
+    n = (lines or {}).get(key)
+    return f"{n}:" if n else ""
+
+
+def _coerce(hint: Any, value: Any, key: str, path: Path | None, lines: Mapping[str, int] | None) -> Any:
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    where = f"{path}:{_line(lines, key)}" if path else ""
+
+    def bad(expected: str) -> ConfigError:
+        return ConfigError(f"{where} {key}: expected {expected}, got {value!r}".strip())
+
+    if origin in (typing.Union, getattr(__import__("types"), "UnionType", None)):
+        if value is None and type(None) in args:
+            return None
+        hint = next(a for a in args if a is not type(None))
+        origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if dataclasses.is_dataclass(hint):
+        return _build(hint, value, key, path, lines)
+    if origin is tuple:
+        if isinstance(value, str):
+            value = [v for v in value.split(",") if v.strip()]
+        if not isinstance(value, (list, tuple)):
+            raise bad("a list")
+        return tuple(_coerce(args[0], v, f"{key}[{i}]", path, lines) for i, v in enumerate(value))
+    if origin in (Mapping, dict) or hint is Mapping:
+        if not isinstance(value, Mapping):
+            raise bad("a mapping")
+        return dict(value)
+    if hint is bool:
+        if isinstance(value, str) and value.lower() in ("1", "true", "yes", "on", "0", "false", "no", "off"):
+            return value.lower() in ("1", "true", "yes", "on")
+        if not isinstance(value, bool):
+            raise bad("true or false")
+        return value
+    if hint in (int, float):
+        if isinstance(value, str):
+            try:
+                value = hint(value)
+            except ValueError:
+                raise bad("a number") from None
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise bad("a number")
+        if hint is int and float(value) != int(value):
+            raise bad("a whole number")
+        return hint(value)
+    if hint is str:
+        if not isinstance(value, (str, int, float)) or isinstance(value, bool):
+            raise bad("text")
+        return str(value)
+    if hint is Path:
+        return Path(str(value))
+    return value
+
+
+_ENV = {
+    # variable: (section, key) ; lists are comma-separated
+    "HARK_SKILLS": ("skills", "paths"),
+    "HARK_MIN_CONFIDENCE": ("engine", "min_confidence"),
+    "HARK_TIMEZONE": ("engine", "timezone"),
+    "HARK_LOCALE": ("engine", "locale"),
+}
+
+
+def _env_overrides(env: Mapping[str, str]) -> dict[str, dict[str, Any]]:
+    out: dict[str, dict[str, Any]] = {}
+    for var, (section, key) in _ENV.items():
+        if env.get(var):
+            value: Any = env[var]
+            if var == "HARK_SKILLS":
+                value = [p for p in value.split(os.pathsep) if p]
+            out.setdefault(section, {})[key] = value
+    spec = env.get("HARK_PLUGINS", "").strip()
+    if spec:  # "a,b" = only these; "-c" = also disable c; both may be combined
+        items = [s.strip() for s in spec.split(",") if s.strip()]
+        enabled = [s for s in items if not s.startswith("-")]
+        disabled = [s[1:] for s in items if s.startswith("-")]
+        plugins = out.setdefault("plugins", {})
+        if enabled:
+            plugins["enabled"] = enabled
+        if disabled:
+            plugins["disabled"] = disabled
+    return out
+
+
+def load_config(path: str | Path | None = None, env: Mapping[str, str] | None = None, **overrides: Any) -> Config:
+    """Load ``path`` (default: $HARK_CONFIG, else the project's config.yaml, else built-in defaults).
+
+    ``overrides`` are sections or dotted keys: ``load_config(engine={"min_confidence": 0.3})`` or
+    ``load_config(**{"engine.min_confidence": 0.3})``.
+    """
+    env = os.environ if env is None else env
+    if path is None and env.get("HARK_CONFIG"):
+        path = env["HARK_CONFIG"]
+    explicit = path is not None
+    if path is None and default_config_path().is_file():
+        path = default_config_path()
+    data: dict[str, Any] = {}
+    lines: dict[str, int] = {}
+    base = project_root()
+    if path is not None:
+        path = Path(path).expanduser().resolve()
+        if explicit and not path.is_file():
+            raise ConfigError(f"config file not found: {path}")
+        doc = load_located(path, ConfigError)
+        if doc.data is not None and not isinstance(doc.data, dict):
+            raise ConfigError(f"{path}: expected a mapping at the top level")
+        data, lines, base = doc.data or {}, doc.lines, path.parent
+    merged = _merge(data, _env_overrides(env))
+    for key, value in overrides.items():
+        if "." in key:
+            section, sub = key.split(".", 1)
+            merged = _merge(merged, {section: {sub: value}})
+        else:
+            merged = _merge(merged, {key: value})
+    cfg = _build(Config, {k: v for k, v in merged.items()}, "", path, lines)
+    return dataclasses.replace(cfg, path=path, base_dir=base)
+
+
+def _merge(a: Mapping[str, Any], b: Mapping[str, Any]) -> dict[str, Any]:
+    out = dict(a)
+    for k, v in b.items():
+        if isinstance(v, Mapping) and isinstance(out.get(k), Mapping):
+            out[k] = _merge(out[k], v)
+        else:
+            out[k] = v
+    return out

@@ -1,0 +1,358 @@
+"""The engine: loads plugins and skills, runs an utterance through the hooks, emits events.
+
+Data flows one way: NBest -> hark_interpret (all plugins, merged and ranked) -> hark_resolve (top few, in turn)
+-> threshold -> hark_act (first answer) -> events. Every hook call goes through ``Engine.call``, which runs the
+implementations one at a time so that a plugin that raises is reported as an ``error`` event and the rest go on.
+"""
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import json
+import logging
+import os
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
+
+from .config import Config, load_config
+from .errors import HarkError, InputError, PluginError, SkillError
+from .plugin_manager import PluginInfo, build_plugin_manager, load_module_plugin, _describe
+from .skills import SkillRegistry, SkillSet
+from .slots import SlotTypeRegistry
+from .types import Context, Event, Hypothesis, Interpretation, NBest, SceneState, SkillAction
+
+__all__ = ["Engine", "Result", "coerce_nbest"]
+
+log = logging.getLogger("hark")
+
+# What each hook must return (None is always allowed); checked so a buggy plugin is named, not trusted.
+_RESULT_TYPES: dict[str, Any] = {
+    "hark_interpret": list,
+    "hark_resolve": Interpretation,
+    "hark_act": SkillAction,
+    "hark_scene": SceneState,
+    "hark_transcribe": NBest,
+    "hark_audio_chunk": Event,
+}
+
+
+@dataclass(frozen=True)
+class Result:
+    """What ``Engine.parse`` returns: the chosen action (or none) and how it was reached."""
+
+    nbest: NBest
+    #: ranked, best first (resolved)
+    interpretations: tuple[Interpretation, ...]
+    action: SkillAction | None
+    context: Context
+    events: tuple[Event, ...] = ()
+
+    @property
+    def best(self) -> Interpretation | None:
+        return self.interpretations[0] if self.interpretations else None
+
+    @property
+    def out_of_scope(self) -> bool:
+        return self.action is None
+
+    @property
+    def errors(self) -> tuple[Event, ...]:
+        return tuple(e for e in self.events if e.kind == "error")
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON object ``hark parse`` prints."""
+        best = self.best if self.action is not None else None
+        chosen = self.action
+        return {
+            "text": (chosen.text if chosen else self.nbest.best.text),
+            "out_of_scope": self.out_of_scope,
+            "skill": chosen.skill if chosen else None,
+            "intent": chosen.intent if chosen else None,
+            "confidence": round(chosen.confidence if chosen else (self.best.confidence if self.best else 0.0), 4),
+            "action": None if chosen is None else {"name": chosen.name, "params": chosen.to_dict()["params"],
+                                                   "response": chosen.response},
+            "slots": [_slot_summary(s) for s in (chosen.slots if chosen else ())],
+            "hypothesis_index": best.hypothesis_index if best else None,
+            "alternatives": [
+                {"skill": i.skill, "intent": i.intent, "confidence": round(i.confidence, 4), "text": i.text,
+                 "hypothesis_index": i.hypothesis_index, "slots": [_slot_summary(s) for s in i.slots]}
+                for i in self.interpretations[(1 if best else 0):]
+            ],
+            "errors": [dict(e.data) for e in self.errors],
+        }
+
+
+def _slot_summary(slot: Any) -> dict[str, Any]:
+    d = slot.to_dict()
+    keep = ("name", "raw", "value", "entity_id", "confidence", "start", "end", "type")
+    out = {k: d[k] for k in keep}
+    if d["alternatives"]:
+        out["alternatives"] = d["alternatives"]
+    return out
+
+
+def coerce_nbest(value: Any) -> NBest:
+    """Accept text, an NBest, a list of hypotheses ({text, score} / (text, score) / Hypothesis) or {"nbest": [...]}."""
+    if isinstance(value, NBest):
+        return value
+    if isinstance(value, str):
+        return NBest.from_text(value)
+    if isinstance(value, Mapping):
+        if "nbest" in value:
+            return coerce_nbest(value["nbest"])
+        if "text" in value:
+            if not isinstance(value["text"], str):
+                raise InputError("'text' must be a string")
+            return NBest.from_text(value["text"])
+        raise InputError("expected {\"text\": ...} or {\"nbest\": [...]}")
+    if isinstance(value, (list, tuple)):
+        items = [{"text": h.text, "score": h.score} if isinstance(h, Hypothesis) else h for h in value]
+        return NBest.from_scores(items)
+    raise InputError(f"cannot parse {type(value).__name__}: give text or an n-best list")
+
+
+class Engine:
+    """Embed hark: ``with Engine.from_config() as engine: engine.parse("turn on the lights")``."""
+
+    def __init__(self, config: Config, *, plugins: Iterable[Any] = (), entry_points: bool = True):
+        self.config = config
+        self.startup_events: list[Event] = []
+        self.trace = os.environ.get("HARK_TRACE_PLUGINS", "") not in ("", "0")
+        self.pm, self.plugin_info = build_plugin_manager(config, extra=plugins, entry_points=entry_points)
+        for info in self.plugin_info:
+            if info.status == "failed":
+                self._error(self.startup_events, info.name, "load", info.error)
+        self.slot_types = SlotTypeRegistry()
+        self._call_registering("hark_register_slot_types", self.slot_types)
+        registry = SkillRegistry(self.slot_types, disabled=config.skills.disabled)
+        for path in config.skill_paths():
+            registry.add_path(path)
+        self._call_registering("hark_register_skills", registry)
+        self.skills: SkillSet = registry.build()
+        for skill in self.skills:
+            if skill.handler is not None:
+                self._register_handler(skill.name, skill.handler)
+        self._closed = False
+        self.call("hark_startup", sink=self.startup_events, engine=self)
+
+    # ----------------------------------------------------------------------------------------- construction
+
+    @classmethod
+    def from_config(cls, path: str | Path | None = None, *, plugins: Iterable[Any] = (), **overrides: Any) -> "Engine":
+        """Build an engine from config.yaml (``path``, $HARK_CONFIG or the project's) plus dotted overrides."""
+        return cls(load_config(path, **overrides), plugins=plugins)
+
+    def _register_handler(self, skill: str, path: Path) -> None:
+        name = f"skill:{skill}"
+        module = load_module_plugin(path, f"hark_skill_{skill}_handler")
+        self.pm.register(module, name=name)
+        self.plugin_info.append(PluginInfo(name=name, status="loaded", target=str(path),
+                                           hooks=tuple(sorted(c.name for c in self.pm.get_hookcallers(module) or []))))
+
+    def _call_registering(self, hook: str, registry: Any) -> None:
+        """Registration hooks: a duplicate or invalid name stops start-up; other exceptions are isolated."""
+        for impl in self._impls(hook):
+            registry.current_source = impl.plugin_name
+            try:
+                impl.function(**{a: registry for a in impl.argnames})
+            except (PluginError, SkillError):
+                raise
+            except Exception as exc:
+                self._error(self.startup_events, impl.plugin_name, hook, _describe(exc))
+        registry.current_source = "config"
+
+    def close(self) -> None:
+        if not self._closed:
+            self._closed = True
+            self.call("hark_shutdown", engine=self)
+
+    def __enter__(self) -> "Engine":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    # -------------------------------------------------------------------------------------------- hook calls
+
+    def _impls(self, hook: str) -> list[Any]:
+        # pluggy calls the most recently registered first, honouring tryfirst/trylast: same order here
+        return list(reversed(getattr(self.pm.hook, hook).get_hookimpls()))
+
+    def call(self, hook: str, *, firstresult: bool = False, sink: list[Event] | None = None,
+             **kwargs: Any) -> Any:
+        """Call ``hook`` implementation by implementation, isolating failures.
+
+        Returns ``[(plugin_name, result), ...]`` for non-None results, or the first non-None result when
+        ``firstresult``. A plugin that raises or returns the wrong type produces an ``error`` event in ``sink``
+        (and for listeners) and is skipped.
+        """
+        results = []
+        expected = _RESULT_TYPES.get(hook)
+        for impl in self._impls(hook):
+            if self.trace:
+                print(f"hark trace: {hook} -> {impl.plugin_name}", file=sys.stderr)
+            try:
+                result = impl.function(**{a: kwargs[a] for a in impl.argnames})
+            except Exception as exc:
+                self._error(sink, impl.plugin_name, hook, _describe(exc))
+                continue
+            if result is None:
+                continue
+            if expected is not None and not isinstance(result, expected):
+                self._error(sink, impl.plugin_name, hook,
+                            f"returned {type(result).__name__}, expected {expected.__name__} or None")
+                continue
+            if firstresult:
+                return result
+            results.append((impl.plugin_name, result))
+        return None if firstresult else results
+
+    def _error(self, sink: list[Event] | None, plugin: str, hook: str, message: str) -> None:
+        log.warning("plugin %s failed in %s: %s", plugin, hook, message)
+        event = Event("error", {"plugin": plugin, "hook": hook, "message": message}, time=time.time())
+        if sink is not None:
+            sink.append(event)
+        if hook != "hark_event":
+            self.emit(event)
+
+    def emit(self, event: Event) -> None:
+        """Deliver ``event`` to every ``hark_event`` listener; a failing listener is logged, never re-entered."""
+        self.call("hark_event", event=event)
+
+    # ------------------------------------------------------------------------------------------- utterances
+
+    def context(self, **kwargs: Any) -> Context:
+        """A Context for one utterance: clock in the configured time zone, locale, current scene."""
+        now = kwargs.pop("now", None)
+        if now is None:
+            now = dt.datetime.now(self._tz())
+        kwargs.setdefault("locale", self.config.engine.locale)
+        ctx = Context.create(now, **kwargs)
+        if ctx.scene is None:
+            scene = self.call("hark_scene", firstresult=True, context=ctx)
+            if scene is not None:
+                ctx = dataclasses.replace(ctx, scene=scene)
+        return ctx
+
+    def _tz(self) -> dt.tzinfo | None:
+        name = self.config.engine.timezone
+        if not name:
+            return dt.datetime.now().astimezone().tzinfo
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            return ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise InputError(f"engine.timezone: unknown time zone {name!r}") from None
+
+    def interpret(self, nbest: NBest, context: Context, sink: list[Event] | None = None) -> list[Interpretation]:
+        """All plugins' interpretations, merged (best confidence per reading) and ranked."""
+        merged: dict[tuple, Interpretation] = {}
+        for plugin, found in self.call("hark_interpret", sink=sink, nbest=nbest, skills=self.skills,
+                                       context=context):
+            for interp in found:
+                if not isinstance(interp, Interpretation):
+                    self._error(sink, plugin, "hark_interpret",
+                                f"returned a list holding {type(interp).__name__}, expected Interpretation")
+                    break
+                if not interp.source:
+                    interp = dataclasses.replace(interp, source=plugin)
+                key = interp.key
+                if key not in merged or interp.confidence > merged[key].confidence:
+                    merged[key] = interp
+        return sorted(merged.values(), key=lambda i: (-i.confidence, i.hypothesis_index))
+
+    def resolve(self, ranked: Sequence[Interpretation], nbest: NBest, context: Context,
+                sink: list[Event] | None = None) -> list[Interpretation]:
+        top = list(ranked[: self.config.engine.resolve_top])
+        out = []
+        for interp in top:
+            for impl in self._impls("hark_resolve"):
+                kwargs = dict(interpretation=interp, nbest=nbest, skills=self.skills, context=context)
+                try:
+                    new = impl.function(**{a: kwargs[a] for a in impl.argnames})
+                except Exception as exc:
+                    self._error(sink, impl.plugin_name, "hark_resolve", _describe(exc))
+                    continue
+                if new is not None and not isinstance(new, Interpretation):
+                    self._error(sink, impl.plugin_name, "hark_resolve",
+                                f"returned {type(new).__name__}, expected Interpretation or None")
+                    continue
+                interp = new or interp
+            out.append(interp)
+        out.sort(key=lambda i: (-i.confidence, i.hypothesis_index))
+        return out + list(ranked[len(top):])
+
+    def parse(self, text_or_nbest: Any, context: Context | None = None, *, utterance: int | None = None) -> Result:
+        """Interpret typed text or an ASR n-best list and choose the skill action.
+
+        ``context`` defaults to ``engine.context()`` (now, configured locale, current scene).
+        """
+        nbest = coerce_nbest(text_or_nbest)
+        context = context or self.context()
+        events: list[Event] = []
+        self._event(events, "utterance", {"nbest": nbest.to_dict()["hypotheses"], "source": nbest.source}, utterance)
+        ranked = self.resolve(self.interpret(nbest, context, events), nbest, context, events)
+        ranked = ranked[: self.config.engine.max_alternatives]
+        action = None
+        if ranked and ranked[0].confidence >= self.config.engine.min_confidence:
+            action = self.call("hark_act", firstresult=True, sink=events, interpretation=ranked[0],
+                               skills=self.skills, context=context)
+        if ranked:
+            self._event(events, "interpretation", {"interpretations": [i.to_dict() for i in ranked]}, utterance)
+        if action is not None:
+            self._event(events, "action", action.to_dict(), utterance)
+        else:
+            best = ranked[0].to_dict() if ranked else None
+            self._event(events, "out_of_scope", {"text": nbest.best.text, "best": best,
+                                                 "min_confidence": self.config.engine.min_confidence}, utterance)
+        return Result(nbest, tuple(ranked), action, context, tuple(events))
+
+    def _event(self, sink: list[Event], kind: str, data: dict[str, Any], utterance: int | None) -> None:
+        event = Event(kind, data, time=time.time(), utterance=utterance)
+        sink.append(event)
+        self.emit(event)
+
+    def stream(self, source: Iterable[Any]) -> Iterator[Event]:
+        """Run every item of ``source`` (text, n-best lists, {"text"|"nbest", "context"} objects) and yield events.
+
+        A bad item yields one ``error`` event naming it and the stream goes on.
+        """
+        for index, item in enumerate(source):
+            try:
+                if isinstance(item, InputError):  # an undecodable line from read_jsonl
+                    raise item
+                ctx = None
+                if isinstance(item, Mapping) and "context" in item:
+                    ctx_data = item["context"]
+                    if not isinstance(ctx_data, Mapping):
+                        raise InputError("'context' must be an object")
+                    ctx = self.context(**{k: v for k, v in ctx_data.items() if k in ("now", "device_id",
+                                                                                      "active_skill",
+                                                                                      "expected_text")})
+                result = self.parse(item, ctx, utterance=index)
+            except HarkError as exc:
+                event = Event("error", {"input": index, "message": str(exc)}, time=time.time(), utterance=index)
+                self.emit(event)
+                yield event
+                continue
+            yield from result.events
+
+
+def read_jsonl(lines: Iterable[str]) -> Iterator[Any]:
+    """Decode a JSON-lines stream for ``Engine.stream``: JSON values, plain-text lines as text, and an
+    InputError in place of a line that looks like JSON but is not (the stream reports it and goes on)."""
+    for number, line in enumerate(lines, 1):
+        line = line.strip()
+        if not line:
+            continue
+        if line[0] in "{[\"":
+            try:
+                yield json.loads(line)
+            except json.JSONDecodeError as exc:
+                yield InputError(f"input line {number}: not valid JSON ({exc.msg} at column {exc.colno})")
+            continue
+        yield line

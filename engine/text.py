@@ -1,0 +1,40 @@
+"""Text normalisation shared by skills, matchers and resolvers: one tokenizer, so offsets always agree."""
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+
+__all__ = ["Token", "tokenize", "normalize"]
+
+# numbers with optional decimals/clock colons and a percent sign; words with inner apostrophes; a lone percent sign
+_TOKEN_RE = re.compile(r"\d+(?:[.:]\d+)*%?|[^\W_]+(?:'[^\W_]+)*|%")
+_APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "`": "'"})
+
+
+@dataclass(frozen=True)
+class Token:
+    text: str  # normalised (lower-case, NFKC, straight apostrophes)
+    start: int  # character offsets into the original string
+    end: int
+
+
+def _fold(text: str) -> str:
+    return unicodedata.normalize("NFKC", text).translate(_APOSTROPHES).lower()
+
+
+def tokenize(text: str) -> list[Token]:
+    """Split into normalised word tokens, keeping offsets into ``text``.
+
+    NFKC never changes the length of the ASCII text ASR systems emit; for other text, offsets refer to the folded
+    string, which has the same length for all common Latin input.
+    """
+    folded = _fold(text)
+    if len(folded) != len(text):  # rare compatibility characters: offsets into folded text are the best we have
+        text = folded
+    return [Token(m.group(), m.start(), m.end()) for m in _TOKEN_RE.finditer(folded)]
+
+
+def normalize(text: str) -> str:
+    """Lower-case words joined by single spaces: the form catalogs and parsers compare."""
+    return " ".join(t.text for t in tokenize(text))

@@ -1,0 +1,78 @@
+"""YAML loading that remembers where every key came from, so validation errors can say file:line: key."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+__all__ = ["LocatedYAML", "load_located"]
+
+
+class LocatedYAML:
+    """Plain Python data from a YAML file plus the line of every dotted key path ("intents.SetTimer.examples[2]")."""
+
+    def __init__(self, data: Any, lines: dict[str, int], path: Path):
+        self.data, self.lines, self.path = data, lines, path
+
+    def line(self, key: str) -> int | None:
+        """Line of ``key``, or of its nearest ancestor that has one."""
+        while key:
+            if key in self.lines:
+                return self.lines[key]
+            key = key.rsplit(".", 1)[0] if "." in key else (key.rsplit("[", 1)[0] if "[" in key else "")
+        return None
+
+
+def load_located(path: Path, error: type[Exception], text: str | None = None) -> LocatedYAML:
+    """Parse ``path``; syntax errors raise ``error(message, path=..., line=...)`` (a SkillError or ConfigError)."""
+    if text is None:
+        try:
+            text = path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            raise _err(error, "file not found", path, None) from None
+        except UnicodeDecodeError as exc:
+            raise _err(error, f"not UTF-8 text ({exc.reason} at byte {exc.start})", path, None) from None
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise _err(error, f"invalid YAML: {problem}", path, mark.line + 1 if mark else None) from None
+    lines: dict[str, int] = {}
+    data = _build(node, "", lines) if node is not None else None
+    return LocatedYAML(data, lines, path)
+
+
+def _err(error: type[Exception], message: str, path: Path, line: int | None) -> Exception:
+    try:
+        return error(message, path=str(path), line=line)  # type: ignore[call-arg]
+    except TypeError:
+        return error(f"{path}" + (f":{line}" if line else "") + f": {message}")
+
+
+def _build(node: yaml.Node, key: str, lines: dict[str, int]) -> Any:
+    if key:
+        lines[key] = node.start_mark.line + 1
+    if isinstance(node, yaml.MappingNode):
+        out: dict[Any, Any] = {}
+        for knode, vnode in node.value:
+            k = _scalar(knode)
+            child = f"{key}.{k}" if key else str(k)
+            lines[child] = knode.start_mark.line + 1
+            out[k] = _build(vnode, child, lines)
+            lines[child] = knode.start_mark.line + 1  # the key's line, not its value's
+        return out
+    if isinstance(node, yaml.SequenceNode):
+        return [_build(item, f"{key}[{i}]", lines) for i, item in enumerate(node.value)]
+    return _scalar(node)
+
+
+_SCALARS = yaml.SafeLoader("")
+
+
+def _scalar(node: yaml.Node) -> Any:
+    if isinstance(node, yaml.ScalarNode):
+        return _SCALARS.construct_object(node, deep=True)
+    # complex keys are not meaningful in hark files
+    return str(node.value)

@@ -1,0 +1,176 @@
+"""Template tier: the skills' example sentences as exact matchers, no training needed.
+
+High precision by construction; generalisation is the trained tier's job. Works over every n-best hypothesis and
+turns match quality and ASR posteriors into one confidence per reading (see ``fuse``).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from hark.hookspecs import hookimpl
+from hark.skills import SkillSet
+from hark.text import tokenize
+from hark.types import Context, EntityCandidate, Interpretation, NBest, Slot
+
+from .matcher import CompiledTemplate, Parse, compile_template, filler_skips, iter_parses
+
+__all__ = ["TemplateIntentPlugin", "TemplateSettings", "fuse"]
+
+NAME = "intent_templates"
+
+
+@dataclass(frozen=True)
+class TemplateSettings:
+    #: words and phrases skipped anywhere in an utterance, at a small cost each
+    fillers: tuple[str, ...] = (
+        "please", "hey hark", "ok hark", "okay hark", "hark", "can you", "could you", "would you", "will you",
+        "i want to", "i'd like to", "i would like to", "i wanna", "for me", "just", "thanks", "thank you", "um",
+        "uh", "hey", "ok", "okay", "now",
+    )
+    #: quality factor per skipped filler token
+    filler_cost: float = 0.97
+    #: quality of a free-text slot of one word; each further word costs text_slot_word_cost
+    text_slot_quality: float = 0.9
+    text_slot_word_cost: float = 0.04
+    #: longest span a slot may cover, in words
+    max_slot_words: int = 10
+    #: weight of a hypothesis no template matches, relative to a perfect match (see ``fuse``)
+    unmatched_weight: float = 0.15
+    #: sharpness of the competition between readings of one hypothesis
+    ambiguity_power: float = 4.0
+
+
+@dataclass
+class _Compiled:
+    fingerprint: str
+    templates: list[CompiledTemplate] = field(default_factory=list)
+
+
+class TemplateIntentPlugin:
+    """Registered through the ``hark`` entry point ``intent_templates``."""
+
+    name = NAME
+
+    def __init__(self) -> None:
+        self.settings = TemplateSettings()
+        self._compiled: _Compiled | None = None
+        self._fillers: list[tuple[str, ...]] = []
+
+    @hookimpl
+    def hark_startup(self, engine: Any) -> None:
+        self.settings = engine.config.plugin_settings(NAME, TemplateSettings)
+        self._fillers = sorted({tuple(t.text for t in tokenize(f)) for f in self.settings.fillers if f.strip()},
+                               key=len, reverse=True)
+        self._compile(engine.skills)
+
+    def _compile(self, skills: SkillSet) -> list[CompiledTemplate]:
+        if self._compiled is None or self._compiled.fingerprint != skills.fingerprint:
+            compiled = _Compiled(skills.fingerprint)
+            for intent in skills.intents():
+                for i, tree in enumerate(intent.templates):
+                    compiled.templates.append(compile_template(tree, intent.skill, intent.name, i))
+            self._compiled = compiled
+        return self._compiled.templates
+
+    @hookimpl
+    def hark_interpret(self, nbest: NBest, skills: SkillSet, context: Context) -> list[Interpretation]:
+        if not self._fillers:  # used without hark_startup (embedded directly)
+            self._fillers = sorted({tuple(t.text for t in tokenize(f)) for f in self.settings.fillers},
+                                   key=len, reverse=True)
+        templates = self._compile(skills)
+        per_hyp = [self.parse_hypothesis(h.text, templates, skills, context, idx)
+                   for idx, h in enumerate(nbest.hypotheses)]
+        return fuse(nbest, per_hyp, self.settings.unmatched_weight, self.settings.ambiguity_power)
+
+    def parse_hypothesis(self, text: str, templates: list[CompiledTemplate], skills: SkillSet, context: Context,
+                         index: int) -> list[Interpretation]:
+        """Best parse per (skill, intent) of one hypothesis, as Interpretations whose confidence is match quality."""
+        toks = tokenize(text)
+        words = [t.text for t in toks]
+        if not words:
+            return []
+        skips = filler_skips(words, self._fillers)
+        cache: dict[tuple, Any] = {}
+        s = self.settings
+
+        def lookup_for(skill_name: str):
+            slots = skills[skill_name].slots
+
+            def lookup(slot: str, start: int, end: int):
+                key = (skill_name, slot, start, end)
+                if key not in cache:
+                    spec = slots[slot]
+                    raw = text[toks[start].start:toks[end - 1].end]
+                    found = spec.match(raw, context)
+                    if found and spec.type == "text":
+                        q = max(0.5, s.text_slot_quality - s.text_slot_word_cost * (end - start - 1))
+                        found = (type(found[0])(found[0].value, None, q),)
+                    cache[key] = found
+                return cache[key]
+
+            return lookup
+
+        best: dict[tuple[str, str], tuple[CompiledTemplate, Parse]] = {}
+        for tpl, parse in iter_parses(templates, words, set(words), skips, lookup_for,
+                                      filler_cost=s.filler_cost, max_slot_words=s.max_slot_words):
+            key = (tpl.skill, tpl.intent)
+            if key not in best or parse.quality > best[key][1].quality:
+                best[key] = (tpl, parse)
+        out = []
+        for (skill, intent), (tpl, parse) in best.items():
+            slots = []
+            for hit in parse.slots:
+                spec = skills[skill].slots[hit.name]
+                start, end = toks[hit.start].start, toks[hit.end - 1].end
+                alts = ()
+                if spec.type == "catalog":
+                    alts = tuple(EntityCandidate(m.value, m.entity_id, m.score)
+                                 for m in cache[(skill, hit.name, hit.start, hit.end)][1:])
+                slots.append(Slot(hit.name, text[start:end], hit.match.value, hit.match.entity_id,
+                                  round(hit.match.score, 4), start, end, spec.type, alts))
+            out.append(Interpretation(skill, intent, round(parse.quality, 4), tuple(slots), text, index, NAME))
+        return out
+
+
+def fuse(nbest: NBest, per_hypothesis: list[list[Interpretation]], unmatched_weight: float,
+         ambiguity_power: float) -> list[Interpretation]:
+    """Combine per-hypothesis parses into one confidence per reading.
+
+    Readings of one hypothesis compete: reading r of hypothesis i gets share s_ir = q_ir^k / sum_r' q_ir'^k of
+    its match quality q_ir. Hypotheses are weighted by their ASR posterior p_i; one that no template matches
+    keeps weight p_i * unmatched_weight, because users mostly say in-domain things and an unparseable
+    hypothesis is more likely a misrecognition. Then
+
+        confidence(r) = sum_i p_i * q_ir * s_ir / (sum_i p_i * max(q_i*, unmatched_weight if unmatched))
+
+    which is 1 for a perfect unambiguous match of typed text, and lets a parseable second hypothesis win over an
+    unparseable first one. The returned reading carries the slots of the hypothesis that supports it most.
+    """
+    support: dict[tuple, float] = {}
+    carrier: dict[tuple, tuple[float, Interpretation]] = {}
+    total = 0.0
+    for hyp, found in zip(nbest.hypotheses, per_hypothesis):
+        p = max(hyp.score, 1e-6)
+        if not found:
+            total += p * unmatched_weight
+            continue
+        qmax = max(i.confidence for i in found)
+        total += p * qmax
+        norm = sum(i.confidence ** ambiguity_power for i in found)
+        for interp in found:
+            share = interp.confidence ** ambiguity_power / norm
+            contribution = p * interp.confidence * share
+            key = interp.key
+            support[key] = support.get(key, 0.0) + contribution
+            if key not in carrier or contribution > carrier[key][0]:
+                carrier[key] = (contribution, interp)
+    if total <= 0:
+        return []
+    out = []
+    for key, mass in support.items():
+        interp = carrier[key][1]
+        out.append(Interpretation(interp.skill, interp.intent, round(min(1.0, mass / total), 4), interp.slots,
+                                  interp.text, interp.hypothesis_index, NAME))
+    out.sort(key=lambda i: (-i.confidence, i.hypothesis_index))
+    return out

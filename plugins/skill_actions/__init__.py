@@ -1,0 +1,81 @@
+"""Generic actions: the skill file's ``action`` and ``response`` turned into a SkillAction.
+
+Runs last (``trylast``) so a skill's own handler.py can answer first.
+"""
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from hark.hookspecs import hookimpl
+from hark.skills import SkillSet
+from hark.types import Context, Interpretation, SkillAction, Slot
+
+__all__ = ["SkillActionsPlugin", "build_action", "render_response", "spoken"]
+
+_PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)(?:\.([a-z_]+))?\}")
+
+
+def _slot_field(slot: Slot, field: str | None) -> Any:
+    return getattr(slot, field or "value")
+
+
+def build_action(interpretation: Interpretation, skills: SkillSet) -> SkillAction | None:
+    """The SkillAction the skill file declares for this interpretation (None for an unknown skill/intent)."""
+    intent = skills.intent(interpretation.skill, interpretation.intent)
+    if intent is None or intent.action is None:
+        return None
+    params: dict[str, Any] = {}
+    for name, value in intent.action.params.items():
+        if isinstance(value, str) and value.startswith("$"):
+            slot_name, _, field = value[1:].partition(".")
+            slot = interpretation.slot(slot_name)
+            params[name] = _slot_field(slot, field or None) if slot else None
+        else:
+            params[name] = value
+    return SkillAction(
+        skill=interpretation.skill,
+        intent=interpretation.intent,
+        name=intent.action.name,
+        params=params,
+        response=render_response(intent.responses, interpretation),
+        confidence=interpretation.confidence,
+        slots=interpretation.slots,
+        text=interpretation.text,
+    )
+
+
+def spoken(slot: Slot) -> str:
+    """How a response speaks a slot: the catalog/list name when resolved, else the words the user said."""
+    if slot.type in ("catalog", "list") and isinstance(slot.value, str):
+        return slot.value
+    return slot.raw
+
+
+def render_response(templates: tuple[str, ...], interpretation: Interpretation) -> str | None:
+    """The first template whose placeholders are all filled; ``{slot}`` speaks the slot, ``{slot.raw}`` etc."""
+    for template in templates:
+        missing = False
+
+        def fill(m: re.Match) -> str:
+            nonlocal missing
+            slot = interpretation.slot(m.group(1))
+            if slot is None:
+                missing = True
+                return ""
+            return spoken(slot) if m.group(2) is None else str(_slot_field(slot, m.group(2)))
+
+        text = _PLACEHOLDER.sub(fill, template)
+        if not missing:
+            return " ".join(text.split())
+    return None
+
+
+class SkillActionsPlugin:
+    """Registered through the ``hark`` entry point ``skill_actions``."""
+
+    name = "skill_actions"
+
+    @hookimpl(trylast=True)
+    def hark_act(self, interpretation: Interpretation, skills: SkillSet, context: Context) -> SkillAction | None:
+        return build_action(interpretation, skills)
