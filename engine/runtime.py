@@ -22,7 +22,8 @@ from .errors import HarkError, InputError, PluginError, SkillError
 from .plugin_manager import PluginInfo, build_plugin_manager, load_module_plugin, _describe
 from .skills import SkillRegistry, SkillSet
 from .slots import SlotTypeRegistry
-from .types import Context, Event, Hypothesis, Interpretation, NBest, SceneState, SkillAction
+from .types import (AudioChunk, Context, Event, Hypothesis, Interpretation, NBest, PronunciationReport, SceneState,
+                    SkillAction)
 
 __all__ = ["Engine", "Result", "coerce_nbest"]
 
@@ -36,6 +37,7 @@ _RESULT_TYPES: dict[str, Any] = {
     "hark_scene": SceneState,
     "hark_transcribe": NBest,
     "hark_audio_chunk": Event,
+    "hark_assess_pronunciation": PronunciationReport,
 }
 
 
@@ -316,12 +318,67 @@ class Engine:
         sink.append(event)
         self.emit(event)
 
-    def stream(self, source: Iterable[Any]) -> Iterator[Event]:
-        """Run every item of ``source`` (text, n-best lists, {"text"|"nbest", "context"} objects) and yield events.
+    def transcribe(self, audio: AudioChunk, context: Context | None = None,
+                   sink: list[Event] | None = None) -> NBest | None:
+        """The first ASR plugin's n-best list for one utterance of audio, or None when no plugin can."""
+        return self.call("hark_transcribe", firstresult=True, sink=sink, audio=audio,
+                         context=context or self.context())
 
-        A bad item yields one ``error`` event naming it and the stream goes on.
+    def assess_pronunciation(self, audio: AudioChunk, expected: str, context: Context | None = None,
+                             sink: list[Event] | None = None) -> PronunciationReport | None:
+        """Practice mode: how well ``audio`` says ``expected`` (None when no tutor plugin is installed)."""
+        return self.call("hark_assess_pronunciation", firstresult=True, sink=sink, audio=audio, expected=expected,
+                         context=context or self.context())
+
+    def utterance_audio(self, audio: AudioChunk, context: Context | None = None,
+                        utterance: int | None = None) -> list[Event]:
+        """Run one endpointed utterance: pronunciation assessment in practice mode, else ASR then ``parse``."""
+        context = context or self.context()
+        events: list[Event] = []
+        if context.expected_text:
+            report = self.assess_pronunciation(audio, context.expected_text, context, events)
+            if report is not None:
+                self._event(events, "pronunciation", report.to_dict(), utterance)
+            return events
+        nbest = self.transcribe(audio, context, events)
+        if nbest is None:
+            self._event(events, "out_of_scope", {"text": "", "reason": "no ASR plugin transcribed the audio"},
+                        utterance)
+            return events
+        return events + list(self.parse(nbest, context, utterance=utterance).events)
+
+    def _audio_chunk(self, chunk: AudioChunk, context: Context, utterance: int) -> Iterator[Event]:
+        """Feed one frame to the observers; a ``speech_end`` event carrying audio runs the utterance."""
+        sink: list[Event] = []
+        found = self.call("hark_audio_chunk", sink=sink, chunk=chunk, context=context)
+        yield from sink
+        for _, event in found:
+            self.emit(event)
+            yield event
+            if event.kind == "speech_end" and event.data.get("audio"):
+                audio = AudioChunk.from_dict({"samples": event.data["audio"],
+                                              "sample_rate": int(event.data.get("sample_rate", chunk.sample_rate)),
+                                              "timestamp": float(event.data.get("start", 0.0))})
+                yield from self.utterance_audio(audio, context, utterance)
+
+    def stream(self, source: Iterable[Any]) -> Iterator[Event]:
+        """Run every item of ``source`` and yield events.
+
+        Items: text, n-best lists, {"text"|"nbest", "context"} objects, or AudioChunk frames (which go to the
+        ``hark_audio_chunk`` observers; an endpointed utterance is transcribed and parsed). A bad item yields
+        one ``error`` event naming it and the stream goes on.
         """
+        audio_context: Context | None = None
+        utterances = 0
         for index, item in enumerate(source):
+            if isinstance(item, AudioChunk):
+                audio_context = audio_context or self.context()
+                for event in self._audio_chunk(item, audio_context, utterances):
+                    if event.kind == "speech_end":
+                        utterances += 1
+                        audio_context = None
+                    yield event
+                continue
             try:
                 if isinstance(item, InputError):  # an undecodable line from read_jsonl
                     raise item

@@ -142,7 +142,7 @@ def fuse(nbest: NBest, per_hypothesis: list[list[Interpretation]], unmatched_wei
     keeps weight p_i * unmatched_weight, because users mostly say in-domain things and an unparseable
     hypothesis is more likely a misrecognition. Then
 
-        confidence(r) = sum_i p_i * q_ir * s_ir / (sum_i p_i * max(q_i*, unmatched_weight if unmatched))
+        confidence(r) = sum_i p_i * q_ir * s_ir / sum_i p_i * w_i,   w_i = 1 if matched else unmatched_weight
 
     which is 1 for a perfect unambiguous match of typed text, and lets a parseable second hypothesis win over an
     unparseable first one. The returned reading carries the slots of the hypothesis that supports it most.
@@ -155,8 +155,7 @@ def fuse(nbest: NBest, per_hypothesis: list[list[Interpretation]], unmatched_wei
         if not found:
             total += p * unmatched_weight
             continue
-        qmax = max(i.confidence for i in found)
-        total += p * qmax
+        total += p
         norm = sum(i.confidence ** ambiguity_power for i in found)
         for interp in found:
             share = interp.confidence ** ambiguity_power / norm

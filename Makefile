@@ -1,0 +1,41 @@
+# Two commands on a fresh machine:  `make demo`  and  `make test`.
+# Everything else is installed by these targets (system packages, .venv, Python packages).
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+export HARK_DATA ?= $(abspath ../shared/data)
+
+.PHONY: help install system-deps demo test test-slow test-data bench clean
+
+help:  ## show the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+
+system-deps:  ## apt packages (libportaudio2, espeak-ng) when missing
+	@bash scripts/system-deps.sh
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	@touch $(STAMP)
+
+install: system-deps $(STAMP)  ## create .venv and install hark with test tools
+
+demo: install  ## run the bundled text + n-best demo, printing skill actions
+	$(BIN)/hark demo
+
+test: install  ## the default test suite (fast; no data sets needed)
+	$(BIN)/python -m pytest
+
+test-slow: install  ## slow checks (marked slow)
+	$(BIN)/python -m pytest -m slow
+
+test-data: install  ## checks that need the public data sets in HARK_DATA
+	$(BIN)/python -m pytest -m data
+
+bench: install  ## benchmarks -> benchmarks/results/*.json
+	$(BIN)/python benchmarks/templates.py
+
+clean:  ## remove the virtual environment and caches
+	rm -rf $(VENV) .pytest_cache build *.egg-info

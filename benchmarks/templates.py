@@ -1,0 +1,152 @@
+"""Template tier benchmark: held-out accuracy on the bundled skills, out-of-scope false accepts, parse latency.
+
+    python benchmarks/templates.py            # writes benchmarks/results/templates.json
+
+Held-out sentences are the skills' ``tests:`` entries: never used to build matchers. Latency is measured in this
+process on one thread, after a warm-up, for typed text and for 5-best lists (the sentence plus 4 corrupted
+variants, as an ASR would produce).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import random
+import statistics
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from hark import Engine, Hypothesis, NBest, load_config  # noqa: E402
+
+NOW = "2026-11-24T18:30:00+00:00"
+
+
+def values_match(expected, got) -> bool:
+    if isinstance(expected, (int, float)) and isinstance(got, (int, float)):
+        return abs(expected - got) < 1e-6
+    if isinstance(expected, str) and isinstance(got, str):
+        return expected.strip().lower() == got.strip().lower()
+    return expected == got
+
+
+def corrupt(text: str, rng: random.Random) -> str:
+    """An ASR-like error: drop, duplicate or misspell one word."""
+    words = text.split()
+    i = rng.randrange(len(words))
+    op = rng.choice(("drop", "swap", "misspell"))
+    if op == "drop" and len(words) > 1:
+        del words[i]
+    elif op == "swap" and len(words) > 1:
+        j = min(i + 1, len(words) - 1)
+        words[i], words[j] = words[j], words[i]
+    else:
+        w = words[i]
+        words[i] = w[:-1] + "e" if len(w) > 2 else w + "s"
+    return " ".join(words)
+
+
+def percentile(xs: list[float], q: float) -> float:
+    xs = sorted(xs)
+    k = (len(xs) - 1) * q
+    lo, hi = int(k), min(int(k) + 1, len(xs) - 1)
+    return xs[lo] + (xs[hi] - xs[lo]) * (k - lo)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "templates.json"))
+    ap.add_argument("--repeats", type=int, default=5, help="latency passes over the sentences")
+    args = ap.parse_args()
+
+    engine = Engine(load_config(ROOT / "config.yaml", env={}))
+    ctx = engine.context(now=NOW)
+    tests = engine.skills.tests()
+    oos = [l.strip() for l in (ROOT / "benchmarks" / "data" / "out_of_scope.txt").read_text().splitlines()
+           if l.strip() and not l.startswith("#")]
+
+    per_skill: dict[str, dict[str, int]] = {}
+    failures = []
+    intent_ok = slot_ok = slot_total = exact_ok = answered = 0
+    for t in tests:
+        r = engine.parse(t.text, ctx)
+        got = (r.action.skill, r.action.intent) if r.action else None
+        ok = got == (t.skill, t.intent)
+        intent_ok += ok
+        answered += r.action is not None
+        all_slots = ok
+        for name, expected in t.slots.items():
+            slot_total += 1
+            s = r.action.slots and next((x for x in r.action.slots if x.name == name), None) if r.action else None
+            good = ok and s is not None and values_match(expected, s.value)
+            slot_ok += good
+            all_slots &= good
+        exact_ok += all_slots
+        stats = per_skill.setdefault(t.skill, {"n": 0, "intent_correct": 0})
+        stats["n"] += 1
+        stats["intent_correct"] += ok
+        if not all_slots:
+            failures.append({"text": t.text, "expected": f"{t.skill}.{t.intent}", "expected_slots": t.slots,
+                             "got": f"{got[0]}.{got[1]}" if got else None,
+                             "got_slots": {s.name: s.value for s in r.action.slots} if r.action else None})
+    false_accepts = [s for s in oos if engine.parse(s, ctx).action is not None]
+
+    # latency: typed text and 5-best lists
+    rng = random.Random(7)
+    sentences = [t.text for t in tests] + oos
+    nbests = [NBest.from_scores([{"text": s, "score": 0.5}] +
+                                [{"text": corrupt(s, rng), "score": 0.5 / 4} for _ in range(4)]) for s in sentences]
+    for s in sentences[:50]:
+        engine.parse(s, ctx)
+    text_ms, nbest_ms = [], []
+    for _ in range(args.repeats):
+        for s in sentences:
+            t0 = time.perf_counter()
+            engine.parse(s, ctx)
+            text_ms.append((time.perf_counter() - t0) * 1000)
+        for nb in nbests:
+            t0 = time.perf_counter()
+            engine.parse(nb, ctx)
+            nbest_ms.append((time.perf_counter() - t0) * 1000)
+
+    n = len(tests)
+    result = {
+        "benchmark": "template tier on bundled skills' held-out sentences",
+        "skills": len(engine.skills),
+        "intents": sum(len(s.intents) for s in engine.skills),
+        "heldout_sentences": n,
+        "intent_accuracy": round(intent_ok / n, 4),
+        "coverage": round(answered / n, 4),
+        "precision_when_answering": round(intent_ok / max(answered, 1), 4),
+        "slot_value_accuracy": round(slot_ok / max(slot_total, 1), 4),
+        "sentence_accuracy": round(exact_ok / n, 4),
+        "out_of_scope_sentences": len(oos),
+        "out_of_scope_false_accepts": len(false_accepts),
+        "false_accept_rate": round(len(false_accepts) / len(oos), 4),
+        "latency_ms": {
+            "text_p50": round(percentile(text_ms, 0.5), 3), "text_p95": round(percentile(text_ms, 0.95), 3),
+            "nbest5_p50": round(percentile(nbest_ms, 0.5), 3), "nbest5_p95": round(percentile(nbest_ms, 0.95), 3),
+            "samples": len(text_ms),
+        },
+        "per_skill_intent_accuracy": {k: round(v["intent_correct"] / v["n"], 4) for k, v in sorted(per_skill.items())},
+        "false_accepts": false_accepts,
+        "failures": failures,
+        "machine": {"python": platform.python_version(), "cpu_count": os.cpu_count(), "platform": platform.platform()},
+        "target": {"text_p50_ms": 2.0},
+    }
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n")
+    summary = {k: result[k] for k in ("heldout_sentences", "intent_accuracy", "coverage", "precision_when_answering",
+                                      "slot_value_accuracy", "sentence_accuracy", "false_accept_rate")}
+    print(json.dumps({**summary, "latency_ms": result["latency_ms"]}, indent=2))
+    print(f"wrote {out}")
+    engine.close()
+
+
+if __name__ == "__main__":
+    main()

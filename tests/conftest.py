@@ -1,0 +1,100 @@
+"""Shared fixtures. Tests build small skills from inline YAML in tmp_path (hassil style)."""
+from __future__ import annotations
+
+import os
+import textwrap
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(autouse=True)
+def _clean_hark_env(monkeypatch):
+    """A developer's HARK_* variables must not change test outcomes (HARK_DATA is kept: data tests need it)."""
+    for var in list(os.environ):
+        if var.startswith("HARK_") and var != "HARK_DATA":
+            monkeypatch.delenv(var, raising=False)
+
+
+@pytest.fixture
+def write_skill(tmp_path):
+    """write_skill(name, yaml_text, files={relative: text}) -> folder; skills land in tmp_path/skills."""
+
+    def write(name: str, text: str, files: dict[str, str] | None = None) -> Path:
+        folder = tmp_path / "skills" / name
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "skill.yaml").write_text(textwrap.dedent(text), encoding="utf-8")
+        for rel, content in (files or {}).items():
+            path = folder / rel
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(textwrap.dedent(content), encoding="utf-8")
+        return folder
+
+    return write
+
+
+@pytest.fixture
+def make_engine(tmp_path):
+    """make_engine(plugins=(), **dotted_overrides) -> Engine over tmp_path/skills only; closed after the test."""
+    from hark import Engine, load_config
+
+    engines = []
+
+    def make(plugins=(), skills_path=None, **overrides):
+        overrides.setdefault("skills.paths", [str(skills_path or tmp_path / "skills")])
+        engine = Engine(load_config(None, env={}, **overrides), plugins=plugins)
+        engines.append(engine)
+        return engine
+
+    yield make
+    for engine in engines:
+        engine.close()
+
+
+@pytest.fixture(scope="session")
+def bundled_engine():
+    """The engine as a user gets it: project config.yaml and the bundled skills."""
+    from hark import Engine, load_config
+
+    engine = Engine(load_config(ROOT / "config.yaml", env={}))
+    yield engine
+    engine.close()
+
+
+HOME_SKILL = """
+name: home
+description: lights
+intents:
+  LightsOff:
+    examples:
+      - (turn|switch) off the {room} (lights|light)
+      - (turn|switch) off (the)? lights( in the {room})?
+    action: {name: home.lights_off, params: {room: $room}}
+    response: ["Turning off the {room} lights.", "Turning off the lights."]
+    tests: [kill the lights]
+  LightsOn:
+    examples: ["(turn|switch) on the {room} (lights|light)", "(turn|switch) on (the)? lights( in the {room})?"]
+    action: {name: home.lights_on, params: {room: $room}}
+slots:
+  room: {type: list, values: [kitchen, {value: living room, synonyms: [lounge]}, bedroom]}
+"""
+
+TIMER_SKILL = """
+name: timer
+description: timers
+intents:
+  SetTimer:
+    examples:
+      - set a timer for [ten minutes](duration)
+      - (start|set) a [five minute](duration) timer( for [the pasta](label))?
+    action: {name: timer.start, params: {duration: $duration, label: $label}}
+    response: ["{label} timer set for {duration}.", "Timer set for {duration}."]
+  CancelTimer:
+    examples: ["(cancel|stop) (the|my) timer"]
+    action: timer.cancel
+slots:
+  duration: {type: duration}
+  label: {type: text}
+"""
