@@ -61,6 +61,20 @@ def cli(ctx: click.Context, config: str | None) -> None:
     """
     ctx.ensure_object(dict)
     ctx.obj["config"] = config
+    _setup_logging()
+
+
+def _setup_logging() -> None:
+    """Plugin failures and warnings go to stderr as one line each, prefixed so they stand apart from JSON output."""
+    import logging
+
+    logger = logging.getLogger("hark")
+    if not logger.handlers:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("hark: %(levelname)s: %(message)s"))
+        logger.addHandler(handler)
+        logger.setLevel(logging.DEBUG if os.environ.get("HARK_DEBUG") else logging.WARNING)
+        logger.propagate = False
 
 
 @cli.command()
@@ -88,7 +102,7 @@ def parse(ctx: click.Context, text: str | None, nbest_file: Any, now: str | None
       hark parse --nbest hypotheses.json
     """
     if (text is None) == (nbest_file is None):
-        raise click.UsageError("give either TEXT or --nbest FILE")
+        raise InputError("give either TEXT or --nbest FILE (see: hark parse --help)")
     if nbest_file is not None:
         raw = nbest_file.read()
         try:

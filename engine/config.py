@@ -5,6 +5,7 @@ overrides given to ``Engine.from_config`` / ``load_config``.
 """
 from __future__ import annotations
 
+import collections.abc
 import dataclasses
 import os
 import typing
@@ -131,7 +132,7 @@ def _coerce(hint: Any, value: Any, key: str, path: Path | None, lines: Mapping[s
         if not isinstance(value, (list, tuple)):
             raise bad("a list")
         return tuple(_coerce(args[0], v, f"{key}[{i}]", path, lines) for i, v in enumerate(value))
-    if origin in (Mapping, dict) or hint is Mapping:
+    if origin in (Mapping, dict, collections.abc.Mapping) or hint is Mapping:
         if not isinstance(value, Mapping):
             raise bad("a mapping")
         return dict(value)
@@ -170,13 +171,23 @@ _ENV = {
 }
 
 
+_SECTIONS = {"engine": EngineSettings, "skills": SkillSettings, "plugins": PluginSettings}
+
+
 def _env_overrides(env: Mapping[str, str]) -> dict[str, dict[str, Any]]:
+    """Settings from HARK_* variables, each validated here so an error names the variable, not the file."""
     out: dict[str, dict[str, Any]] = {}
     for var, (section, key) in _ENV.items():
         if env.get(var):
             value: Any = env[var]
-            if var == "HARK_SKILLS":
-                value = [p for p in value.split(os.pathsep) if p]
+            if var == "HARK_SKILLS":  # relative to where the user typed the command, like any path argument
+                value = [str(Path(p).expanduser().resolve()) for p in value.split(os.pathsep) if p]
+            hint = typing.get_type_hints(_SECTIONS[section])[key]
+            try:
+                value = _coerce(hint, value, key, None, None)
+            except ConfigError as exc:
+                raise ConfigError(f"environment variable {var} ({section}.{key}): "
+                                  f"{str(exc).split(': ', 1)[-1]}") from None
             out.setdefault(section, {})[key] = value
     spec = env.get("HARK_PLUGINS", "").strip()
     if spec:  # "a,b" = only these; "-c" = also disable c; both may be combined

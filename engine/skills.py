@@ -105,9 +105,11 @@ class _TemplateParser:
             if ch in ("", ")", "|"):
                 return Seq(tuple(items))
             item = self.item()
-            if self.peek() == "?":
-                self.pos += 1
+            if self.peek() == "?" and isinstance(item, (Alt, SlotRef)):  # "(...)?", "{slot}?"; a "?" after a
+                self.pos += 1                                           # plain word is punctuation
                 item = Opt(item)
+            elif self.peek() == "?":
+                self.pos += 1
             if isinstance(item, list):
                 items.extend(item)
             else:
@@ -125,6 +127,8 @@ class _TemplateParser:
             if self.peek() != ")":
                 raise TemplateSyntaxError("unclosed '('", start)
             self.pos += 1
+            if all(not o.items for o in options):
+                raise TemplateSyntaxError("empty group '()'", start)
             return Alt(tuple(options))
         if ch == "[":
             end = self.src.find("]", self.pos)
@@ -283,8 +287,9 @@ class Catalog:
     @classmethod
     def from_csv(cls, path: Path, *, column: str | None = None, id_column: str | None = None,
                  aliases_column: str | None = None, weight_column: str | None = None,
-                 skill_file: Path | None = None, key: str = "") -> "Catalog":
-        where = dict(path=str(skill_file or path), key=key)
+                 skill_file: Path | None = None, key: str = "", line: int | None = None) -> "Catalog":
+        """Read a catalog CSV; errors name the skill file, line and ``<key>.file`` / ``<key>.<option>``."""
+        where = dict(path=str(skill_file or path), key=f"{key}.file" if key else None, line=line)
         try:
             with open(path, newline="", encoding="utf-8") as fh:
                 rows = list(csv.DictReader(fh))
@@ -300,7 +305,7 @@ class Catalog:
                            ("weight", weight_column)):
             if col and col not in header:
                 raise SkillError(f"{label} {col!r} is not a column of {path.name} (columns: {', '.join(header)})",
-                                 **where)
+                                 **{**where, "key": f"{key}.{label}" if key else None})
         entries = []
         for i, row in enumerate(rows):
             name = (row.get(column) or "").strip()
@@ -479,10 +484,12 @@ class _SkillBuilder:
                 file = self.expect(spec.get("file"), str, f"{key}.file", "a CSV path relative to the skill folder")
                 cutoff = spec.get("fuzzy_cutoff", 86.0)
                 self.expect(cutoff, (int, float), f"{key}.fuzzy_cutoff", "a number 0-100")
-                catalog = Catalog.from_csv(self.path.parent / file, column=spec.get("column"),
-                                           id_column=spec.get("id"), aliases_column=spec.get("aliases"),
-                                           weight_column=spec.get("weight"), skill_file=self.path,
-                                           key=f"{key}.file")
+                try:
+                    catalog = Catalog.from_csv(self.path.parent / file, column=spec.get("column"),
+                                               id_column=spec.get("id"), aliases_column=spec.get("aliases"),
+                                               weight_column=spec.get("weight"), skill_file=self.path, key=key)
+                except SkillError as exc:  # add the line of the key at fault
+                    raise self.fail(exc.key or f"{key}.file", exc.detail) from None
                 catalog.fuzzy_cutoff = float(cutoff)
             elif spec.get("file") is not None:
                 raise self.fail(f"{key}.file", f"'file' only applies to type catalog, not {stype!r}")

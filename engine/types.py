@@ -99,8 +99,12 @@ def _from_json(hint: Any, value: Any, where: str) -> Any:
     if origin is tuple:
         if not isinstance(value, (list, tuple)):
             raise InputError(f"{where}: expected a list, got {type(value).__name__}")
-        item = args[0] if args else Any
-        return tuple(_from_json(item, v, where) for v in value)
+        if len(args) == 2 and args[1] is Ellipsis or len(args) <= 1:  # tuple[X, ...]
+            item = args[0] if args else Any
+            return tuple(_from_json(item, v, where) for v in value)
+        if len(value) != len(args):  # fixed shape, e.g. tuple[str, float]
+            raise InputError(f"{where}: expected {len(args)} items, got {len(value)}")
+        return tuple(_from_json(a, v, where) for a, v in zip(args, value))
     if hint is float and isinstance(value, (int, float)) and not isinstance(value, bool):
         return float(value)
     if hint in (int, str, bool) and not isinstance(value, hint):
@@ -289,12 +293,6 @@ class SceneState(_JSONType):
     #: (label, probability) of audio events heard recently, most likely first
     events: tuple[tuple[str, float], ...] = ()
     timestamp: float = 0.0
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> "SceneState":
-        data = dict(data)
-        data["events"] = tuple((str(label), float(p)) for label, p in data.get("events", ()))
-        return super().from_dict(data)
 
 
 @dataclass(frozen=True)
