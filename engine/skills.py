@@ -347,11 +347,16 @@ class SlotSpec:
         value = self.parser(normalize(text), context) if self.parser else None
         return () if value is None else (SlotMatch(value, None, 1.0),)
 
-    def _list_lookup(self, norm: str) -> tuple[SlotMatch, ...]:
+    def __post_init__(self) -> None:
+        index: dict[str, SlotMatch] = {}
         for v in self.values:
-            if norm == normalize(v.value) or norm in (normalize(s) for s in v.synonyms):
-                return (SlotMatch(v.value, v.id, 1.0),)
-        return ()
+            for form in (v.value, *v.synonyms):
+                index.setdefault(normalize(form), SlotMatch(v.value, v.id, 1.0))
+        object.__setattr__(self, "_list_index", index)
+
+    def _list_lookup(self, norm: str) -> tuple[SlotMatch, ...]:
+        hit = self._list_index.get(norm)  # type: ignore[attr-defined]
+        return (hit,) if hit else ()
 
 
 # ---------------------------------------------------------------------------------------------- skill files

@@ -5,7 +5,7 @@ turns match quality and ASR posteriors into one confidence per reading (see ``fu
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from hark.hookspecs import hookimpl
@@ -13,7 +13,7 @@ from hark.skills import SkillSet
 from hark.text import tokenize
 from hark.types import Context, EntityCandidate, Interpretation, NBest, Slot
 
-from .matcher import CompiledTemplate, Parse, compile_template, filler_skips, iter_parses
+from .matcher import CompiledTemplate, Parse, TemplateIndex, compile_template, iter_parses
 
 __all__ = ["TemplateIntentPlugin", "TemplateSettings", "fuse"]
 
@@ -22,11 +22,11 @@ NAME = "intent_templates"
 
 @dataclass(frozen=True)
 class TemplateSettings:
-    #: words and phrases skipped anywhere in an utterance, at a small cost each
+    #: words and phrases skipped at the start or end of an utterance, at a small cost each
     fillers: tuple[str, ...] = (
         "please", "hey hark", "ok hark", "okay hark", "hark", "can you", "could you", "would you", "will you",
         "i want to", "i'd like to", "i would like to", "i wanna", "for me", "just", "thanks", "thank you", "um",
-        "uh", "hey", "ok", "okay", "now",
+        "uh", "hey", "ok", "okay", "right now",
     )
     #: quality factor per skipped filler token
     filler_cost: float = 0.97
@@ -44,7 +44,7 @@ class TemplateSettings:
 @dataclass
 class _Compiled:
     fingerprint: str
-    templates: list[CompiledTemplate] = field(default_factory=list)
+    index: TemplateIndex
 
 
 class TemplateIntentPlugin:
@@ -64,14 +64,12 @@ class TemplateIntentPlugin:
                                key=len, reverse=True)
         self._compile(engine.skills)
 
-    def _compile(self, skills: SkillSet) -> list[CompiledTemplate]:
+    def _compile(self, skills: SkillSet) -> TemplateIndex:
         if self._compiled is None or self._compiled.fingerprint != skills.fingerprint:
-            compiled = _Compiled(skills.fingerprint)
-            for intent in skills.intents():
-                for i, tree in enumerate(intent.templates):
-                    compiled.templates.append(compile_template(tree, intent.skill, intent.name, i))
-            self._compiled = compiled
-        return self._compiled.templates
+            templates = [compile_template(tree, intent.skill, intent.name, i)
+                         for intent in skills.intents() for i, tree in enumerate(intent.templates)]
+            self._compiled = _Compiled(skills.fingerprint, TemplateIndex(templates))
+        return self._compiled.index
 
     @hookimpl
     def hark_interpret(self, nbest: NBest, skills: SkillSet, context: Context) -> list[Interpretation]:
@@ -83,14 +81,13 @@ class TemplateIntentPlugin:
                    for idx, h in enumerate(nbest.hypotheses)]
         return fuse(nbest, per_hyp, self.settings.unmatched_weight, self.settings.ambiguity_power)
 
-    def parse_hypothesis(self, text: str, templates: list[CompiledTemplate], skills: SkillSet, context: Context,
+    def parse_hypothesis(self, text: str, templates: TemplateIndex, skills: SkillSet, context: Context,
                          index: int) -> list[Interpretation]:
         """Best parse per (skill, intent) of one hypothesis, as Interpretations whose confidence is match quality."""
         toks = tokenize(text)
         words = [t.text for t in toks]
         if not words:
             return []
-        skips = filler_skips(words, self._fillers)
         cache: dict[tuple, Any] = {}
         s = self.settings
 
@@ -112,7 +109,7 @@ class TemplateIntentPlugin:
             return lookup
 
         best: dict[tuple[str, str], tuple[CompiledTemplate, Parse]] = {}
-        for tpl, parse in iter_parses(templates, words, set(words), skips, lookup_for,
+        for tpl, parse in iter_parses(templates, words, self._fillers, lookup_for,
                                       filler_cost=s.filler_cost, max_slot_words=s.max_slot_words):
             key = (tpl.skill, tpl.intent)
             if key not in best or parse.quality > best[key][1].quality:

@@ -1,9 +1,10 @@
 """Match token sequences against skill templates (Seq/Alt/Opt/Word/SlotRef trees).
 
-A template matches the whole utterance. Slots match any span their type accepts; filler words ("please",
-"can you") may be skipped anywhere at a small cost. Three things keep this fast enough for ~1 ms parses:
-a required-words prefilter rejects most templates with one set test, FOLLOW sets stop a slot from trying spans
-that the rest of the template could never continue from, and results are memoised per (node, position).
+A template matches the whole utterance. Slots match any span their type accepts; filler phrases ("could you",
+"please") may be skipped at the start and end at a small cost. Four things keep parses around a millisecond:
+templates are indexed by their possible first words, a required-words test rejects most of the rest, FOLLOW
+sets stop a slot from trying spans the template could never continue from, and results are memoised per
+(node, position).
 """
 from __future__ import annotations
 
@@ -12,7 +13,8 @@ from typing import Any, Callable, Iterator, Sequence
 
 from hark.skills import Alt, Opt, Seq, SlotMatch, SlotRef, Word
 
-__all__ = ["CompiledTemplate", "SlotHit", "Parse", "compile_template", "filler_skips", "match_template"]
+__all__ = ["CompiledTemplate", "SlotHit", "Parse", "TemplateIndex", "compile_template", "filler_edges", "match_template",
+           "iter_parses"]
 
 END = "\x00end"  # marks "the utterance may end here" in FOLLOW sets
 ANY = "\x00slot"  # marks "a slot may come next" (any word)
@@ -108,80 +110,75 @@ def compile_template(tree: Seq, skill: str, intent: str, index: int = 0) -> Comp
     return CompiledTemplate(tree, skill, intent, index)
 
 
-def filler_skips(tokens: Sequence[str], fillers: Sequence[tuple[str, ...]]) -> list[list[tuple[int, int]]]:
-    """For each position, the positions reachable by skipping filler phrases, with the number of tokens skipped."""
+def filler_edges(tokens: Sequence[str], fillers: Sequence[tuple[str, ...]]) -> tuple[dict[int, int], dict[int, int]]:
+    """Where a match may start and end once leading/trailing filler phrases are skipped.
+
+    Returns ({start: tokens skipped before}, {end: tokens skipped after}). Fillers are only skipped at the edges
+    of an utterance ("could you ... please"): inside it they are words like any other, so a slot keeps them
+    ("thank you" in "how do I say thank you in Japanese" is not a filler).
+    """
     n = len(tokens)
-    step: list[list[int]] = [[] for _ in range(n + 1)]
-    for i in range(n):
-        for phrase in fillers:
-            if tuple(tokens[i:i + len(phrase)]) == phrase:
-                step[i].append(i + len(phrase))
-    out = []
-    for i in range(n + 1):
-        seen = {i: 0}
-        frontier = [i]
+
+    def walk(start: int, forward: bool) -> dict[int, int]:
+        seen = {start: 0}
+        frontier = [start]
         while frontier:
-            j = frontier.pop()
-            for k in step[j]:
-                if k not in seen:
-                    seen[k] = seen[j] + (k - j)
-                    frontier.append(k)
-        out.append(sorted(seen.items()))
-    return out
+            i = frontier.pop()
+            for phrase in fillers:
+                k = len(phrase)
+                j = i + k if forward else i - k
+                if 0 <= min(i, j) and max(i, j) <= n and tuple(tokens[min(i, j):max(i, j)]) == phrase \
+                        and j not in seen:
+                    seen[j] = seen[i] + k
+                    frontier.append(j)
+        return seen
+
+    starts = walk(0, True)
+    ends = walk(n, False)
+    return starts, ends
 
 
 SlotLookup = Callable[[str, int, int], "tuple[SlotMatch, ...]"]
 
 
-def match_template(tpl: CompiledTemplate, tokens: Sequence[str], skips: list[list[tuple[int, int]]],
+def match_template(tpl: CompiledTemplate, tokens: Sequence[str], starts: dict[int, int], ends: dict[int, int],
                    lookup: SlotLookup, *, filler_cost: float = 0.97, max_slot_words: int = 10) -> Parse | None:
-    """Best parse of the whole token sequence by ``tpl``, or None.
+    """Best parse of the utterance (between a start and an end of ``filler_edges``) by ``tpl``, or None.
 
     ``lookup(slot_name, start, end)`` returns the slot type's readings of tokens[start:end], best first.
     """
     n = len(tokens)
     memo: dict[tuple[int, int], list[tuple[int, tuple[SlotHit, ...], float]]] = {}
-    can_end = {e for e in range(n + 1) if any(j == n for j, _ in skips[e])}
-
-    def feasible(end: int, follow: frozenset) -> bool:
-        if ANY in follow:
-            return True
-        if END in follow and end in can_end:
-            return True
-        return any(j < n and tokens[j] in follow for j, _ in skips[end])
+    follow_of = tpl.follow
 
     def m(node: Any, pos: int) -> list[tuple[int, tuple[SlotHit, ...], float]]:
         key = (id(node), pos)
-        if key in memo:
-            return memo[key]
-        out: list[tuple[int, tuple[SlotHit, ...], float]] = []
+        found = memo.get(key)
+        if found is not None:
+            return found
+        out: list[tuple[int, tuple[SlotHit, ...], float]]
         if isinstance(node, Word):
-            for j, k in skips[pos]:
-                if j < n and tokens[j] == node.text:
-                    out.append((j + 1, (), filler_cost ** k))
+            out = [(pos + 1, (), 1.0)] if pos < n and tokens[pos] == node.text else []
         elif isinstance(node, SlotRef):
-            follow = tpl.follow[id(node)]
-            for j, k in skips[pos]:
-                for end in range(j + 1, min(n, j + max_slot_words) + 1):
-                    if not feasible(end, follow):
-                        continue
-                    found = lookup(node.name, j, end)
-                    if found:
-                        out.append((end, (SlotHit(node.name, j, end, found[0]),), filler_cost ** k * found[0].score))
+            out = []
+            follow = follow_of[id(node)]
+            anything = ANY in follow
+            may_end = END in follow
+            for end in range(pos + 1, min(n, pos + max_slot_words) + 1):
+                if not (anything or (may_end and end in ends) or (end < n and tokens[end] in follow)):
+                    continue
+                hits = lookup(node.name, pos, end)
+                if hits:
+                    out.append((end, (SlotHit(node.name, pos, end, hits[0]),), hits[0].score))
         elif isinstance(node, Opt):
-            out.append((pos, (), 1.0))
-            out.extend(m(node.item, pos))
+            out = [(pos, (), 1.0)] + m(node.item, pos)
         elif isinstance(node, Alt):
-            for o in node.options:
-                out.extend(m(o, pos))
+            out = [r for o in node.options for r in m(o, pos)]
         else:  # Seq
             partial: list[tuple[int, tuple[SlotHit, ...], float]] = [(pos, (), 1.0)]
             for item in node.items:
-                nxt = []
-                for p, hits, q in partial:
-                    for e, h, q2 in m(item, p):
-                        nxt.append((e, hits + h, q * q2))
-                partial = _prune(nxt)
+                nxt = [(e, hits + h, q * q2) for p, hits, q in partial for e, h, q2 in m(item, p)]
+                partial = _prune(nxt) if len(nxt) > 1 else nxt
                 if not partial:
                     break
             out = partial
@@ -189,13 +186,12 @@ def match_template(tpl: CompiledTemplate, tokens: Sequence[str], skips: list[lis
         return out
 
     best: Parse | None = None
-    for end, hits, q in m(tpl.tree, 0):
-        if end not in can_end:
-            continue
-        skipped = dict(skips[end])[n]
-        q *= filler_cost ** skipped
-        if best is None or q > best.quality:
-            best = Parse(hits, q)
+    for start, skipped_before in starts.items():
+        for end, hits, q in m(tpl.tree, start):
+            if end in ends:
+                q *= filler_cost ** (skipped_before + ends[end])
+                if best is None or q > best.quality:
+                    best = Parse(hits, q)
     return best
 
 
@@ -208,14 +204,41 @@ def _prune(items: list[tuple[int, tuple[SlotHit, ...], float]]) -> list[tuple[in
     return list(best.values())
 
 
-def iter_parses(templates: Sequence[CompiledTemplate], tokens: Sequence[str], token_set: set[str],
-                skips: list[list[tuple[int, int]]], lookup_for: Callable[[str], SlotLookup],
-                **kwargs: Any) -> Iterator[tuple[CompiledTemplate, Parse]]:
-    """Every template that matches, with its best parse (templates failing the prefilter are never tried)."""
-    n_effective = len(tokens)
-    for tpl in templates:
-        if tpl.min_words > n_effective or not tpl.required <= token_set:
+class TemplateIndex:
+    """Templates bucketed by the words they can start with, so a parse only tries plausible ones."""
+
+    def __init__(self, templates: Sequence[CompiledTemplate]):
+        self.by_first: dict[str, list[CompiledTemplate]] = {}
+        self.slot_first: list[CompiledTemplate] = []
+        for tpl in templates:
+            first = tpl.info[id(tpl.tree)].first
+            if ANY in first:
+                self.slot_first.append(tpl)
+            for word in first - {ANY}:
+                self.by_first.setdefault(word, []).append(tpl)
+        self.size = len(templates)
+
+    def candidates(self, tokens: Sequence[str], starts: dict[int, int]) -> list[CompiledTemplate]:
+        seen: dict[int, CompiledTemplate] = {}
+        for s in starts:
+            if s < len(tokens):
+                for tpl in self.by_first.get(tokens[s], ()):
+                    seen[id(tpl)] = tpl
+        for tpl in self.slot_first:
+            seen[id(tpl)] = tpl
+        return list(seen.values())
+
+
+def iter_parses(index: TemplateIndex, tokens: Sequence[str], fillers: Sequence[tuple[str, ...]],
+                lookup_for: Callable[[str], SlotLookup], **kwargs: Any) -> Iterator[tuple[CompiledTemplate, Parse]]:
+    """Every template that matches, with its best parse. Templates whose first word or required words are absent
+    are never tried."""
+    starts, ends = filler_edges(tokens, fillers)
+    token_set = set(tokens)
+    n = len(tokens)
+    for tpl in index.candidates(tokens, starts):
+        if tpl.min_words > n or not tpl.required <= token_set:
             continue
-        parse = match_template(tpl, tokens, skips, lookup_for(tpl.skill), **kwargs)
+        parse = match_template(tpl, tokens, starts, ends, lookup_for(tpl.skill), **kwargs)
         if parse is not None:
             yield tpl, parse
