@@ -33,6 +33,8 @@ def _user_errors(fn: Callable) -> Callable:
             return fn(*args, **kwargs)
         except HarkError as exc:
             raise click.ClickException(str(exc)) from None
+        except BrokenPipeError:
+            raise
         except (OSError, UnicodeDecodeError) as exc:
             raise click.ClickException(f"cannot read input: {exc}") from None
 
@@ -197,9 +199,24 @@ def skills(ctx: click.Context, as_json: bool, verbose: bool) -> None:
 @click.pass_context
 @_user_errors
 def plugins(ctx: click.Context, as_json: bool) -> None:
-    """List plugins (built-in and third-party, entry-point group "hark"): status, version, hooks."""
-    with _engine(ctx) as engine:
-        infos = [i.to_dict() for i in engine.plugin_info]
+    """List plugins (built-in and third-party, entry-point group "hark"): status, version, hooks.
+
+    Works even when a skill fails to load, so it can help find out why.
+    """
+    from .plugin_manager import build_plugin_manager
+
+    config = load_config(ctx.obj["config"])
+    _, found = build_plugin_manager(config)
+    infos = [i.to_dict() for i in found]
+    try:
+        with _engine(ctx) as engine:  # adds skill handlers and reports plugins whose start-up failed
+            infos = [i.to_dict() for i in engine.plugin_info]
+            for event in engine.startup_events:
+                for info in infos:
+                    if info["name"] == event.data.get("plugin") and info["status"] == "loaded":
+                        info["error"] = f"{event.data.get('hook')}: {event.data.get('message')}"
+    except HarkError as exc:
+        click.echo(f"hark: warning: the engine did not start ({exc}); showing plugins only", err=True)
     if as_json:
         click.echo(_dump(infos, True))
         return
@@ -314,6 +331,9 @@ def main(argv: list[str] | None = None) -> None:
         cli.main(args=argv, prog_name="hark", standalone_mode=True)
     except SystemExit:
         raise
+    except BrokenPipeError:  # `hark skills | head`: the reader left, nothing is wrong
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(0)
     except Exception as exc:  # noqa: BLE001 - last line of defence against tracebacks for users
         if os.environ.get("HARK_DEBUG"):
             raise

@@ -77,6 +77,8 @@ class Config:
     path: Path | None = field(default=None, metadata={"internal": True})
     #: folder relative paths are resolved against
     base_dir: Path = field(default_factory=project_root, metadata={"internal": True})
+    #: line of every dotted key in the file, so plugin settings errors can point at it
+    lines: Mapping[str, int] = field(default_factory=dict, metadata={"internal": True}, repr=False, compare=False)
 
     def skill_paths(self) -> list[Path]:
         return [p if p.is_absolute() else self.base_dir / p for p in map(Path, self.skills.paths)]
@@ -84,7 +86,7 @@ class Config:
     def plugin_settings(self, plugin: str, defaults: type[T]) -> T:
         """Settings of ``plugin`` as an instance of the frozen dataclass ``defaults`` (unknown keys rejected)."""
         raw = self.plugins.settings.get(plugin) or {}
-        return _build(defaults, raw, f"plugins.settings.{plugin}", self.path)
+        return _build(defaults, raw, f"plugins.settings.{plugin}", self.path, self.lines)
 
     def resolve_path(self, value: str | Path) -> Path:
         p = Path(value).expanduser()
@@ -232,8 +234,13 @@ def load_config(path: str | Path | None = None, env: Mapping[str, str] | None = 
             merged = _merge(merged, {section: {sub: value}})
         else:
             merged = _merge(merged, {key: value})
+    env_disabled = _env_overrides(env).get("plugins", {}).get("disabled")
+    if env_disabled:  # "-name" in HARK_PLUGINS adds to the file's deny list rather than replacing it
+        file_disabled = ((data.get("plugins") or {}).get("disabled") or []) if isinstance(data, dict) else []
+        if isinstance(file_disabled, list):
+            merged = _merge(merged, {"plugins": {"disabled": [*file_disabled, *env_disabled]}})
     cfg = _build(Config, {k: v for k, v in merged.items()}, "", path, lines)
-    return dataclasses.replace(cfg, path=path, base_dir=base)
+    return dataclasses.replace(cfg, path=path, base_dir=base, lines=lines)
 
 
 def _merge(a: Mapping[str, Any], b: Mapping[str, Any]) -> dict[str, Any]:

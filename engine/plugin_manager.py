@@ -155,6 +155,7 @@ def load_module_plugin(path: Path, module_name: str) -> Any:
 
 def _describe(exc: BaseException) -> str:
     """One line: exception type, message, and the innermost frame that raised it."""
-    frames = traceback.extract_tb(exc.__traceback__)
+    frames = [f for f in traceback.extract_tb(exc.__traceback__)
+              if "importlib" not in f.filename and not f.filename.startswith("<frozen")]
     where = f" ({Path(frames[-1].filename).name}:{frames[-1].lineno})" if frames else ""
     return f"{type(exc).__name__}: {exc}{where}"

@@ -18,8 +18,8 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 
 from .config import Config, load_config
-from .errors import HarkError, InputError, PluginError, SkillError
-from .plugin_manager import PluginInfo, build_plugin_manager, load_module_plugin, _describe
+from .errors import ConfigError, HarkError, InputError, PluginError, SkillError
+from .plugin_manager import PluginInfo, _describe, _register, build_plugin_manager, load_module_plugin
 from .skills import SkillRegistry, SkillSet
 from .slots import SlotTypeRegistry
 from .types import (AudioChunk, Context, Event, Hypothesis, Interpretation, NBest, PronunciationReport, SceneState,
@@ -138,7 +138,7 @@ class Engine:
             if skill.handler is not None:
                 self._register_handler(skill.name, skill.handler)
         self._closed = False
-        self.call("hark_startup", sink=self.startup_events, engine=self)
+        self.call("hark_startup", sink=self.startup_events, reraise=(ConfigError,), engine=self)
 
     # ----------------------------------------------------------------------------------------- construction
 
@@ -150,9 +150,10 @@ class Engine:
     def _register_handler(self, skill: str, path: Path) -> None:
         name = f"skill:{skill}"
         module = load_module_plugin(path, f"hark_skill_{skill}_handler")
-        self.pm.register(module, name=name)
-        self.plugin_info.append(PluginInfo(name=name, status="loaded", target=str(path),
-                                           hooks=tuple(sorted(c.name for c in self.pm.get_hookcallers(module) or []))))
+        info = _register(self.pm, module, name, dict(name=name, target=str(path)))
+        if info.status == "failed":  # the skill author's own code: stop with the reason rather than run without it
+            raise PluginError(f"{path}: {info.error}")
+        self.plugin_info.append(info)
 
     def _call_registering(self, hook: str, registry: Any) -> None:
         """Registration hooks: a duplicate or invalid name stops start-up; other exceptions are isolated."""
@@ -180,24 +181,28 @@ class Engine:
     # -------------------------------------------------------------------------------------------- hook calls
 
     def _impls(self, hook: str) -> list[Any]:
-        # pluggy calls the most recently registered first, honouring tryfirst/trylast: same order here
-        return list(reversed(getattr(self.pm.hook, hook).get_hookimpls()))
+        """Implementations in pluggy's calling order (latest registered first, tryfirst/trylast honoured)."""
+        impls = list(reversed(getattr(self.pm.hook, hook).get_hookimpls()))
+        if self.trace:
+            print(f"hark trace: {hook} -> {', '.join(i.plugin_name for i in impls) or '(none)'}", file=sys.stderr)
+        return impls
 
     def call(self, hook: str, *, firstresult: bool = False, sink: list[Event] | None = None,
-             **kwargs: Any) -> Any:
+             reraise: tuple[type[Exception], ...] = (), **kwargs: Any) -> Any:
         """Call ``hook`` implementation by implementation, isolating failures.
 
         Returns ``[(plugin_name, result), ...]`` for non-None results, or the first non-None result when
         ``firstresult``. A plugin that raises or returns the wrong type produces an ``error`` event in ``sink``
-        (and for listeners) and is skipped.
+        (and for listeners) and is skipped. Exceptions of the ``reraise`` types (a plugin's invalid settings)
+        stop the caller instead.
         """
         results = []
         expected = _RESULT_TYPES.get(hook)
         for impl in self._impls(hook):
-            if self.trace:
-                print(f"hark trace: {hook} -> {impl.plugin_name}", file=sys.stderr)
             try:
                 result = impl.function(**{a: kwargs[a] for a in impl.argnames})
+            except reraise:
+                raise
             except Exception as exc:
                 self._error(sink, impl.plugin_name, hook, _describe(exc))
                 continue
@@ -231,6 +236,13 @@ class Engine:
         now = kwargs.pop("now", None)
         if now is None:
             now = dt.datetime.now(self._tz())
+        elif isinstance(now, str):
+            try:
+                now = dt.datetime.fromisoformat(now)
+            except ValueError:
+                raise InputError(f"now: not an ISO 8601 datetime: {now!r}") from None
+        if now.tzinfo is None:  # a wall-clock time means the configured time zone
+            now = now.replace(tzinfo=self._tz())
         kwargs.setdefault("locale", self.config.engine.locale)
         ctx = Context.create(now, **kwargs)
         if ctx.scene is None:

@@ -425,6 +425,7 @@ def load_skill(folder: Path, slot_types: SlotTypeRegistry) -> Skill:
 
 _SKILL_KEYS = {"name", "description", "intents", "slots", "version"}
 _INTENT_KEYS = {"examples", "action", "response", "description", "tests"}
+_SLOT_FIELDS = ("value", "raw", "entity_id", "confidence")
 _SLOT_KEYS = {"type", "description", "values", "file", "column", "id", "aliases", "weight", "fuzzy_cutoff"}
 
 
@@ -443,6 +444,11 @@ class _SkillBuilder:
             raise self.fail(key, f"expected {what}, got {got}")
         return value
 
+    def text_key(self, value: Any, key: str, what: str) -> None:
+        if not isinstance(value, str):
+            raise self.fail(key, f"{what} {value!r} is not text: YAML reads yes/no/on/off/true/false and numbers "
+                                 f"as values, quote it")
+
     def unknown_keys(self, data: Mapping, allowed: set[str], key: str) -> None:
         extra = sorted(str(k) for k in data if k not in allowed)
         if extra:
@@ -459,6 +465,8 @@ class _SkillBuilder:
         intents_data = self.expect(data.get("intents"), dict, "intents", "a mapping of intent names")
         if not intents_data:
             raise self.fail("intents", "a skill needs at least one intent")
+        for k in intents_data:
+            self.text_key(k, f"intents.{k}", "intent name")
         intents = tuple(self.build_intent(str(k), v, name, slots) for k, v in intents_data.items())
         handler = self.path.parent / "handler.py"
         return Skill(name=name, description=str(data.get("description") or ""), intents=intents, slots=slots,
@@ -469,6 +477,7 @@ class _SkillBuilder:
         out = {}
         for sname, spec in data.items():
             key = f"slots.{sname}"
+            self.text_key(sname, key, "slot name")
             if not str(sname).isidentifier():
                 raise self.fail(key, f"slot name {sname!r} must be an identifier")
             if isinstance(spec, str):
@@ -510,7 +519,9 @@ class _SkillBuilder:
         out = []
         for i, item in enumerate(data):
             k = f"{key}[{i}]"
-            if isinstance(item, (str, int, float)) and not isinstance(item, bool):
+            if isinstance(item, bool):
+                self.text_key(item, k, "list value")
+            if isinstance(item, (str, int, float)):
                 out.append(ListValue(str(item), str(item)))
                 continue
             self.expect(item, dict, k, "a value or {value, synonyms, id}")
@@ -551,8 +562,12 @@ class _SkillBuilder:
         for i, r in enumerate(responses):
             self.expect(r, str, f"{key}.response[{i}]", "a response template")
             for ref in re.findall(r"\{([^{}]*)\}", r):
-                if ref.split(".")[0] not in slots:
+                name, _, attr = ref.partition(".")
+                if name not in slots:
                     raise self.fail(f"{key}.response", f"response refers to unknown slot {{{ref}}}")
+                if attr and attr not in _SLOT_FIELDS:
+                    raise self.fail(f"{key}.response", f"unknown slot field {{{ref}}} (use "
+                                                       f"{', '.join(_SLOT_FIELDS)})")
         tests = self.build_tests(data.get("tests") or [], f"{key}.tests", skill, iname, slots)
         return Intent(iname, skill, tuple(examples), tuple(templates), action, tuple(responses),
                       str(data.get("description") or ""), tests)
@@ -573,7 +588,7 @@ class _SkillBuilder:
                 ref = pval[1:].split(".")
                 if ref[0] not in slots:
                     raise self.fail(f"{key}.params.{pname}", f"refers to unknown slot ${ref[0]}")
-                if len(ref) > 1 and ref[1] not in ("value", "raw", "entity_id", "confidence"):
+                if len(ref) > 1 and ref[1] not in _SLOT_FIELDS:
                     raise self.fail(f"{key}.params.{pname}",
                                     f"unknown slot field {ref[1]!r} (use value, raw, entity_id or confidence)")
         return ActionSpec(name, dict(params))
