@@ -159,12 +159,7 @@ class Engine:
         """Registration hooks: a duplicate or invalid name stops start-up; other exceptions are isolated."""
         for impl in self._impls(hook):
             registry.current_source = impl.plugin_name
-            try:
-                impl.function(**{a: registry for a in impl.argnames})
-            except (PluginError, SkillError):
-                raise
-            except Exception as exc:
-                self._error(self.startup_events, impl.plugin_name, hook, _describe(exc))
+            self._invoke(impl, hook, self.startup_events, (PluginError, SkillError), registry=registry)
         registry.current_source = "config"
 
     def close(self) -> None:
@@ -197,25 +192,32 @@ class Engine:
         stop the caller instead.
         """
         results = []
-        expected = _RESULT_TYPES.get(hook)
         for impl in self._impls(hook):
-            try:
-                result = impl.function(**{a: kwargs[a] for a in impl.argnames})
-            except reraise:
-                raise
-            except Exception as exc:
-                self._error(sink, impl.plugin_name, hook, _describe(exc))
-                continue
+            result = self._invoke(impl, hook, sink, reraise, **kwargs)
             if result is None:
-                continue
-            if expected is not None and not isinstance(result, expected):
-                self._error(sink, impl.plugin_name, hook,
-                            f"returned {type(result).__name__}, expected {expected.__name__} or None")
                 continue
             if firstresult:
                 return result
             results.append((impl.plugin_name, result))
         return None if firstresult else results
+
+    def _invoke(self, impl: Any, hook: str, sink: list[Event] | None, reraise: tuple[type[Exception], ...] = (),
+                **kwargs: Any) -> Any:
+        """Run one implementation: the single place where a plugin's exception or wrong return type is caught,
+        reported as an ``error`` event naming the plugin, and turned into None."""
+        try:
+            result = impl.function(**{a: kwargs[a] for a in impl.argnames})
+        except reraise:
+            raise
+        except Exception as exc:
+            self._error(sink, impl.plugin_name, hook, _describe(exc))
+            return None
+        expected = _RESULT_TYPES.get(hook)
+        if result is not None and expected is not None and not isinstance(result, expected):
+            self._error(sink, impl.plugin_name, hook,
+                        f"returned {type(result).__name__}, expected {expected.__name__} or None")
+            return None
+        return result
 
     def _error(self, sink: list[Event] | None, plugin: str, hook: str, message: str) -> None:
         log.warning("plugin %s failed in %s: %s", plugin, hook, message)
@@ -284,18 +286,9 @@ class Engine:
         top = list(ranked[: self.config.engine.resolve_top])
         out = []
         for interp in top:
-            for impl in self._impls("hark_resolve"):
-                kwargs = dict(interpretation=interp, nbest=nbest, skills=self.skills, context=context)
-                try:
-                    new = impl.function(**{a: kwargs[a] for a in impl.argnames})
-                except Exception as exc:
-                    self._error(sink, impl.plugin_name, "hark_resolve", _describe(exc))
-                    continue
-                if new is not None and not isinstance(new, Interpretation):
-                    self._error(sink, impl.plugin_name, "hark_resolve",
-                                f"returned {type(new).__name__}, expected Interpretation or None")
-                    continue
-                interp = new or interp
+            for impl in self._impls("hark_resolve"):  # in turn: each resolver sees the previous one's output
+                interp = self._invoke(impl, "hark_resolve", sink, interpretation=interp, nbest=nbest,
+                                      skills=self.skills, context=context) or interp
             out.append(interp)
         out.sort(key=lambda i: (-i.confidence, i.hypothesis_index))
         return out + list(ranked[len(top):])
