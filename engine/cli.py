@@ -275,6 +275,10 @@ def doctor(ctx: click.Context) -> None:
                     report(False, f"plugin {info.name}", info.error)
             loaded = [i.name for i in engine.plugin_info if i.status == "loaded"]
             report(True, "plugins", ", ".join(loaded))
+            for name in loaded:  # plugins with models say what they loaded (or why they are idle)
+                status = getattr(engine.pm.get_plugin(name), "status", None)
+                if isinstance(status, str):
+                    report(None if status.startswith("idle") else True, f"plugin {name}", status)
             for event in engine.startup_events:
                 if event.data.get("hook") != "load":
                     report(False, f"plugin {event.data.get('plugin')}", event.data.get("message", ""))

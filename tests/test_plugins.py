@@ -104,7 +104,8 @@ def test_hark_plugins_env_var(write_skill, tmp_path):
                                       "HARK_SKILLS": str(tmp_path / "skills")})
     with hark.Engine(cfg) as engine:
         status = {i.name: i.status for i in engine.plugin_info if i.builtin}
-    assert status == {"intent_templates": "loaded", "slot_parsers": "loaded", "skill_actions": "disabled"}
+    assert status == {"intent_templates": "loaded", "slot_parsers": "loaded", "skill_actions": "disabled",
+                      "intent": "disabled"}
 
 
 class Exploding:

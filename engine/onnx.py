@@ -1,0 +1,53 @@
+"""The one place that creates onnxruntime sessions: thread count, CPU provider, checksum check.
+
+Plugins never build ``InferenceSession`` themselves, so a corrupted or swapped model file is reported the same
+way everywhere (ModelError naming the file and both checksums) and thread settings stay predictable on small
+boxes.
+"""
+from __future__ import annotations
+
+import hashlib
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from .errors import ModelError
+
+__all__ = ["sha256_file", "load_session"]
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+@lru_cache(maxsize=64)
+def _checked(path: str, mtime: float, expected: str) -> None:
+    actual = sha256_file(Path(path))
+    if actual != expected:
+        raise ModelError(f"{path}: checksum mismatch (expected sha256 {expected[:12]}..., file has {actual[:12]}...); "
+                         f"the file is corrupt or was replaced: rebuild it or restore it")
+
+
+def load_session(path: str | Path, *, sha256: str | None = None, threads: int = 1) -> Any:
+    """An onnxruntime CPU session for ``path``; ``sha256`` (from the model's meta.json) is verified first."""
+    import onnxruntime as ort
+
+    path = Path(path)
+    if not path.is_file():
+        raise ModelError(f"model file not found: {path}")
+    if sha256:
+        _checked(str(path), path.stat().st_mtime, sha256)
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads
+    options.inter_op_num_threads = 1
+    options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    options.log_severity_level = 3
+    try:
+        return ort.InferenceSession(str(path), sess_options=options, providers=["CPUExecutionProvider"])
+    except Exception as exc:  # onnxruntime raises its own exception types for bad graphs
+        raise ModelError(f"{path}: onnxruntime cannot load it: {exc}") from None

@@ -1,0 +1,124 @@
+"""Trained tier: a joint intent + slot network (quantized ONNX) over every n-best hypothesis at once.
+
+It generalises past the skills' example shapes; the template tier stays as a high-precision override (the
+runtime keeps the higher confidence per reading, and exact template matches score 1.0). Without a model
+directory the plugin stays idle and says so in ``hark doctor``.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from hark.hookspecs import hookimpl
+from hark.skills import SkillSet
+from hark.types import Context, Interpretation, NBest, Slot
+
+from .model import JointModel, Prediction
+
+__all__ = ["IntentModelPlugin", "IntentSettings", "fuse_predictions"]
+
+NAME = "intent"
+log = logging.getLogger("hark")
+
+
+@dataclass(frozen=True)
+class IntentSettings:
+    #: model directory (relative to the config file); empty = the model shipped with the bundled skills
+    model_dir: str = ""
+    #: label the model uses for out-of-scope requests
+    oos_label: str = "oos"
+    #: how many intents per utterance become interpretations
+    top_intents: int = 3
+    #: skill name for labels without a "skill." prefix (models trained on a data set's flat intent names)
+    default_skill: str = ""
+    threads: int = 1
+
+
+DEFAULT_MODEL_DIR = Path(__file__).resolve().parent / "model"
+
+
+class IntentModelPlugin:
+    """Registered through the ``hark`` entry point ``intent``."""
+
+    name = NAME
+
+    def __init__(self) -> None:
+        self.settings = IntentSettings()
+        self.model: JointModel | None = None
+        self.status = "not started"
+
+    @hookimpl
+    def hark_startup(self, engine: Any) -> None:
+        self.settings = engine.config.plugin_settings(NAME, IntentSettings)
+        directory = engine.config.resolve_path(self.settings.model_dir) if self.settings.model_dir \
+            else DEFAULT_MODEL_DIR
+        if not (directory / "meta.json").is_file():
+            self.status = f"idle: no model in {directory} (train one with `hark train`)"
+            log.info("intent: %s", self.status)
+            return
+        self.model = JointModel(directory, threads=self.settings.threads)
+        self.status = f"loaded {directory} ({len(self.model.intents)} intents, {len(self.model.tags)} tags)"
+
+    @hookimpl
+    def hark_interpret(self, nbest: NBest, skills: SkillSet, context: Context) -> list[Interpretation]:
+        if self.model is None:
+            return []
+        texts = [h.text for h in nbest.hypotheses]
+        preds = self.model.predict(texts)
+        return fuse_predictions(nbest, preds, self.model.intents, skills, context, self.settings)
+
+
+def _split_label(label: str, default_skill: str) -> tuple[str, str]:
+    if "." in label:
+        skill, intent = label.split(".", 1)
+        return skill, intent
+    return default_skill, label
+
+
+def fuse_predictions(nbest: NBest, preds: list[Prediction], labels: list[str], skills: SkillSet, context: Context,
+                     settings: IntentSettings) -> list[Interpretation]:
+    """P(intent | utterance) = sum_i p_i * P(intent | hypothesis i); slots come from the hypothesis that
+    contributes most to that intent. Out-of-scope mass simply stays out of the returned list."""
+    weights = np.array([h.score for h in nbest.hypotheses], dtype=np.float64)
+    weights = weights / weights.sum() if weights.sum() > 0 else np.full(len(weights), 1 / len(weights))
+    probs = np.stack([p.intent_probs for p in preds])  # [hyps, intents]
+    fused = weights @ probs
+    out: list[Interpretation] = []
+    for k in np.argsort(-fused)[: settings.top_intents]:
+        label = labels[int(k)]
+        if label == settings.oos_label or fused[k] <= 0:
+            continue
+        skill_name, intent_name = _split_label(label, settings.default_skill)
+        skill = skills.get(skill_name)
+        if skill is None or skill.intent(intent_name) is None:
+            continue  # the model knows an intent the installed skills do not (disabled skill)
+        carrier = int(np.argmax(weights * probs[:, k]))
+        out.append(Interpretation(skill_name, intent_name, round(float(fused[k]), 4),
+                                  _slots(preds[carrier], nbest.hypotheses[carrier].text, skill, context), 
+                                  nbest.hypotheses[carrier].text, carrier, NAME))
+    return out
+
+
+def _slots(pred: Prediction, text: str, skill: Any, context: Context) -> tuple[Slot, ...]:
+    """Predicted spans as Slots, values normalised by the skill's slot types (catalog, list, duration, ...)."""
+    slots = []
+    seen: set[str] = set()
+    for span in pred.spans:
+        spec = skill.slots.get(span.slot)
+        if spec is None or span.slot in seen:
+            continue  # a tag this skill does not declare, or a second span for the same slot
+        seen.add(span.slot)
+        start, end = pred.tokens[span.start].start, pred.tokens[span.end - 1].end
+        raw = text[start:end]
+        matches = spec.match(raw, context)
+        if matches:
+            best = matches[0]
+            slots.append(Slot(span.slot, raw, best.value, best.entity_id, round(span.confidence * best.score, 4),
+                              start, end, spec.type))
+        else:  # the words were heard as this slot but do not parse as its type: keep them, unresolved
+            slots.append(Slot(span.slot, raw, None, None, round(span.confidence * 0.5, 4), start, end, spec.type))
+    return tuple(slots)

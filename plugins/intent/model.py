@@ -1,0 +1,183 @@
+"""Inference for the joint intent + slot ONNX model (format ``hark-joint-intent-slot/1``).
+
+A model directory holds model.onnx, tokenizer.model (sentencepiece) and meta.json (labels, special ids,
+checksums, calibration temperature). Words come from ``hark.text.tokenize``; each word is encoded on its own
+and its tag is read at its first piece, so slot spans always fall on word boundaries. All hypotheses of an
+n-best list go through the network in one padded batch.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from hark.errors import ModelError
+from hark.onnx import load_session
+from hark.text import Token, tokenize
+
+__all__ = ["JointModel", "Prediction", "SpanPrediction", "viterbi_bio", "allowed_transitions"]
+
+FORMAT = "hark-joint-intent-slot/1"
+
+
+@dataclass(frozen=True)
+class SpanPrediction:
+    slot: str
+    start: int  # word indices, end exclusive
+    end: int
+    confidence: float
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """The network's reading of one text."""
+
+    tokens: tuple[Token, ...]
+    #: calibrated intent probabilities, aligned with JointModel.intents
+    intent_probs: np.ndarray
+    spans: tuple[SpanPrediction, ...]
+
+
+def allowed_transitions(tags: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+    """BIO constraints: (start[j], trans[i, j]) are 0 where allowed and -inf where not (I-x only after B-x/I-x)."""
+    n = len(tags)
+    start = np.zeros(n, dtype=np.float32)
+    trans = np.zeros((n, n), dtype=np.float32)
+    for j, tag in enumerate(tags):
+        if tag.startswith("I-"):
+            start[j] = -np.inf
+            for i, prev in enumerate(tags):
+                if prev[2:] != tag[2:] or prev == "O":
+                    trans[i, j] = -np.inf
+    return start, trans
+
+
+def viterbi_bio(log_probs: np.ndarray, start: np.ndarray, trans: np.ndarray) -> list[int]:
+    """Most probable well-formed tag sequence for [words, tags] log-probabilities."""
+    n_words = log_probs.shape[0]
+    if n_words == 0:
+        return []
+    score = start + log_probs[0]
+    back = np.zeros((n_words, log_probs.shape[1]), dtype=np.int64)
+    for t in range(1, n_words):
+        cand = score[:, None] + trans  # [prev, cur]
+        back[t] = np.argmax(cand, axis=0)
+        score = cand[back[t], np.arange(cand.shape[1])] + log_probs[t]
+    best = [int(np.argmax(score))]
+    for t in range(n_words - 1, 0, -1):
+        best.append(int(back[t, best[-1]]))
+    return best[::-1]
+
+
+class JointModel:
+    """Loaded once per plugin; ``predict(texts)`` is one onnxruntime call."""
+
+    def __init__(self, directory: Path, threads: int = 1):
+        directory = Path(directory)
+        meta_path = directory / "meta.json"
+        if not meta_path.is_file():
+            raise ModelError(f"{directory}: no meta.json (not a hark intent model directory)")
+        try:
+            meta = json.loads(meta_path.read_text(encoding="utf-8"))
+        except json.JSONDecodeError as exc:
+            raise ModelError(f"{meta_path}: invalid JSON ({exc.msg}, line {exc.lineno})") from None
+        if meta.get("format") != FORMAT:
+            raise ModelError(f"{meta_path}: format {meta.get('format')!r}, expected {FORMAT!r}")
+        for key in ("intents", "tags", "bos_id", "eos_id", "pad_id"):
+            if key not in meta:
+                raise ModelError(f"{meta_path}: missing key {key!r}")
+        self.directory, self.meta = directory, meta
+        self.intents: list[str] = list(meta["intents"])
+        self.tags: list[str] = list(meta["tags"])
+        self.temperature = float(meta.get("temperature") or 1.0)
+        self.max_len = int(meta.get("max_len") or 64)
+        sums = meta.get("sha256") or {}
+        import sentencepiece as spm
+
+        tok_path = directory / "tokenizer.model"
+        if not tok_path.is_file():
+            raise ModelError(f"{directory}: tokenizer.model is missing")
+        if sums.get("tokenizer.model"):
+            from hark.onnx import sha256_file
+
+            if sha256_file(tok_path) != sums["tokenizer.model"]:
+                raise ModelError(f"{tok_path}: checksum mismatch with meta.json; rebuild or restore the model")
+        self.sp = spm.SentencePieceProcessor(model_file=str(tok_path))
+        self.session = load_session(directory / "model.onnx", sha256=sums.get("model.onnx"), threads=threads)
+        self._start, self._trans = allowed_transitions(self.tags)
+        self._piece_cache: dict[str, list[int]] = {}
+
+    def _pieces(self, word: str) -> list[int]:
+        ids = self._piece_cache.get(word)
+        if ids is None:
+            ids = self.sp.encode(word) or [self.sp.unk_id()]
+            if len(self._piece_cache) < 50_000:
+                self._piece_cache[word] = ids
+        return ids
+
+    def encode(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray, list[list[int]], list[list[Token]]]:
+        """Padded ids and mask, the first-piece position of every word, and the words themselves."""
+        rows, firsts, words = [], [], []
+        for text in texts:
+            toks = tokenize(text)
+            ids = [int(self.meta["bos_id"])]
+            first = []
+            for tok in toks:
+                pieces = self._pieces(tok.text)
+                if len(ids) + len(pieces) >= self.max_len:  # keep room for EOS; later words are dropped
+                    break
+                first.append(len(ids))
+                ids.extend(pieces)
+            ids.append(int(self.meta["eos_id"]))
+            rows.append(ids)
+            firsts.append(first)
+            words.append(toks[: len(first)])
+        width = max(len(r) for r in rows)
+        input_ids = np.full((len(rows), width), int(self.meta["pad_id"]), dtype=np.int64)
+        mask = np.zeros((len(rows), width), dtype=np.int64)
+        for i, r in enumerate(rows):
+            input_ids[i, : len(r)] = r
+            mask[i, : len(r)] = 1
+        return input_ids, mask, firsts, words
+
+    def predict(self, texts: Sequence[str]) -> list[Prediction]:
+        if not texts:
+            return []
+        input_ids, mask, firsts, words = self.encode(texts)
+        intent_logits, slot_logits = self.session.run(["intent_logits", "slot_logits"],
+                                                      {"input_ids": input_ids, "attention_mask": mask})
+        intent_probs = _softmax(intent_logits / self.temperature, axis=-1)
+        out = []
+        for b, first in enumerate(firsts):
+            word_logits = slot_logits[b, first, :] if first else np.zeros((0, len(self.tags)), dtype=np.float32)
+            log_probs = _log_softmax(word_logits, axis=-1)
+            path = viterbi_bio(log_probs, self._start, self._trans)
+            out.append(Prediction(tuple(words[b]), intent_probs[b], tuple(self._spans(path, log_probs))))
+        return out
+
+    def _spans(self, path: list[int], log_probs: np.ndarray) -> list[SpanPrediction]:
+        spans: list[SpanPrediction] = []
+        start = None
+        for i, tag_id in enumerate(path + [0]):
+            tag = self.tags[tag_id] if i < len(path) else "O"
+            if start is not None and not (tag.startswith("I-") and tag[2:] == self.tags[path[start]][2:]):
+                conf = float(np.exp(np.mean([log_probs[k, path[k]] for k in range(start, i)])))
+                spans.append(SpanPrediction(self.tags[path[start]][2:], start, i, conf))
+                start = None
+            if tag.startswith("B-"):
+                start = i
+        return spans
+
+
+def _softmax(x: np.ndarray, axis: int) -> np.ndarray:
+    z = x - x.max(axis=axis, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(axis=axis, keepdims=True)
+
+
+def _log_softmax(x: np.ndarray, axis: int) -> np.ndarray:
+    z = x - x.max(axis=axis, keepdims=True)
+    return z - np.log(np.exp(z).sum(axis=axis, keepdims=True))

@@ -1,0 +1,44 @@
+"""Constrained BIO decoding and n-best fusion of the trained tier (pure numpy; the model itself is tested with
+the shipped model in test_intent_model.py)."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from hark.plugins.intent.model import allowed_transitions, viterbi_bio
+
+TAGS = ["O", "B-room", "I-room", "B-device", "I-device"]
+
+
+def logp(rows):
+    x = np.log(np.array(rows, dtype=np.float64) + 1e-9)
+    return x - np.log(np.exp(x).sum(axis=1, keepdims=True))
+
+
+def test_constraints_forbid_inside_without_begin():
+    start, trans = allowed_transitions(TAGS)
+    assert start[TAGS.index("I-room")] == -np.inf and start[TAGS.index("B-room")] == 0
+    assert trans[TAGS.index("O"), TAGS.index("I-room")] == -np.inf
+    assert trans[TAGS.index("B-device"), TAGS.index("I-room")] == -np.inf
+    assert trans[TAGS.index("B-room"), TAGS.index("I-room")] == 0
+    assert trans[TAGS.index("I-room"), TAGS.index("I-room")] == 0
+
+
+def test_viterbi_repairs_what_greedy_gets_wrong():
+    # greedy would say O I-room: ill-formed. The best well-formed path is O B-room.
+    lp = logp([[0.9, 0.05, 0.02, 0.02, 0.01], [0.1, 0.35, 0.45, 0.05, 0.05]])
+    greedy = [int(i) for i in lp.argmax(axis=1)]
+    assert [TAGS[i] for i in greedy] == ["O", "I-room"]
+    start, trans = allowed_transitions(TAGS)
+    assert [TAGS[i] for i in viterbi_bio(lp, start, trans)] == ["O", "B-room"]
+
+
+def test_viterbi_keeps_a_well_formed_greedy_path():
+    lp = logp([[0.1, 0.8, 0.05, 0.03, 0.02], [0.1, 0.1, 0.7, 0.05, 0.05], [0.8, 0.05, 0.05, 0.05, 0.05]])
+    start, trans = allowed_transitions(TAGS)
+    assert [TAGS[i] for i in viterbi_bio(lp, start, trans)] == ["B-room", "I-room", "O"]
+
+
+def test_viterbi_empty():
+    start, trans = allowed_transitions(TAGS)
+    assert viterbi_bio(np.zeros((0, len(TAGS))), start, trans) == []
