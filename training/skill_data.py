@@ -79,13 +79,17 @@ _DAYS = ["today", "tomorrow", "tonight", "this evening", "this morning", "tomorr
 
 
 def _time_text(rng: random.Random) -> str:
+    """A clock time as an ASR writes it: "7 pm", "7:30 am", "seven thirty in the evening", "at noon"."""
     hour = rng.randint(1, 12)
-    h = str(hour) if rng.random() < 0.5 else spoken_number(hour)
-    minute = rng.choice(["", "", " thirty", " fifteen", " forty five", ":30", ":15"])
-    if minute.startswith(":") and not h.isdigit():
-        minute = " thirty"
+    if rng.random() < 0.5:
+        clock = str(hour) + rng.choice(["", "", ":30", ":15", ":45"])
+    else:
+        clock = spoken_number(hour) + rng.choice(["", "", " thirty", " fifteen", " forty five"])
     suffix = rng.choice([" am", " pm", " a.m.", " p.m.", "", " in the morning", " in the evening"])
-    return rng.choice(["", "at "]) + f"{h}{minute}{suffix}".strip()
+    text = f"{clock}{suffix}"
+    if not suffix or rng.random() < 0.5:  # a bare "seven thirty" needs "at" to read as a time
+        text = "at " + text
+    return text if rng.random() > 0.05 else rng.choice(["at noon", "at midnight"])
 
 
 def _datetime_text(rng: random.Random) -> str:
@@ -105,9 +109,14 @@ def _percentage_text(rng: random.Random) -> str:
     return f"{_number_text(rng, n, n)} {rng.choice(['percent', 'percent', '%', 'per cent'])}".replace(" %", "%")
 
 
+def _numeric_ordinal(n: int) -> str:
+    suffix = "th" if 11 <= n % 100 <= 13 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"
+
+
 _TYPE_GENERATORS = {
     "number": lambda rng: _number_text(rng, 0, 100),
-    "ordinal": lambda rng: rng.choice(_ORDINALS) if rng.random() < 0.8 else f"{rng.randint(1, 30)}th",
+    "ordinal": lambda rng: rng.choice(_ORDINALS) if rng.random() < 0.8 else _numeric_ordinal(rng.randint(1, 31)),
     "duration": _duration_text,
     "datetime": _datetime_text,
     "percentage": _percentage_text,
