@@ -7,6 +7,7 @@ directory the plugin stays idle and says so in ``hark doctor``.
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,7 +20,7 @@ from hark.types import Context, Interpretation, NBest, Slot
 
 from .model import JointModel, Prediction
 
-__all__ = ["IntentModelPlugin", "IntentSettings", "fuse_predictions"]
+__all__ = ["IntentModelPlugin", "IntentSettings", "fuse_predictions", "intent_name_for_label"]
 
 NAME = "intent"
 log = logging.getLogger("hark")
@@ -72,11 +73,17 @@ class IntentModelPlugin:
         return fuse_predictions(nbest, preds, self.model.intents, skills, context, self.settings)
 
 
+def intent_name_for_label(label: str) -> str:
+    """A data-set label as a skill intent name ("atis_flight#atis_airfare" -> "atis_flight_atis_airfare")."""
+    name = re.sub(r"[^A-Za-z0-9_]", "_", label)
+    return name if name[:1].isalpha() else f"I_{name}"
+
+
 def _split_label(label: str, default_skill: str) -> tuple[str, str]:
     if "." in label:
         skill, intent = label.split(".", 1)
         return skill, intent
-    return default_skill, label
+    return default_skill, intent_name_for_label(label)
 
 
 def fuse_predictions(nbest: NBest, preds: list[Prediction], labels: list[str], skills: SkillSet, context: Context,
