@@ -526,6 +526,8 @@ class _SkillBuilder:
                 continue
             self.expect(item, dict, k, "a value or {value, synonyms, id}")
             self.unknown_keys(item, {"value", "synonyms", "id"}, k)
+            if isinstance(item.get("value"), bool):
+                self.text_key(item.get("value"), f"{k}.value", "list value")
             value = str(self.expect(item.get("value"), (str, int, float), f"{k}.value", "the canonical value"))
             synonyms = item.get("synonyms") or []
             self.expect(synonyms, list, f"{k}.synonyms", "a list of alternative spellings")
