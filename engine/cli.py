@@ -329,6 +329,148 @@ def demo(ctx: click.Context, now: str) -> None:
                     click.echo(f"  says: {a.response}")
 
 
+def _event_json(event: Any) -> dict[str, Any]:
+    """An event as JSON for ``listen --json``: utterance audio replaced by its duration in seconds."""
+    d = event.to_dict()
+    data = d.get("data") or {}
+    if isinstance(data.get("audio"), str):
+        import base64
+
+        data = dict(data)
+        samples = len(base64.b64decode(data.pop("audio"))) // 2
+        data["audio_seconds"] = round(samples / int(data.get("sample_rate") or 16000), 3)
+        d["data"] = data
+    return d
+
+
+def _event_line(event: Any, clock: float) -> str | None:
+    """One readable line for ``listen`` (never the audio itself), or None for events not worth a line."""
+    d, kind = event.data, event.kind
+    stamp = f"[{clock:7.2f}s] "
+    if kind == "speech_start":
+        return stamp + click.style("speech started", fg="cyan")
+    if kind == "speech_end":
+        why = d.get("reason", "")
+        return stamp + click.style("speech ended", fg="cyan") + \
+            f" ({d.get('start', 0):.2f}-{d.get('end', 0):.2f} s{', ' + why if why and why != 'silence' else ''})"
+    if kind == "utterance":
+        hyps = d.get("nbest") or []
+        heard = " | ".join(f"{h['text']} ({h['score']:.2f})" for h in hyps[:5])
+        return stamp + f"heard: {heard}  [{d.get('source', '')}]"
+    if kind == "interpretation":
+        best = (d.get("interpretations") or [{}])[0]
+        return stamp + f"intent: {best.get('skill')}.{best.get('intent')} conf={best.get('confidence', 0):.2f}"
+    if kind == "action":
+        line = stamp + click.style(f"action: {d.get('name')}", fg="green") + \
+            f" {json.dumps(d.get('params') or {}, ensure_ascii=False)} conf={d.get('confidence', 0):.2f}"
+        return line + (f"\n{'':12}says: {d['response']}" if d.get("response") else "")
+    if kind == "out_of_scope":
+        why = d.get("reason") or (f"nothing understood in {d.get('text')!r}" if d.get("text") else "")
+        return stamp + click.style("out_of_scope", fg="yellow") + (f" ... {why}" if why else "")
+    if kind == "error":
+        where = " ".join(str(d[k]) for k in ("plugin", "hook") if d.get(k))
+        return stamp + click.style("error", fg="red") + f" {where}: {d.get('message', '')}"
+    extra = {k: v for k, v in d.items() if k != "audio"}
+    return stamp + f"{kind} {json.dumps(extra, ensure_ascii=False, default=str)}"
+
+
+@cli.command()
+@click.option("--wav", "wav", type=click.Path(dir_okay=False), metavar="FILE",
+              help="Read a WAV file (any rate, channels, PCM/float format) instead of a microphone.")
+@click.option("--raw", is_flag=True, help="Read raw signed 16-bit little-endian mono PCM from stdin.")
+@click.option("--rate", type=click.IntRange(1000, 384000), default=16000, show_default=True,
+              help="Sample rate of --raw input (resampled to 16 kHz).")
+@click.option("--device", "-d", metavar="NAME",
+              help="Microphone by index or name substring (see `hark devices`); default: the default input.")
+@click.option("--json", "as_json", is_flag=True,
+              help="One JSON event per line (utterance audio replaced by audio_seconds).")
+@click.pass_context
+@_user_errors
+def listen(ctx: click.Context, wav: str | None, raw: bool, rate: int, device: str | None, as_json: bool) -> None:
+    """Listen to a microphone (or --wav FILE, or --raw PCM on stdin) and print events as they happen.
+
+    \b
+    Events: speech started/ended (the vad plugin), what was heard (the n-best list of an ASR plugin), the
+    interpretation, the action, out_of_scope, errors. Without an ASR plugin, utterances are still endpointed
+    and each one ends in "out_of_scope ... no ASR plugin transcribed the audio".
+    Ctrl-C stops listening and prints a summary (utterances, input overflows) on stderr.
+
+    \b
+    Examples:
+      hark listen                                  # default microphone
+      hark listen --device "USB" --json
+      hark listen --wav command.wav
+      arecord -q -t raw -f S16_LE -r 16000 -c 1 | hark listen --raw
+    """
+    from . import audio
+
+    if sum(bool(x) for x in (wav, raw, device)) > 1:
+        raise InputError("give at most one of --wav FILE, --raw, --device NAME")
+    if rate != 16000 and not raw:
+        raise InputError("--rate applies to --raw input only")
+    if wav:
+        source: Any = audio.WavFile(wav)
+    elif raw:
+        source = audio.RawPCM(click.get_binary_stream("stdin"), sample_rate=rate)
+    else:
+        source = audio.Microphone(device)
+    with _engine(ctx) as engine:
+        if isinstance(source, audio.Microphone):
+            source.open()
+        if not engine.pm.hook.hark_audio_chunk.get_hookimpls():
+            click.echo("hark: warning: no plugin observes audio (is the vad plugin disabled?): nothing will be "
+                       "endpointed", err=True)
+        if not engine.pm.hook.hark_transcribe.get_hookimpls():
+            click.echo("hark: note: no ASR plugin is installed: utterances are endpointed, not transcribed "
+                       "(each ends as out_of_scope)", err=True)
+        if isinstance(source, audio.Microphone):
+            click.echo(f"hark: listening on {source.description} (Ctrl-C to stop)", err=True)
+        frames: Any = iter(source)
+        if not isinstance(source, audio.Microphone):  # let an utterance still open at the end be endpointed
+            vad = engine.pm.get_plugin("vad")
+            frames = audio.with_silence(frames, float(getattr(vad, "flush_seconds", 1.0)))
+        utterances, clock, interrupted = 0, 0.0, False
+        try:
+            for event in engine.stream(frames):
+                if event.kind in ("speech_start", "speech_end"):
+                    clock = float(event.data.get("start" if event.kind == "speech_start" else "end", clock))
+                utterances += event.kind == "speech_end"
+                if as_json:
+                    click.echo(_dump(_event_json(event), False))
+                else:
+                    line = _event_line(event, clock)
+                    if line:
+                        click.echo(line)
+                sys.stdout.flush()
+        except KeyboardInterrupt:
+            interrupted = True
+        finally:
+            source.close()
+    overflows = getattr(source, "overflows", 0)
+    click.echo(f"hark: {'stopped' if interrupted else 'done'}: {utterances} utterance(s)"
+               + (f", {overflows} input overflow(s)" if isinstance(source, audio.Microphone) else ""), err=True)
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@_user_errors
+def devices(as_json: bool) -> None:
+    """List audio input devices (index, name, host API, channels, default rate) for `hark listen --device`."""
+    from .audio import list_devices
+
+    found = list_devices()
+    if as_json:
+        click.echo(_dump(found, True))
+        return
+    if not found:
+        click.echo("no audio input devices found")
+        return
+    for d in found:
+        mark = "*" if d["default"] else " "
+        click.echo(f"{mark} [{d['index']}] {d['name']}  ({d['hostapi']}, {d['channels']} ch, "
+                   f"{d['default_samplerate']:.0f} Hz)")
+
+
 def main(argv: list[str] | None = None) -> None:
     """Console entry point: unexpected errors print one line (HARK_DEBUG=1 shows the traceback)."""
     try:

@@ -1,0 +1,57 @@
+"""Settings of the ``vad`` plugin (``plugins.settings.vad`` in config.yaml); unknown keys are errors."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = ["VadSettings", "DETECTORS"]
+
+#: detector names accepted by ``detector``
+DETECTORS = ("spectral", "energy", "webrtc")
+
+
+@dataclass(frozen=True)
+class VadSettings:
+    #: per-frame detector: "spectral" (numpy, built in), "energy" (numpy, simpler) or "webrtc" (needs the
+    #: webrtcvad-wheels package). benchmarks/vad.py compares them.
+    detector: str = "spectral"
+    #: a frame is speech when the detector's probability reaches this
+    threshold: float = 0.5
+    #: once in speech, frames stay speech down to this probability (hysteresis); default threshold - 0.15
+    neg_threshold: float | None = None
+    #: speech needed (within one candidate, short dips allowed) before speech_start is emitted
+    min_speech_ms: int = 120
+    #: silence that ends an utterance (the hangover); also the delay from the end of speech to speech_end
+    silence_ms: int = 600
+    #: audio kept before the detected start of speech (ASR decodes better with a little lead-in)
+    pre_roll_ms: int = 300
+    #: audio kept after the detected end of speech
+    post_roll_ms: int = 150
+    #: an utterance is cut (speech_end with reason "max_length") after this long
+    max_utterance_s: float = 15.0
+    #: webrtc detector only: aggressiveness 0 (least) .. 3 (most eager to call a frame non-speech)
+    webrtc_mode: int = 3
+
+    def problems(self) -> list[tuple[str, str]]:
+        """``(setting, message)`` for every value out of range (types are checked by the config loader)."""
+        out = []
+        if self.detector not in DETECTORS:
+            out.append(("detector", f"expected one of {', '.join(DETECTORS)}, got {self.detector!r}"))
+        if not 0.0 < self.threshold < 1.0:
+            out.append(("threshold", f"expected a probability between 0 and 1, got {self.threshold}"))
+        if self.neg_threshold is not None and not 0.0 <= self.neg_threshold <= self.threshold:
+            out.append(("neg_threshold", f"expected 0 <= neg_threshold <= threshold ({self.threshold}), "
+                                         f"got {self.neg_threshold}"))
+        for name in ("min_speech_ms", "pre_roll_ms", "post_roll_ms"):
+            if getattr(self, name) < 0:
+                out.append((name, f"must not be negative, got {getattr(self, name)}"))
+        if self.silence_ms < 30:
+            out.append(("silence_ms", f"at least 30 ms (one frame), got {self.silence_ms}"))
+        if self.max_utterance_s <= 0:
+            out.append(("max_utterance_s", f"must be positive, got {self.max_utterance_s}"))
+        if self.webrtc_mode not in (0, 1, 2, 3):
+            out.append(("webrtc_mode", f"expected 0, 1, 2 or 3, got {self.webrtc_mode}"))
+        return out
+
+    @property
+    def release_threshold(self) -> float:
+        return self.neg_threshold if self.neg_threshold is not None else max(0.0, self.threshold - 0.15)
