@@ -426,9 +426,6 @@ def listen(ctx: click.Context, wav: str | None, raw: bool, rate: int, device: st
         if isinstance(source, audio.Microphone):
             click.echo(f"hark: listening on {source.description} (Ctrl-C to stop)", err=True)
         frames: Any = iter(source)
-        if not isinstance(source, audio.Microphone):  # let an utterance still open at the end be endpointed
-            vad = engine.pm.get_plugin("vad")
-            frames = audio.with_silence(frames, float(getattr(vad, "flush_seconds", 1.0)))
         utterances, clock, interrupted = 0, 0.0, False
         try:
             for event in engine.stream(frames):

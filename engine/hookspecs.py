@@ -58,12 +58,22 @@ def hark_register_skills(registry: "SkillRegistry") -> None:
 
 
 @hookspec
-def hark_audio_chunk(chunk: "AudioChunk", context: "Context") -> "Event | None":
+def hark_audio_chunk(chunk: "AudioChunk", context: "Context") -> "Event | list[Event] | None":
     """Called by the streaming runtime for every ~20-30 ms frame of microphone or file audio, in order.
 
-    Observers (VAD, scene context) update their own state. An observer may return an ``Event``; a ``speech_end``
-    event whose data holds ``{"audio": <base64 PCM>}`` ends the utterance and starts transcription. Broadcast;
-    all returned events are emitted.
+    Observers (VAD, scene context) update their own state. An observer may return an ``Event`` or a list of
+    them; a ``speech_end`` event whose data holds ``{"audio": <base64 PCM>, "sample_rate", "audio_start"}`` ends
+    the utterance and starts transcription. The runtime numbers utterances itself (``Event.utterance``).
+    Broadcast; all returned events are emitted.
+    """
+
+
+@hookspec
+def hark_audio_end(context: "Context") -> "Event | list[Event] | None":
+    """Called by the streaming runtime when an audio source ends (end of a file, closed stdin or microphone).
+
+    Endpointers close an utterance still in progress by returning its ``speech_end`` event, and observers reset
+    their state for the next stream. Broadcast; returned events are handled like those of ``hark_audio_chunk``.
     """
 
 

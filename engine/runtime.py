@@ -36,7 +36,8 @@ _RESULT_TYPES: dict[str, Any] = {
     "hark_act": SkillAction,
     "hark_scene": SceneState,
     "hark_transcribe": NBest,
-    "hark_audio_chunk": Event,
+    "hark_audio_chunk": (Event, list),
+    "hark_audio_end": (Event, list),
     "hark_assess_pronunciation": PronunciationReport,
 }
 
@@ -214,8 +215,8 @@ class Engine:
             return None
         expected = _RESULT_TYPES.get(hook)
         if result is not None and expected is not None and not isinstance(result, expected):
-            self._error(sink, impl.plugin_name, hook,
-                        f"returned {type(result).__name__}, expected {expected.__name__} or None")
+            names = " or ".join(t.__name__ for t in (expected if isinstance(expected, tuple) else (expected,)))
+            self._error(sink, impl.plugin_name, hook, f"returned {type(result).__name__}, expected {names} or None")
             return None
         return result
 
@@ -352,38 +353,54 @@ class Engine:
             return events
         return events + list(self.parse(nbest, context, utterance=utterance).events)
 
-    def _audio_chunk(self, chunk: AudioChunk, context: Context, utterance: int) -> Iterator[Event]:
-        """Feed one frame to the observers; a ``speech_end`` event carrying audio runs the utterance."""
+    def _audio_events(self, hook: str, context: Context, utterance: int, **kwargs: Any) -> Iterator[Event]:
+        """Run an audio observer hook; emit what the observers return, and run each endpointed utterance."""
         sink: list[Event] = []
-        found = self.call("hark_audio_chunk", sink=sink, chunk=chunk, context=context)
+        found = self.call(hook, sink=sink, context=context, **kwargs)
         yield from sink
-        for _, event in found:
-            self.emit(event)
-            yield event
-            if event.kind == "speech_end" and event.data.get("audio"):
-                audio = AudioChunk.from_dict({"samples": event.data["audio"],
-                                              "sample_rate": int(event.data.get("sample_rate", chunk.sample_rate)),
-                                              "timestamp": float(event.data.get("start", 0.0))})
-                yield from self.utterance_audio(audio, context, utterance)
+        for plugin, returned in found:
+            for event in returned if isinstance(returned, list) else [returned]:
+                if not isinstance(event, Event):
+                    self._error(sink, plugin, hook, f"returned a list holding {type(event).__name__}")
+                    yield sink[-1]
+                    continue
+                event = dataclasses.replace(event, utterance=utterance)
+                self.emit(event)
+                yield event
+                if event.kind == "speech_end" and event.data.get("audio"):
+                    audio = AudioChunk.from_dict({
+                        "samples": event.data["audio"],
+                        "sample_rate": int(event.data.get("sample_rate", 16000)),
+                        # the audio starts with the pre-roll, before the speech itself
+                        "timestamp": float(event.data.get("audio_start", event.data.get("start", 0.0)))})
+                    yield from self.utterance_audio(audio, context, utterance)
+                    utterance += 1
 
     def stream(self, source: Iterable[Any]) -> Iterator[Event]:
         """Run every item of ``source`` and yield events.
 
         Items: text, n-best lists, {"text"|"nbest", "context"} objects, or AudioChunk frames (which go to the
-        ``hark_audio_chunk`` observers; an endpointed utterance is transcribed and parsed). A bad item yields
-        one ``error`` event naming it and the stream goes on.
+        ``hark_audio_chunk`` observers; an endpointed utterance is transcribed and parsed, and
+        ``hark_audio_end`` runs when the audio ends). A bad item yields one ``error`` event naming it and the
+        stream goes on.
         """
         audio_context: Context | None = None
         utterances = 0
+        in_audio = False
         for index, item in enumerate(source):
             if isinstance(item, AudioChunk):
+                in_audio = True
                 audio_context = audio_context or self.context()
-                for event in self._audio_chunk(item, audio_context, utterances):
-                    if event.kind == "speech_end":
+                for event in self._audio_events("hark_audio_chunk", audio_context, utterances, chunk=item):
+                    if event.kind == "speech_end" and event.data.get("audio"):
                         utterances += 1
                         audio_context = None
                     yield event
                 continue
+            if in_audio:  # the audio part of the stream is over
+                in_audio = False
+                yield from self._end_audio(audio_context, utterances)
+                audio_context = None
             try:
                 if isinstance(item, InputError):  # an undecodable line from read_jsonl
                     raise item
@@ -402,6 +419,11 @@ class Engine:
                 yield event
                 continue
             yield from result.events
+        if in_audio:
+            yield from self._end_audio(audio_context, utterances)
+
+    def _end_audio(self, context: Context | None, utterance: int) -> Iterator[Event]:
+        yield from self._audio_events("hark_audio_end", context or self.context(), utterance)
 
 
 def read_jsonl(lines: Iterable[str]) -> Iterator[Any]:

@@ -178,6 +178,44 @@ def test_hook_audio_chunk(write_skill, make_engine):
     assert [e.kind for e in events] == ["speech_start"]
 
 
+def test_hook_audio_end(write_skill, make_engine):
+    """An utterance still open when the audio ends is closed by the end-of-stream hook, then transcribed."""
+    write_skill("home", HOME_SKILL)
+
+    class Endpointer:
+        name = "open_ended"
+
+        def __init__(self):
+            self.buffer = b""
+
+        @hookimpl
+        def hark_audio_chunk(self, chunk):
+            self.buffer += chunk.samples
+            return [Event("speech_start", {"start": 0.0})] if chunk.index == 0 else None
+
+        @hookimpl
+        def hark_audio_end(self, context):
+            audio, self.buffer = self.buffer, b""
+            return Event("speech_end", {"audio": AudioChunk(audio).to_dict()["samples"], "audio_start": 0.5})
+
+    class Asr:
+        name = "fake_asr"
+
+        @hookimpl
+        def hark_transcribe(self, audio):
+            self.timestamp = audio.timestamp
+            return NBest.from_text("turn on the lights")
+
+    asr = Asr()
+    engine = make_engine(plugins=[Endpointer(), asr])
+    frames = [AudioChunk(_tone(0.03, 300), 16000, i * 0.03, i) for i in range(3)]
+    events = list(engine.stream(frames + ["turn off the lights"]))
+    kinds = [e.kind for e in events]
+    assert kinds[:2] == ["speech_start", "speech_end"] and kinds.count("action") == 2
+    assert asr.timestamp == 0.5  # the utterance audio is stamped with its first sample's time
+    assert [e.data["name"] for e in events if e.kind == "action"] == ["home.lights_on", "home.lights_off"]
+
+
 def test_hook_transcribe(write_skill, make_engine):
     """An observer endpoints the utterance; the ASR plugin gets all of its audio and its n-best is parsed."""
     write_skill("home", HOME_SKILL)

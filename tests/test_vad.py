@@ -172,8 +172,8 @@ def test_chunk_size_does_not_change_the_endpoints(sentence):
     found = {}
     for size in (160, 480, 1600, 4000):
         plugin = VadPlugin()
-        out = [plugin.hark_audio_chunk(c, None) for c in frames(signal, size)]
-        found[size] = [(e.kind, e.data["start"], e.data.get("end")) for e in out if e is not None]
+        out = [e for c in frames(signal, size) for e in plugin.hark_audio_chunk(c, None)]
+        found[size] = [(e.kind, e.data["start"], e.data.get("end")) for e in out]
     assert len(found[480]) == 2
     assert all(v == found[480] for v in found.values()), found
 
@@ -323,3 +323,16 @@ def test_listen_ctrl_c_stops_with_a_summary(sentence, small_config):
     assert b"speech ended" in seen and b"out_of_scope" in seen
     assert proc.returncode == 0, err.decode()
     assert "stopped: 1 utterance(s)" in err.decode() and b"Traceback" not in err
+
+
+@needs_espeak
+def test_utterance_open_at_end_of_audio_is_closed(sentence, engine_with):
+    """Speech running to the very end of a file still ends as an utterance (hark_audio_end), timed at its end."""
+    x, _, _ = sentence
+    engine = engine_with()
+    signal = np.concatenate([silence(0.5), x])  # no trailing silence at all
+    events = events_of(engine, frames(signal))
+    ends = [e for e in events if e.kind == "speech_end"]
+    assert len(ends) == 1 and ends[0].data["reason"] == "end_of_stream"
+    # espeak-ng leaves ~0.2 s of silence at the end of its clip: speech ends shortly before the file does
+    assert ends[0].utterance == 0 and len(signal) / 16000 - 0.4 < ends[0].data["end"] <= len(signal) / 16000

@@ -10,14 +10,13 @@ benchmarks/vad.py) and the endpointing policy (``endpointer.py``). The plugin an
 
 Times are seconds on the stream's clock (``AudioChunk.timestamp``); ``start``/``end`` bound the detected speech,
 ``audio_start`` is the time of the first sample of ``audio``. Chunks of any length are cut into 30 ms analysis
-frames here; should one chunk complete two boundaries, the second is returned with the next chunk (the hook
-returns one event per call). A chunk with ``index`` 0 starts a new stream and resets the state.
+frames here; every boundary a chunk completes is returned with it. ``hark_audio_end`` closes an utterance still
+open when the audio ends. A chunk with ``index`` 0 starts a new stream and resets the state.
 """
 from __future__ import annotations
 
 import base64
 import time
-from collections import deque
 from typing import Any
 
 import numpy as np
@@ -48,7 +47,6 @@ class VadPlugin:
         self._endpointer: Endpointer | None = None
         self._buffer = b""
         self._buffer_t = 0.0
-        self._pending: deque[Event] = deque()
         self._started = False
 
     @property
@@ -57,11 +55,6 @@ class VadPlugin:
         s = self.settings
         return (f"detector {s.detector}, threshold {s.threshold}, silence {s.silence_ms} ms, "
                 f"min speech {s.min_speech_ms} ms")
-
-    @property
-    def flush_seconds(self) -> float:
-        """Silence that surely closes an utterance in progress (``hark listen`` appends it to files)."""
-        return (self.settings.silence_ms + self.settings.min_speech_ms + 300) / 1000
 
     @hookimpl
     def hark_startup(self, engine: Any) -> None:
@@ -91,17 +84,17 @@ class VadPlugin:
         self._detector.reset()
         self._endpointer = Endpointer(self.settings, FRAME_MS, rate)
         self._buffer = b""
-        self._pending.clear()
         self._started = True
 
     @hookimpl
-    def hark_audio_chunk(self, chunk: AudioChunk, context: Context) -> Event | None:
+    def hark_audio_chunk(self, chunk: AudioChunk, context: Context) -> list[Event]:
         if not self._started or chunk.index == 0 or chunk.sample_rate != self._rate:
             self._reset(chunk.sample_rate)
         assert self._detector is not None and self._endpointer is not None
         if not self._buffer:
             self._buffer_t = chunk.timestamp
         self._buffer += chunk.samples
+        events: list[Event] = []
         step = 2 * self._detector.frame_samples
         frame_s = FRAME_MS / 1000
         usable = len(self._buffer) // step * step
@@ -109,18 +102,25 @@ class VadPlugin:
             pcm = self._buffer[start:start + step]
             probability = self._detector(np.frombuffer(pcm, dtype="<i2"))
             for boundary in self._endpointer.push(pcm, probability, self._buffer_t):
-                self._pending.append(self._event(boundary))
+                events.append(self._event(boundary))
             self._buffer_t += frame_s
         self._buffer = self._buffer[usable:]
-        return self._pending.popleft() if self._pending else None
+        return events
+
+    @hookimpl
+    def hark_audio_end(self, context: Context) -> list[Event]:
+        """The audio ended: an utterance in progress ends here, and the next chunk starts a new stream."""
+        if not self._started or self._endpointer is None:
+            return []
+        events = [self._event(b) for b in self._endpointer.finish()]
+        self._started = False
+        return events
 
     def _event(self, boundary: Boundary) -> Event:
         assert self._endpointer is not None
         data = dict(boundary.data)
         if boundary.kind == "speech_start":
             data["detector"] = self.settings.detector
-            utterance = self._endpointer.utterances
         else:
             data["audio"] = base64.b64encode(boundary.audio).decode("ascii")
-            utterance = self._endpointer.utterances - 1
-        return Event(boundary.kind, data, time=time.time(), utterance=utterance)
+        return Event(boundary.kind, data, time=time.time())  # the runtime numbers the utterances
