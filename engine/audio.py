@@ -30,7 +30,7 @@ from .types import AudioChunk
 
 __all__ = [
     "SAMPLE_RATE", "FRAME_MS", "AudioSource", "WavFile", "RawPCM", "Microphone", "Resampler", "resample",
-    "read_wav", "list_devices", "with_silence",
+    "read_wav", "list_devices",
 ]
 
 log = logging.getLogger("hark")
@@ -206,26 +206,6 @@ class AudioSource:
 
     def __exit__(self, *exc: Any) -> None:
         self.close()
-
-
-def with_silence(frames: Iterable[AudioChunk], seconds: float) -> Iterator[AudioChunk]:
-    """``frames`` followed by ``seconds`` of digital silence in frames of the same size, index and clock continued.
-
-    ``Engine.stream`` does not tell the audio observers that a stream ended, so an utterance still open at the
-    end of a file would never be endpointed; trailing silence closes it the way a pause would.
-    """
-    last = None
-    for last in frames:
-        yield last
-    if last is None or seconds <= 0:
-        return
-    frame = max(len(last.samples), 2 * int(last.sample_rate * FRAME_MS / 1000)) // 2
-    t = last.timestamp + last.duration
-    index = last.index + 1
-    for _ in range(int(math.ceil(seconds * last.sample_rate / frame))):
-        yield AudioChunk(bytes(2 * frame), last.sample_rate, round(t, 6), index)
-        t += frame / last.sample_rate
-        index += 1
 
 
 # ------------------------------------------------------------------------------------------------------- WAV

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from hark.audio import RawPCM, Resampler, WavFile, read_wav, resample, with_silence
+from hark.audio import RawPCM, Resampler, WavFile, read_wav, resample
 from hark.errors import InputError
 from hark.types import AudioChunk
 
@@ -193,13 +193,6 @@ def test_raw_pcm_at_another_rate_is_resampled():
     x = (tone(1000, 1.0, 8000) * 32768).astype("<i2").tobytes()
     out = np.frombuffer(b"".join(c.samples for c in RawPCM(io.BytesIO(x), sample_rate=8000)), dtype="<i2")
     assert len(out) == SR and abs(peak_hz(out / 32768.0) - 1000) <= 1
-
-
-def test_with_silence_continues_the_clock():
-    frames = [AudioChunk(b"\x01\x00" * 480, SR, i * 0.03, i) for i in range(3)]
-    out = list(with_silence(frames, 0.1))
-    assert [c.index for c in out] == [0, 1, 2, 3, 4, 5, 6]
-    assert out[3].timestamp == pytest.approx(0.09) and out[3].samples == bytes(960)
 
 
 # ------------------------------------------------------------------------------------------------ microphone
