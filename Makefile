@@ -34,8 +34,9 @@ test-slow: install  ## slow checks (marked slow)
 test-data: install  ## checks that need the public data sets in HARK_DATA
 	$(BIN)/python -m pytest -m data
 
-bench: install  ## benchmarks -> benchmarks/results/*.json
+bench: install  ## benchmarks -> benchmarks/results/*.json (vad takes a few minutes; needs HARK_DATA for ESC-50)
 	$(BIN)/python benchmarks/templates.py
+	$(BIN)/python benchmarks/vad.py
 
 clean:  ## remove the virtual environment and caches
 	rm -rf $(VENV) .pytest_cache build *.egg-info
