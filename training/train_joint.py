@@ -1,0 +1,470 @@
+"""Train the joint intent + slot model, export it to ONNX, quantise it and write a model directory.
+
+    python -m training.train_joint --dataset snips --out build/snips
+    python -m training.train_joint --dataset atis --out build/atis --epochs 6
+
+Steps: sentencepiece tokenizer (trained here on training-side text, or ``--tokenizer FILE``) -> encode SNIPS/ATIS
+train/valid/test through the runtime's path -> fine-tune (MiniLM layers + vocabulary transfer by default, or a
+randomly initialised encoder with ``--scratch``) with a progress bar, evaluating on valid after every epoch and keeping
+the best epoch (early stopping) -> test scores in torch -> ONNX export (fp32) -> int8 dynamic quantisation (the
+shipped ``model.onnx``), int8 static QDQ and 4-bit MatMulNBits variants, each scored with onnxruntime on the test set
+-> ``meta.json`` and ``MODEL_CARD.md``.
+
+Seeds are fixed (``--seed``); torch runs on ``--threads`` (2) CPU threads. Peak RSS and wall-clock time of the
+training phase are recorded in meta.json.
+"""
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import math
+import os
+import platform
+import random
+import resource
+import shutil
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import sentencepiece as spm
+import torch
+import torch.nn.functional as F
+from tqdm import tqdm
+
+from .data import Example, load_bio, to_original_tags
+from .joint_model import JointModel, ModelConfig, init_from_minilm
+from .metrics import BioDecoder, score
+from .onnx_eval import OnnxJoint, encode_words
+from .tokenizer import train_tokenizer
+
+FORMAT = "hark-joint-intent-slot/1"
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+# ------------------------------------------------------------------------------------------------------ encoding
+
+
+class Encoded:
+    def __init__(self, examples: list[Example], sp, intents: list[str], tags: list[str], max_len: int):
+        self.examples = examples
+        iidx = {x: i for i, x in enumerate(intents)}
+        tidx = {x: i for i, x in enumerate(tags)}
+        self.ids: list[list[int]] = []
+        self.first: list[list[int]] = []
+        self.intent = np.array([iidx.get(ex.intent, -100) for ex in examples], dtype=np.int64)
+        self.labels: list[list[int]] = []
+        for ex in examples:
+            ids, first = encode_words(sp, ex.words, max_len)
+            lab = [-100] * len(ids)
+            for j, t in zip(first, ex.tags):
+                if j >= 0:
+                    lab[j] = tidx.get(t, tidx["O"])  # a tag never seen in train (ATIS test) cannot be predicted
+            self.ids.append(ids)
+            self.first.append(first)
+            self.labels.append(lab)
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def batch(self, idx: list[int], pad_id: int):
+        t = max(len(self.ids[i]) for i in idx)
+        ids = torch.full((len(idx), t), pad_id, dtype=torch.long)
+        mask = torch.zeros((len(idx), t), dtype=torch.long)
+        lab = torch.full((len(idx), t), -100, dtype=torch.long)
+        for r, i in enumerate(idx):
+            n = len(self.ids[i])
+            ids[r, :n] = torch.tensor(self.ids[i])
+            mask[r, :n] = 1
+            lab[r, :n] = torch.tensor(self.labels[i])
+        return ids, mask, torch.from_numpy(self.intent[idx]), lab
+
+
+def length_batches(data: Encoded, bs: int, rng: random.Random) -> list[list[int]]:
+    """Shuffled batches of similar length (little padding): sort within pools of 50 batches."""
+    order = list(range(len(data)))
+    rng.shuffle(order)
+    batches = []
+    pool = bs * 50
+    for s in range(0, len(order), pool):
+        chunk = sorted(order[s:s + pool], key=lambda i: len(data.ids[i]))
+        batches += [chunk[k:k + bs] for k in range(0, len(chunk), bs)]
+    rng.shuffle(batches)
+    return batches
+
+
+# ---------------------------------------------------------------------------------------------------- evaluation
+
+
+@torch.no_grad()
+def predict_torch(model: JointModel, data: Encoded, intents: list[str], decoder: BioDecoder, pad_id: int,
+                  bs: int = 64):
+    model.eval()
+    order = sorted(range(len(data)), key=lambda i: len(data.ids[i]))
+    pred_int: list[str] = [""] * len(data)
+    pred_tags: list[list[str]] = [[] for _ in range(len(data))]
+    for s in range(0, len(order), bs):
+        idx = order[s:s + bs]
+        ids, mask, _, _ = data.batch(idx, pad_id)
+        il, sl = model(ids, mask)
+        il, sl = il.numpy(), sl.numpy()
+        for r, i in enumerate(idx):
+            pred_int[i] = intents[int(il[r].argmax())]
+            first = data.first[i]
+            keep = [j for j in first if j >= 0]
+            pred_tags[i] = decoder.decode(sl[r, keep]) + ["O"] * (len(first) - len(keep))
+    return pred_int, pred_tags
+
+
+def evaluate(examples: list[Example], pred_int: list[str], pred_tags: list[list[str]]) -> dict:
+    """Scores on the data set's own tokens (comparable with published numbers) and on hark tokens."""
+    orig = score([e.intent for e in examples], pred_int, [e.orig_tags for e in examples],
+                 [to_original_tags(e, p) for e, p in zip(examples, pred_tags)])
+    hark = score([e.intent for e in examples], pred_int, [e.tags for e in examples], pred_tags)
+    orig["hark_tokens"] = {k: hark[k] for k in ("slot_f1", "sentence_acc")}
+    return orig
+
+
+def eval_onnx(model_dir: Path, onnx_file: str, examples: list[Example], bs: int = 32):
+    m = OnnxJoint(model_dir, onnx_file, threads=2)
+    pred_int, pred_tags = [], []
+    for s in range(0, len(examples), bs):
+        for p in m.parse([e.words for e in examples[s:s + bs]]):
+            pred_int.append(p.intent)
+            pred_tags.append(p.tags)
+    return pred_int, pred_tags
+
+
+# ------------------------------------------------------------------------------------------------------- export
+
+
+class _Export(torch.nn.Module):
+    def __init__(self, model: JointModel):
+        super().__init__()
+        self.model = model
+
+    def forward(self, input_ids, attention_mask):
+        return self.model(input_ids, attention_mask)
+
+
+def export_onnx(model: JointModel, path: Path, pad_id: int) -> None:
+    model.eval()
+    ids = torch.tensor([[1, 5, 6, 7, 2], [1, 8, 2, pad_id, pad_id]], dtype=torch.long)
+    mask = (ids != pad_id).long()
+    batch = torch.export.Dim("batch", min=1, max=1024)
+    seq = torch.export.Dim("seq", min=2, max=model.cfg.max_len)
+    prog = torch.onnx.export(
+        _Export(model).eval(), (ids, mask), dynamo=True, opset_version=18,
+        input_names=["input_ids", "attention_mask"], output_names=["intent_logits", "slot_logits"],
+        dynamic_shapes={"input_ids": {0: batch, 1: seq}, "attention_mask": {0: batch, 1: seq}},
+        optimize=True, verbose=False,
+    )
+    prog.save(str(path), external_data=False)
+
+
+def quantize_int8_dynamic(src: Path, dst: Path) -> None:
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    quantize_dynamic(str(src), str(dst), weight_type=QuantType.QInt8, per_channel=True,
+                     op_types_to_quantize=["MatMul", "Gather"],
+                     extra_options={"MatMulConstBOnly": True})
+
+
+def quantize_int8_static(src: Path, dst: Path, calib: list[tuple[np.ndarray, np.ndarray]]) -> None:
+    from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
+
+    class Reader(CalibrationDataReader):
+        def __init__(self):
+            self.it = iter(calib)
+
+        def get_next(self):
+            nxt = next(self.it, None)
+            return None if nxt is None else {"input_ids": nxt[0], "attention_mask": nxt[1]}
+
+    quantize_static(str(src), str(dst), Reader(), quant_format=QuantFormat.QDQ, per_channel=True,
+                    weight_type=QuantType.QInt8, activation_type=QuantType.QInt8,
+                    op_types_to_quantize=["MatMul", "Gather"],
+                    extra_options={"MatMulConstBOnly": True, "ActivationSymmetric": True})
+
+
+def quantize_4bit(src: Path, dst: Path, block_size: int = 32) -> None:
+    import onnx
+    from onnxruntime.quantization.matmul_nbits_quantizer import DefaultWeightOnlyQuantConfig, MatMulNBitsQuantizer
+
+    model = onnx.load(str(src))
+    cfg = DefaultWeightOnlyQuantConfig(block_size=block_size, is_symmetric=True, accuracy_level=4,
+                                       op_types_to_quantize=("MatMul", "Gather"),
+                                       quant_axes=(("MatMul", 0), ("Gather", 1)))
+    q = MatMulNBitsQuantizer(model, algo_config=cfg)
+    q.process()
+    onnx.save(q.model.model, str(dst))
+
+
+# -------------------------------------------------------------------------------------------------------- train
+
+
+def load_splits(args) -> tuple[list[Example], list[Example], list[Example]]:
+    """(train, valid, test). ``--dataset skills`` generates data from the skills of ``--config`` (see
+    training/skill_data.py); its valid split doubles as test, since the skills' held-out ``tests:`` sentences
+    carry slot values, not spans, and are scored through the engine by benchmarks/templates.py instead."""
+    if args.dataset == "skills":
+        from hark import Engine, load_config
+
+        from .skill_data import skill_dataset
+
+        with Engine(load_config(args.config), entry_points=True) as engine:
+            train_ex, valid_ex = skill_dataset(engine.skills, per_intent=args.per_intent, seed=args.seed,
+                                               oos=args.oos)
+        return train_ex, valid_ex, valid_ex
+    return load_bio(args.dataset, "train"), load_bio(args.dataset, "valid"), load_bio(args.dataset, "test")
+
+
+def train(args) -> None:
+    torch.set_num_threads(args.threads)
+    random.seed(args.seed)
+    np.random.seed(args.seed)
+    torch.manual_seed(args.seed)
+    out: Path = args.out
+    out.mkdir(parents=True, exist_ok=True)
+    t_start = time.time()
+
+    # tokenizer
+    tok_path = out / "tokenizer.model"
+    if args.tokenizer:
+        shutil.copyfile(args.tokenizer, tok_path)
+    else:
+        tmp = train_tokenizer(out / "sp_tmp", args.vocab, "unigram")
+        tmp.replace(tok_path)
+    sp = spm.SentencePieceProcessor(model_file=str(tok_path))
+    t_tok = time.time() - t_start
+
+    train_ex, valid_ex, test_ex = load_splits(args)
+    if args.limit:  # smoke runs
+        train_ex = random.Random(args.seed).sample(train_ex, min(args.limit, len(train_ex)))
+    intents = sorted({e.intent for e in train_ex})
+    types = sorted({t[2:] for e in train_ex for t in e.tags if t != "O"})
+    tags = ["O"] + [f"{p}-{x}" for x in types for p in ("B", "I")]
+    tr = Encoded(train_ex, sp, intents, tags, args.max_len)
+    va = Encoded(valid_ex, sp, intents, tags, args.max_len)
+    te = Encoded(test_ex, sp, intents, tags, args.max_len)
+    decoder = BioDecoder(tags)
+    pad_id = sp.pad_id()
+
+    cfg = ModelConfig(vocab_size=sp.get_piece_size(), n_intents=len(intents), n_tags=len(tags),
+                      max_len=args.max_len, dropout=args.dropout, pad_id=pad_id)
+    if args.scratch:
+        d, nl, nh, ff = (int(x) for x in args.scratch.split(","))
+        cfg.d_model, cfg.n_layers, cfg.n_heads, cfg.d_ff, cfg.ln_eps = d, nl, nh, ff, 1e-6
+        model = JointModel(cfg)
+        init = "random"
+    else:
+        layers = [int(x) for x in args.layers.split(",")]
+        cfg.n_layers = len(layers)
+        model = JointModel(cfg)
+        stats = init_from_minilm(model, sp, layers)
+        init = f"all-MiniLM-L6-v2 layers {layers}; vocabulary transfer {stats}"
+    print(f"model: {model.n_params():,} parameters; init: {init}", file=sys.stderr)
+
+    head_params = list(model.intent_head.parameters()) + list(model.slot_head.parameters())
+    head_ids = {id(p) for p in head_params}
+    no_decay = [p for n, p in model.named_parameters() if id(p) not in head_ids and (p.ndim == 1)]
+    decay = [p for n, p in model.named_parameters() if id(p) not in head_ids and p.ndim > 1]
+    opt = torch.optim.AdamW([
+        {"params": decay, "lr": args.lr, "weight_decay": 0.01},
+        {"params": no_decay, "lr": args.lr, "weight_decay": 0.0},
+        {"params": head_params, "lr": args.lr * args.head_lr_mult, "weight_decay": 0.01},
+    ])
+    base_lrs = [g["lr"] for g in opt.param_groups]
+    steps_per_epoch = math.ceil(len(tr) / args.bs)
+    total = steps_per_epoch * args.epochs
+    warm = max(1, int(args.warmup * total))
+
+    rng = random.Random(args.seed)
+    best = (-1.0, None, -1)
+    history = []
+    step = 0
+    bad_epochs = 0
+    t_train0 = time.time()
+    for epoch in range(args.epochs):
+        model.train()
+        batches = length_batches(tr, args.bs, rng)
+        bar = tqdm(batches, desc=f"epoch {epoch + 1}/{args.epochs}", file=sys.stderr, mininterval=5,
+                   disable=args.quiet)
+        run = 0.0
+        for idx in bar:
+            frac = step / total
+            scale = step / warm if step < warm else max(0.0, (1 - frac) / (1 - warm / total))
+            for g, lr in zip(opt.param_groups, base_lrs):
+                g["lr"] = lr * scale
+            ids, mask, yi, ys = tr.batch(idx, pad_id)
+            il, sl = model(ids, mask)
+            loss_i = F.cross_entropy(il, yi, ignore_index=-100, label_smoothing=args.smooth)
+            loss_s = F.cross_entropy(sl.reshape(-1, sl.shape[-1]), ys.reshape(-1), ignore_index=-100,
+                                     label_smoothing=args.smooth)
+            loss = loss_i + args.slot_weight * loss_s
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            opt.step()
+            step += 1
+            run = 0.98 * run + 0.02 * loss.item() if step > 1 else loss.item()
+            bar.set_postfix(loss=f"{run:.3f}", refresh=False)
+        pi, pt = predict_torch(model, va, intents, decoder, pad_id)
+        m = evaluate(valid_ex, pi, pt)
+        key = m["sentence_acc"] + 0.5 * m["slot_f1"] + 0.5 * m["intent_acc"]
+        history.append({"epoch": epoch + 1, "valid": m, "elapsed_s": round(time.time() - t_train0, 1)})
+        print(f"epoch {epoch + 1}: valid {m}  ({time.time() - t_train0:.0f}s)", file=sys.stderr)
+        if key > best[0]:
+            best = (key, {k: v.detach().clone() for k, v in model.state_dict().items()}, epoch + 1)
+            bad_epochs = 0
+        else:
+            bad_epochs += 1
+            if bad_epochs >= args.patience:
+                print("early stop", file=sys.stderr)
+                break
+        if args.time_budget and time.time() - t_start > args.time_budget:
+            print("time budget reached", file=sys.stderr)
+            break
+    model.load_state_dict(best[1])
+    train_time = time.time() - t_start
+    train_rss = peak_rss_mb()
+    print(f"training: {train_time:.0f}s wall, peak RSS {train_rss:.0f} MB, best epoch {best[2]}", file=sys.stderr)
+
+    pi, pt = predict_torch(model, te, intents, decoder, pad_id)
+    metrics = {"torch_fp32": {"test": evaluate(test_ex, pi, pt)}}
+    metrics["torch_fp32"]["valid"] = history[best[2] - 1]["valid"]
+    print("torch test:", metrics["torch_fp32"]["test"], file=sys.stderr)
+    torch.save({"cfg": cfg.to_dict(), "state": model.state_dict(), "intents": intents, "tags": tags},
+               out / "model.pt")
+
+    # ---- export + quantise
+    fp32 = out / "model.fp32.onnx"
+    export_onnx(model, fp32, pad_id)
+    quantize_int8_dynamic(fp32, out / "model.onnx")
+    variants = {"fp32": "model.fp32.onnx", "int8": "model.onnx"}
+    try:
+        calib_idx = list(range(0, len(tr), max(1, len(tr) // 256)))[:256]
+        calib = []
+        for s in range(0, len(calib_idx), 16):
+            ids, mask, _, _ = tr.batch(calib_idx[s:s + 16], pad_id)
+            calib.append((ids.numpy(), mask.numpy()))
+        quantize_int8_static(fp32, out / "model.int8_qdq.onnx", calib)
+        variants["int8_qdq"] = "model.int8_qdq.onnx"
+    except Exception as e:  # measured if it works; the shipped model is the dynamic one
+        print("static QDQ quantisation failed:", repr(e), file=sys.stderr)
+    try:
+        quantize_4bit(fp32, out / "model.int4.onnx")
+        variants["int4"] = "model.int4.onnx"
+    except Exception as e:
+        print("4-bit quantisation failed:", repr(e), file=sys.stderr)
+
+    meta = {
+        "format": FORMAT,
+        "intents": intents,
+        "tags": tags,
+        "bos_id": sp.bos_id(), "eos_id": sp.eos_id(), "pad_id": pad_id, "unk_id": sp.unk_id(),
+        "max_len": args.max_len,
+        "lowercase": True,
+        "tokenization": "hark.text.tokenize words; sp.encode(word) per word; [BOS] pieces [EOS]; "
+                        "each word's label at its first piece",
+        "slot_decoding": "constrained BIO Viterbi over log-softmax of first-piece slot logits",
+        "sha256": {},
+        "temperature": 1.0,
+        "trained_on": [f"{args.dataset}/train"] if args.dataset != "skills" else
+                      ["sentences generated from the installed skills (training/skill_data.py)",
+                       "out-of-scope negatives: HWU64 train + SLURP devel scenarios no skill covers"],
+        "model": {"config": cfg.to_dict(), "init": init, "parameters": model.n_params()},
+        "training": {
+            "command": "python -m training.train_joint " + " ".join(sys.argv[1:]),
+            "seconds": round(train_time, 1), "tokenizer_seconds": round(t_tok, 1),
+            "peak_rss_mb": round(train_rss, 1), "best_epoch": best[2], "history": history,
+            "threads": args.threads, "torch": torch.__version__, "python": platform.python_version(),
+        },
+        "metrics": metrics,
+        "files": {},
+    }
+    (out / "meta.json").write_text(json.dumps(meta, indent=1), encoding="utf-8")  # needed by OnnxJoint
+
+    sizes = {}
+    for name, fn in variants.items():
+        p = out / fn
+        sizes[name] = p.stat().st_size
+        opi, opt_tags = eval_onnx(out, fn, test_ex)
+        m = evaluate(test_ex, opi, opt_tags)
+        m["agreement_with_torch"] = {
+            "intent": round(100 * float(np.mean([a == b for a, b in zip(opi, pi)])), 2),
+            "tags": round(100 * float(np.mean([a == b for a, b in zip(opt_tags, pt)])), 2),
+        }
+        metrics[f"onnx_{name}"] = {"test": m, "file": fn, "bytes": sizes[name]}
+        print(f"onnx {name}: {sizes[name] / 1e6:.2f} MB  {m}", file=sys.stderr)
+
+    meta["metrics"] = metrics
+    meta["sha256"] = {"model.onnx": sha256(out / "model.onnx"), "tokenizer.model": sha256(tok_path)}
+    meta["files"] = {k: v for k, v in variants.items() if k != "int8"}
+    meta["sizes_bytes"] = sizes
+    (out / "meta.json").write_text(json.dumps(meta, indent=1), encoding="utf-8")
+    from .model_card import write_card
+
+    write_card(out, meta, args.dataset)
+    if args.ship:
+        ship(out, args.ship)
+    print(f"done in {time.time() - t_start:.0f}s -> {out}", file=sys.stderr)
+
+
+def ship(build: Path, dest: Path) -> None:
+    """Copy the shipped files (int8 model.onnx, tokenizer, card, meta without the variant files) to ``dest``."""
+    dest.mkdir(parents=True, exist_ok=True)
+    for fn in ("model.onnx", "tokenizer.model", "MODEL_CARD.md"):
+        shutil.copyfile(build / fn, dest / fn)
+    meta = json.loads((build / "meta.json").read_text(encoding="utf-8"))
+    meta["files"] = {}  # fp32 / QDQ / 4-bit variants stay in the build directory (rerun the command to regenerate)
+    (dest / "meta.json").write_text(json.dumps(meta, indent=1), encoding="utf-8")
+    print(f"shipped {build} -> {dest}", file=sys.stderr)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--dataset", required=True, choices=["snips", "atis", "skills"],
+                    help="skills = data generated from the skills of --config")
+    ap.add_argument("--config", type=Path, help="hark config.yaml whose skills to train on (--dataset skills)")
+    ap.add_argument("--per-intent", type=int, default=300, help="generated sentences per intent (skills)")
+    ap.add_argument("--oos", type=int, default=3000, help="out-of-scope negatives (skills; needs HARK_DATA)")
+    ap.add_argument("--out", type=Path, required=True)
+    ap.add_argument("--epochs", type=int, default=3)
+    ap.add_argument("--bs", type=int, default=32)
+    ap.add_argument("--lr", type=float, default=1e-4)
+    ap.add_argument("--head-lr-mult", type=float, default=5.0)
+    ap.add_argument("--warmup", type=float, default=0.06)
+    ap.add_argument("--dropout", type=float, default=0.1)
+    ap.add_argument("--smooth", type=float, default=0.0, help="label smoothing")
+    ap.add_argument("--slot-weight", type=float, default=1.0)
+    ap.add_argument("--layers", default="0,1,2,3", help="MiniLM layers to keep (of 0..5)")
+    ap.add_argument("--scratch", default="", help="d,layers,heads,ff: random init instead of MiniLM")
+    ap.add_argument("--vocab", type=int, default=8000)
+    ap.add_argument("--tokenizer", type=Path, help="reuse a sentencepiece model instead of training one")
+    ap.add_argument("--max-len", type=int, default=96)
+    ap.add_argument("--patience", type=int, default=2)
+    ap.add_argument("--time-budget", type=float, default=0, help="stop after the epoch that passes N seconds")
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--seed", type=int, default=13)
+    ap.add_argument("--quiet", action="store_true")
+    ap.add_argument("--ship", type=Path, help="also copy the shipped files (int8 only) into this model directory")
+    ap.add_argument("--limit", type=int, default=0, help="train on N random examples only (smoke runs)")
+    train(ap.parse_args())
+
+
+if __name__ == "__main__":
+    main()
