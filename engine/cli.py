@@ -468,6 +468,80 @@ def devices(as_json: bool) -> None:
                    f"{d['default_samplerate']:.0f} Hz)")
 
 
+@cli.command()
+@click.option("--full", is_flag=True,
+              help="Also train the joint intent + slot model for the installed skills (needs the [train] extra).")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path),
+              help="Model directory to write (default: plugins.settings.intent.model_dir, else the bundled one).")
+@click.option("--epochs", type=click.IntRange(1, 50), default=3, show_default=True)
+@click.option("--per-intent", type=click.IntRange(10, 5000), default=300, show_default=True,
+              help="Training sentences generated per intent.")
+@click.option("--layers", default="0,1,2", show_default=True,
+              help="all-MiniLM-L6-v2 layers the model keeps (fewer = smaller and faster, less accurate).")
+@click.option("--threads", type=click.IntRange(1, 64), default=2, show_default=True)
+@click.pass_context
+@_user_errors
+def train(ctx: click.Context, full: bool, out: Path | None, epochs: int, per_intent: int, layers: str,
+          threads: int) -> None:
+    """Compile the installed skills; with --full, train the intent model on them.
+
+    \b
+    Instant tier (seconds, no torch): loads and validates every skill, compiles the
+    templates and reports what the template tier knows.
+    Full tier (--full, minutes to an hour on a small CPU): generates training sentences
+    from the skills (plus out-of-scope negatives from HWU64/SLURP when HARK_DATA has them),
+    trains the joint model, exports int8 ONNX and writes it with its model card to the
+    model directory, where the `intent` plugin loads it on the next start.
+
+    \b
+    Examples:
+      hark train
+      hark train --full --epochs 2 --layers 0,1
+    """
+    import time as _time
+
+    from .runtime import Engine
+
+    t0 = _time.perf_counter()
+    config = load_config(ctx.obj["config"])
+    with Engine(config) as engine:
+        intents = list(engine.skills.intents())
+        templates = sum(len(i.templates) for i in intents)
+        catalogs = sum(len(s.catalog) for sk in engine.skills for s in sk.slots.values() if s.catalog)
+        held_out = len(engine.skills.tests())
+    click.echo(f"instant tier: {len(engine.skills)} skills, {len(intents)} intents, {templates} templates, "
+               f"{catalogs} catalog entries, {held_out} held-out test sentences "
+               f"({_time.perf_counter() - t0:.1f}s)")
+    if not full:
+        click.echo("template tier ready; run `hark train --full` to train the intent model")
+        return
+    try:
+        import torch  # noqa: F401
+    except ImportError:
+        raise click.ClickException("hark train --full needs torch: pip install -e '.[train]' "
+                                   "(or `pip install torch==2.13.0` for the CPU build)") from None
+    root = project_root()
+    if not (root / "training" / "train_joint.py").is_file():
+        raise click.ClickException(f"hark train --full runs from a source checkout; {root / 'training'} is missing")
+    if out is None:
+        from hark.plugins.intent import DEFAULT_MODEL_DIR, IntentSettings
+
+        chosen = config.plugin_settings("intent", IntentSettings).model_dir
+        out = config.resolve_path(chosen) if chosen else DEFAULT_MODEL_DIR
+    build = root / "build" / "intent-model"
+    cfg_path = config.path or (root / "config.yaml")
+    cmd = [sys.executable, "-m", "training.train_joint", "--dataset", "skills", "--config", str(cfg_path),
+           "--out", str(build), "--ship", str(out), "--epochs", str(epochs), "--per-intent", str(per_intent),
+           "--layers", layers, "--threads", str(threads)]
+    click.echo("full tier: " + " ".join(cmd[1:]), err=True)
+    import subprocess
+
+    code = subprocess.call(cmd, cwd=root)
+    if code != 0:
+        raise click.ClickException(f"training failed (exit status {code}); the log is above")
+    click.echo(f"model written to {out}; `hark doctor` shows it loaded")
+
+
 def main(argv: list[str] | None = None) -> None:
     """Console entry point: unexpected errors print one line (HARK_DEBUG=1 shows the traceback)."""
     try:
