@@ -1,0 +1,48 @@
+"""Seconds-long smoke run of the full training tier; skipped when torch is not installed (the default test venv).
+
+It trains a tiny model on a tiny skill, then loads the result through the real `intent` plugin and engine.
+"""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from conftest import HOME_SKILL, ROOT
+
+torch = pytest.importorskip("torch", reason="training needs the [train] extra (torch); the runtime never does")
+spm = pytest.importorskip("sentencepiece")
+
+
+def test_full_tier_trains_a_model_the_engine_loads(write_skill, tmp_path):
+    write_skill("home", HOME_SKILL)
+    cfg = tmp_path / "config.yaml"
+    cfg.write_text(f"skills: {{paths: [{tmp_path / 'skills'}]}}\n"
+                   f"plugins: {{settings: {{intent: {{model_dir: {tmp_path / 'model'}}}}}}}\n")
+    corpus = tmp_path / "corpus.txt"
+    corpus.write_text("\n".join(["turn on the lights", "switch off the kitchen light", "turn off the lights in the "
+                                 "bedroom", "switch on the living room lights", "lounge"] * 20))
+    spm.SentencePieceTrainer.train(input=str(corpus), model_prefix=str(tmp_path / "sp"), vocab_size=60,
+                                   model_type="unigram", bos_id=1, eos_id=2, pad_id=3, unk_id=0,
+                                   hard_vocab_limit=False, minloglevel=2)
+    cmd = [sys.executable, "-m", "training.train_joint", "--dataset", "skills", "--config", str(cfg),
+           "--out", str(tmp_path / "build"), "--ship", str(tmp_path / "model"), "--tokenizer", str(tmp_path / "sp.model"),
+           "--scratch", "32,1,2,64", "--epochs", "1", "--per-intent", "20", "--oos", "0", "--threads", "1", "--quiet"]
+    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    meta = json.loads((tmp_path / "model" / "meta.json").read_text())
+    assert meta["format"] == "hark-joint-intent-slot/1"
+    assert set(meta["intents"]) == {"home.LightsOff", "home.LightsOn"}
+    assert (tmp_path / "model" / "MODEL_CARD.md").is_file()
+
+    import hark
+
+    with hark.Engine(hark.load_config(cfg, env={})) as engine:
+        plugin = engine.pm.get_plugin("intent")
+        assert plugin.status.startswith("loaded"), plugin.status
+        result = engine.parse("turn on the lights")  # the template tier answers too; the model must not break it
+        assert result.action.name == "home.lights_on"
+        found = plugin.hark_interpret(hark.NBest.from_text("switch the lights on"), engine.skills, engine.context())
+        assert all(i.source == "intent" and i.skill == "home" for i in found)
