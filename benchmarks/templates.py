@@ -1,6 +1,7 @@
-"""Template tier benchmark: held-out accuracy on the bundled skills, out-of-scope false accepts, parse latency.
+"""Held-out accuracy on the bundled skills, out-of-scope false accepts and parse latency, per tier.
 
-    python benchmarks/templates.py            # writes benchmarks/results/templates.json
+    python benchmarks/templates.py                  # template tier only -> benchmarks/results/templates.json
+    python benchmarks/templates.py --tiers all      # templates + trained model -> benchmarks/results/skills_all_tiers.json
 
 Held-out sentences are the skills' ``tests:`` entries: never used to build matchers. Latency is measured in this
 process on one thread, after a warm-up, for typed text and for 5-best lists (the sentence plus 4 corrupted
@@ -59,11 +60,17 @@ def percentile(xs: list[float], q: float) -> float:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "templates.json"))
+    ap.add_argument("--tiers", choices=["templates", "all"], default="templates",
+                    help="templates: the intent model disabled; all: every installed intent plugin")
+    ap.add_argument("--out", help="result file (default depends on --tiers)")
     ap.add_argument("--repeats", type=int, default=5, help="latency passes over the sentences")
     args = ap.parse_args()
 
-    engine = Engine(load_config(ROOT / "config.yaml", env={}))
+    disabled = ["intent"] if args.tiers == "templates" else []
+    engine = Engine(load_config(ROOT / "config.yaml", env={}, **{"plugins.disabled": disabled}))
+    model_status = getattr(engine.pm.get_plugin("intent"), "status", "disabled") if not disabled else "disabled"
+    if args.tiers == "all" and not str(model_status).startswith("loaded"):
+        raise SystemExit(f"--tiers all needs a trained intent model: {model_status}")
     ctx = engine.context(now=NOW)
     tests = engine.skills.tests()
     oos = [l.strip() for l in (ROOT / "benchmarks" / "data" / "out_of_scope.txt").read_text().splitlines()
@@ -115,7 +122,8 @@ def main() -> None:
 
     n = len(tests)
     result = {
-        "benchmark": "template tier on bundled skills' held-out sentences",
+        "benchmark": f"bundled skills' held-out sentences, tiers: {args.tiers}",
+        "intent_model": model_status,
         "skills": len(engine.skills),
         "intents": sum(len(s.intents) for s in engine.skills),
         "heldout_sentences": n,
@@ -138,7 +146,8 @@ def main() -> None:
         "machine": {"python": platform.python_version(), "cpu_count": os.cpu_count(), "platform": platform.platform()},
         "target": {"text_p50_ms": 2.0},
     }
-    out = Path(args.out)
+    default = "templates.json" if args.tiers == "templates" else "skills_all_tiers.json"
+    out = Path(args.out or ROOT / "benchmarks" / "results" / default)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n")
     summary = {k: result[k] for k in ("heldout_sentences", "intent_accuracy", "coverage", "precision_when_answering",
