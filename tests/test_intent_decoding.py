@@ -42,3 +42,27 @@ def test_viterbi_keeps_a_well_formed_greedy_path():
 def test_viterbi_empty():
     start, trans = allowed_transitions(TAGS)
     assert viterbi_bio(np.zeros((0, len(TAGS))), start, trans) == []
+
+
+def test_plugin_is_idle_without_a_model(write_skill, make_engine, tmp_path):
+    from conftest import HOME_SKILL
+
+    write_skill("home", HOME_SKILL)
+    engine = make_engine(**{"plugins.settings": {"intent": {"model_dir": str(tmp_path / "nothing")}}})
+    plugin = engine.pm.get_plugin("intent")
+    assert plugin.status.startswith("idle: no model in")
+    assert engine.parse("turn on the lights").action.name == "home.lights_on"  # templates still answer
+
+
+def test_broken_model_is_reported_and_templates_keep_working(write_skill, make_engine, tmp_path):
+    """A corrupt model is the intent plugin's failure: reported (error event naming it), the rest goes on."""
+    from conftest import HOME_SKILL
+
+    write_skill("home", HOME_SKILL)
+    broken = tmp_path / "model"
+    broken.mkdir()
+    (broken / "meta.json").write_text("{not json")
+    engine = make_engine(**{"plugins.settings": {"intent": {"model_dir": str(broken)}}})
+    errors = [e.data for e in engine.startup_events if e.kind == "error"]
+    assert errors and errors[0]["plugin"] == "intent" and "meta.json: invalid JSON" in errors[0]["message"]
+    assert engine.parse("turn on the lights").action.name == "home.lights_on"
