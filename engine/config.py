@@ -88,6 +88,11 @@ class Config:
         raw = self.plugins.settings.get(plugin) or {}
         return _build(defaults, raw, f"plugins.settings.{plugin}", self.path, self.lines)
 
+    def error_at(self, key: str, message: str) -> ConfigError:
+        """A ConfigError located like every other: ``file:line: dotted.key: message`` (for plugins' own checks)."""
+        where = f"{self.path}:{_line(self.lines, key)}" if self.path else ""
+        return ConfigError(f"{where} {key}: {message}".strip())
+
     def resolve_path(self, value: str | Path) -> Path:
         p = Path(value).expanduser()
         return p if p.is_absolute() else self.base_dir / p

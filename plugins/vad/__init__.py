@@ -21,7 +21,6 @@ from typing import Any
 
 import numpy as np
 
-from hark.errors import ConfigError
 from hark.hookspecs import hookimpl
 from hark.types import AudioChunk, Context, Event
 
@@ -63,10 +62,7 @@ class VadPlugin:
         problems = settings.problems()
         if problems:
             key, message = problems[0]
-            dotted = f"plugins.settings.{NAME}.{key}"
-            line = config.lines.get(dotted) if config.lines else None
-            where = f"{config.path}:{line}: " if config.path and line else (f"{config.path}: " if config.path else "")
-            raise ConfigError(f"{where}{dotted}: {message}")
+            raise config.error_at(f"plugins.settings.{NAME}.{key}", message)
         self.settings = settings
         self._rate = 0  # detector built on the first chunk, at its rate
         make_detector(settings.detector, 16000, FRAME_MS, **self._detector_options())  # fail at start-up
