@@ -88,7 +88,7 @@ def main() -> None:
         all_slots = ok
         for name, expected in t.slots.items():
             slot_total += 1
-            s = r.action.slots and next((x for x in r.action.slots if x.name == name), None) if r.action else None
+            s = next((x for x in r.action.slots if x.name == name), None) if r.action else None
             good = ok and s is not None and values_match(expected, s.value)
             slot_ok += good
             all_slots &= good

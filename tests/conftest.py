@@ -37,13 +37,16 @@ def write_skill(tmp_path):
 
 @pytest.fixture
 def make_engine(tmp_path):
-    """make_engine(plugins=(), **dotted_overrides) -> Engine over tmp_path/skills only; closed after the test."""
+    """make_engine(plugins=(), **dotted_overrides) -> Engine over tmp_path/skills only, the trained intent
+    model disabled unless ``plugins.disabled`` is given; closed after the test."""
     from hark import Engine, load_config
 
     engines = []
 
     def make(plugins=(), skills_path=None, **overrides):
         overrides.setdefault("skills.paths", [str(skills_path or tmp_path / "skills")])
+        # the shipped intent model knows the bundled skills' labels; engine-mechanics tests use templates only
+        overrides.setdefault("plugins.disabled", ["intent"])
         engine = Engine(load_config(None, env={}, **overrides), plugins=plugins)
         engines.append(engine)
         return engine

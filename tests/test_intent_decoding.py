@@ -48,7 +48,8 @@ def test_plugin_is_idle_without_a_model(write_skill, make_engine, tmp_path):
     from conftest import HOME_SKILL
 
     write_skill("home", HOME_SKILL)
-    engine = make_engine(**{"plugins.settings": {"intent": {"model_dir": str(tmp_path / "nothing")}}})
+    engine = make_engine(**{"plugins.disabled": [],
+                             "plugins.settings": {"intent": {"model_dir": str(tmp_path / "nothing")}}})
     plugin = engine.pm.get_plugin("intent")
     assert plugin.status.startswith("idle: no model in")
     assert engine.parse("turn on the lights").action.name == "home.lights_on"  # templates still answer
@@ -62,7 +63,7 @@ def test_broken_model_is_reported_and_templates_keep_working(write_skill, make_e
     broken = tmp_path / "model"
     broken.mkdir()
     (broken / "meta.json").write_text("{not json")
-    engine = make_engine(**{"plugins.settings": {"intent": {"model_dir": str(broken)}}})
+    engine = make_engine(**{"plugins.disabled": [], "plugins.settings": {"intent": {"model_dir": str(broken)}}})
     errors = [e.data for e in engine.startup_events if e.kind == "error"]
     assert errors and errors[0]["plugin"] == "intent" and "meta.json: invalid JSON" in errors[0]["message"]
     assert engine.parse("turn on the lights").action.name == "home.lights_on"

@@ -34,9 +34,11 @@ def test_batch_of_hypotheses_equals_one_by_one(model):
     batch = model.predict(texts)
     for text, together in zip(texts, batch):
         alone = model.predict([text])[0]
-        np.testing.assert_allclose(together.intent_probs, alone.intent_probs, rtol=1e-4, atol=1e-5)
-        assert together.spans == alone.spans or [(s.slot, s.start, s.end) for s in together.spans] == \
-            [(s.slot, s.start, s.end) for s in alone.spans]
+        # dynamic int8 quantization scales activations per batch tensor, so padding moves probabilities by
+        # quantization noise only; decisions must not change
+        np.testing.assert_allclose(together.intent_probs, alone.intent_probs, atol=1e-2)
+        assert together.intent_probs.argmax() == alone.intent_probs.argmax()
+        assert [(s.slot, s.start, s.end) for s in together.spans] == [(s.slot, s.start, s.end) for s in alone.spans]
 
 
 def test_spans_fall_on_words_and_probabilities_sum_to_one(model):

@@ -38,7 +38,7 @@ def site(tmp_path, monkeypatch):
 
 def test_builtins_load_through_entry_points(write_skill, make_engine):
     write_skill("home", HOME_SKILL)
-    engine = make_engine()
+    engine = make_engine(**{"plugins.disabled": []})
     builtins = {i.name: i for i in engine.plugin_info if i.builtin}
     assert {"slot_parsers", "intent_templates", "skill_actions"} <= set(builtins)
     assert all(i.status == "loaded" and i.distribution == "hark-nlu" for i in builtins.values())

@@ -104,28 +104,62 @@ def fuse_predictions(nbest: NBest, preds: list[Prediction], labels: list[str], s
         if skill is None or skill.intent(intent_name) is None:
             continue  # the model knows an intent the installed skills do not (disabled skill)
         carrier = int(np.argmax(weights * probs[:, k]))
-        out.append(Interpretation(skill_name, intent_name, round(float(fused[k]), 4),
-                                  _slots(preds[carrier], nbest.hypotheses[carrier].text, skill, context), 
+        slots, factor = _slots(preds[carrier], nbest.hypotheses[carrier].text, skill, context)
+        out.append(Interpretation(skill_name, intent_name, round(float(fused[k]) * factor, 4), slots,
                                   nbest.hypotheses[carrier].text, carrier, NAME))
     return out
 
 
-def _slots(pred: Prediction, text: str, skill: Any, context: Context) -> tuple[Slot, ...]:
-    """Predicted spans as Slots, values normalised by the skill's slot types (catalog, list, duration, ...)."""
+def _slots(pred: Prediction, text: str, skill: Any, context: Context,
+           unresolved_penalty: float = 0.7) -> tuple[tuple[Slot, ...], float]:
+    """Predicted spans as Slots, values normalised by the skill's slot types (catalog, list, duration, ...).
+
+    A span whose words do not parse as its type ("the" for a film title) is repaired with the nearest span
+    around it that does ("the dark knight"); if none does, the slot keeps its words, unresolved, and the
+    reading's confidence is multiplied by ``unresolved_penalty`` (returned as the second value), so a tier that
+    did resolve it wins.
+    """
     slots = []
+    factor = 1.0
     seen: set[str] = set()
+    taken = [False] * len(pred.tokens)
     for span in pred.spans:
         spec = skill.slots.get(span.slot)
         if spec is None or span.slot in seen:
             continue  # a tag this skill does not declare, or a second span for the same slot
         seen.add(span.slot)
-        start, end = pred.tokens[span.start].start, pred.tokens[span.end - 1].end
+        start_w, end_w, matches = _resolve_span(pred, text, spec, context, span.start, span.end, taken)
+        for k in range(start_w, end_w):
+            taken[k] = True
+        start, end = pred.tokens[start_w].start, pred.tokens[end_w - 1].end
         raw = text[start:end]
-        matches = spec.match(raw, context)
         if matches:
             best = matches[0]
             slots.append(Slot(span.slot, raw, best.value, best.entity_id, round(span.confidence * best.score, 4),
                               start, end, spec.type))
-        else:  # the words were heard as this slot but do not parse as its type: keep them, unresolved
+        else:  # heard as this slot but not of its type: keep the words, unresolved
+            factor *= unresolved_penalty
             slots.append(Slot(span.slot, raw, None, None, round(span.confidence * 0.5, 4), start, end, spec.type))
-    return tuple(slots)
+    return tuple(slots), factor
+
+
+def _resolve_span(pred: Prediction, text: str, spec: Any, context: Context, start: int, end: int,
+                  taken: list[bool], reach: int = 3) -> tuple[int, int, tuple]:
+    """(start, end, matches) for the predicted span, or for the closest span within ``reach`` words of it that
+    the slot type accepts (free text accepts anything, so it is never moved)."""
+    def match(a: int, b: int) -> tuple:
+        return spec.match(text[pred.tokens[a].start:pred.tokens[b - 1].end], context)
+
+    found = match(start, end)
+    if found or spec.type == "text":
+        return start, end, found
+    n = len(pred.tokens)
+    candidates = sorted((abs(a - start) + abs(b - end), a, b)  # fewest words moved first
+                        for a in range(max(0, start - reach), min(end, n))
+                        for b in range(a + 1, min(n, end + reach) + 1)
+                        if (a, b) != (start, end) and not any(taken[a:b]))
+    for _, a, b in candidates:
+        found = match(a, b)
+        if found:
+            return a, b, found
+    return start, end, ()
