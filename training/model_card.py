@@ -18,6 +18,32 @@ DATA = {
                "hand-written; negatives CC BY 4.0 (HWU64, SLURP text)"),
 }
 
+USE = {
+    "benchmark": "Benchmark model for hark's trained intent tier (issue 4): {name} intents and slots from typed text "
+                 "or an ASR n-best list.",
+    "atis": "Benchmark model for hark's trained intent tier (issue 4): ATIS intents and slots. Not for a product: "
+            "ATIS has no open licence.",
+    "skills": "The default model of hark's trained intent tier (`plugins/intent/model`): the intents and slots of "
+              "the installed skills, including an out-of-scope class `oos`, from typed text or an ASR n-best list. "
+              "Rebuilt for your own skills by `hark train --full`. The test rows below are a held-out split of the "
+              "generated data; generalisation to real phrasings is measured on the skills' hand-written held-out "
+              "sentences by `python benchmarks/templates.py --tiers all` (benchmarks/results/skills_all_tiers.json).",
+}
+
+LIMITS = {
+    "benchmark": "- Trained on one benchmark's domain; anything outside it is forced into one of its intents (no "
+                 "out-of-scope class; calibration temperature is {temperature}).\n"
+                 "- English, lower-cased, written-form numbers as in the training data.\n"
+                 "- Slot values are raw spans; normalisation (numbers, dates, catalog entries) is left to hark's "
+                 "slot types and resolvers.",
+    "skills": "- Knows only the phrasings its generator could produce from the skills' templates, plus what the "
+              "pretrained encoder transfers; real users' paraphrases are measured, not guaranteed.\n"
+              "- Out-of-scope negatives come from HWU64/SLURP scenarios no skill covers; requests near a skill's "
+              "domain (\"who sings X\") can still be accepted. Calibration temperature is {temperature}.\n"
+              "- English, lower-cased. Slot values are spans normalised by the skills' slot types; a span that does "
+              "not resolve is repaired against the catalog or left unresolved.",
+}
+
 TOKENIZER_DATA = (
     "The sentencepiece tokenizer was trained on training-side text only: SNIPS train (CC0), ATIS train (research "
     "only), HWU64 train (CC BY 4.0), SLURP devel + LM sentences (text CC BY 4.0), TOP train (CC BY-SA) and "
@@ -41,7 +67,12 @@ def write_card(out: Path, meta: dict, dataset: str) -> None:
             continue
         t = mt[key]["test"]
         size = _mb(mt[key]["bytes"]) if "bytes" in mt[key] else "–"
-        rows.append(f"| {label} | {t['intent_acc']:.2f} | {t['slot_f1']:.2f} | {t['sentence_acc']:.2f} | {size} |")
+        wp = t.get("with_transition_prior") or (mt[key].get("test_with_transition_prior") if key == "torch_fp32"
+                                                else None)
+        extra = f"{wp['slot_f1']:.2f} / {wp['sentence_acc']:.2f}" if wp else "–"
+        rows.append(f"| {label} | {t['intent_acc']:.2f} | {t['slot_f1']:.2f} | {t['sentence_acc']:.2f} | {extra} "
+                    f"| {size} |")
+    prior_w = (meta.get("slot_transition_prior") or {}).get("weight", 0)
     data_desc, data_lic = DATA[dataset]
     minilm = "MiniLM" in meta["model"]["init"]
     init_text = (
@@ -61,8 +92,7 @@ Format `{meta['format']}`: one ONNX graph with inputs `input_ids`, `attention_ma
 dynamic batch and sequence axes, for onnxruntime's CPUExecutionProvider.
 
 ## Intended use
-Benchmark model for hark's trained intent tier (issue 4): {dataset.upper()} intents and slots from typed text or an
-ASR n-best list. {"Not for a product: ATIS has no open licence." if dataset == "atis" else ""}
+{USE.get(dataset, USE["benchmark"]).format(name=dataset.upper())}
 
 ## Data
 - Model: {data_desc}. Licence: {data_lic}. Only the train split is used for training; valid for early stopping.
@@ -94,18 +124,24 @@ ASR n-best list. {"Not for a product: ATIS has no open licence." if dataset == "
 {hist}
 
 ## Test metrics ({dataset.upper()} test, constrained Viterbi decoding)
-| variant | intent acc % | slot F1 (span, micro) | sentence acc % | size on disk |
-|---|---|---|---|---|
+| variant | intent acc % | slot F1 (span, micro) | sentence acc % | with tag-bigram prior: F1 / sentence | size on disk |
+|---|---|---|---|---|---|
 {chr(10).join(rows)}
+
+Quantisation (onnxruntime.quantization): int8 dynamic = `quantize_dynamic`, signed int8 weights, per-channel,
+MatMul weights and the embedding Gather (activations quantised at run time); int8 static QDQ = `quantize_static`,
+per-channel weights + int8 activations calibrated on 256 train sentences (loses accuracy: the activations of a
+post-LN transformer have outliers); 4-bit = `MatMulNBitsQuantizer`, symmetric blocks of 32 for MatMul weights and
+the embedding table (GatherBlockQuantized), accuracy level 4. The torch/ONNX agreement of each variant is in
+meta.json (`agreement_with_torch`).
+
+The optional tag-bigram prior (meta.json `slot_transition_prior`, weight {prior_w} chosen on valid) adds weight x log P(tag | previous tag), estimated on the training tags, to
+the constrained Viterbi; the plain columns use the constraint only.
 
 The fp32 ONNX and the other variants are not shipped in the artifact directory; rerun the training command to
 regenerate them (they are written next to `model.onnx` in its output directory).
 
 ## Limitations
-- Trained on one benchmark's domain; anything outside it is forced into one of its intents (no out-of-scope class
-  yet; calibration temperature is {meta['temperature']}, i.e. uncalibrated).
-- English, lower-cased, written-form numbers as in the training data; ASR-style text ("five forty five pm") is
-  rarer in training than digits for ATIS.
-- Slot values are raw spans; normalisation (numbers, dates, catalog entries) is left to hark's resolvers.
+{LIMITS.get(dataset, LIMITS["benchmark"]).format(temperature=meta['temperature'])}
 """
     (out / "MODEL_CARD.md").write_text(text, encoding="utf-8")

@@ -219,7 +219,7 @@ def generate(skills: SkillSet, per_intent: int = 300, seed: int = 0, filler_rate
             if key in seen:
                 continue
             seen.add(key)
-            out.append(Example(words, tags, intent.qualified))
+            out.append(_example(words, tags, intent.qualified))
     return out
 
 
@@ -243,7 +243,12 @@ def oos_examples(limit: int = 3000, seed: int = 0, exclude: Iterable[str] = ()) 
                 texts.add(norm)
     chosen = sorted(texts)
     rng.shuffle(chosen)
-    return [Example(t.split(), ["O"] * len(t.split()), OOS_LABEL) for t in chosen[:limit]]
+    return [_example(t.split(), ["O"] * len(t.split()), OOS_LABEL) for t in chosen[:limit]]
+
+
+def _example(words: list[str], tags: list[str], intent: str) -> Example:
+    """Generated text is already in hark tokens, so its "original" tokens are the same ones (scoring uses them)."""
+    return Example(words, tags, intent, list(words), list(tags), list(range(len(words))))
 
 
 def skill_dataset(skills: SkillSet, per_intent: int = 300, seed: int = 0, oos: int = 3000,
