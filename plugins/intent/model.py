@@ -39,6 +39,8 @@ class Prediction:
     #: calibrated intent probabilities, aligned with JointModel.intents
     intent_probs: np.ndarray
     spans: tuple[SpanPrediction, ...]
+    #: raw intent logits (before the calibration temperature), for calibration and analysis
+    intent_logits: np.ndarray | None = None
 
 
 def allowed_transitions(tags: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
@@ -155,7 +157,8 @@ class JointModel:
             word_logits = slot_logits[b, first, :] if first else np.zeros((0, len(self.tags)), dtype=np.float32)
             log_probs = _log_softmax(word_logits, axis=-1)
             path = viterbi_bio(log_probs, self._start, self._trans)
-            out.append(Prediction(tuple(words[b]), intent_probs[b], tuple(self._spans(path, log_probs))))
+            out.append(Prediction(tuple(words[b]), intent_probs[b], tuple(self._spans(path, log_probs)),
+                                  intent_logits[b]))
         return out
 
     def _spans(self, path: list[int], log_probs: np.ndarray) -> list[SpanPrediction]:
