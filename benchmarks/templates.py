@@ -14,7 +14,6 @@ import json
 import os
 import platform
 import random
-import statistics
 import sys
 import time
 from pathlib import Path
@@ -22,7 +21,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from hark import Engine, Hypothesis, NBest, load_config  # noqa: E402
+from hark import Engine, NBest, load_config  # noqa: E402
 
 NOW = "2026-11-24T18:30:00+00:00"
 

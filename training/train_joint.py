@@ -35,8 +35,8 @@ import torch.nn.functional as F
 from tqdm import tqdm
 
 from .data import Example, load_bio, to_original_tags
-from .joint_model import JointModel, ModelConfig, init_from_minilm
-from .metrics import BioDecoder, score
+from .joint_model import JointModel, ModelConfig, init_embeddings_pca, init_from_minilm
+from .metrics import BioDecoder, score, transition_prior
 from .onnx_eval import OnnxJoint, encode_words
 from .tokenizer import train_tokenizer
 
@@ -110,23 +110,67 @@ def length_batches(data: Encoded, bs: int, rng: random.Random) -> list[list[int]
 
 
 @torch.no_grad()
-def predict_torch(model: JointModel, data: Encoded, intents: list[str], decoder: BioDecoder, pad_id: int,
-                  bs: int = 64):
+def torch_logits(model: JointModel, data: Encoded, pad_id: int, bs: int = 64):
+    """Per example: (intent logits, slot logits at each kept word's first piece, number of truncated words)."""
     model.eval()
     order = sorted(range(len(data)), key=lambda i: len(data.ids[i]))
-    pred_int: list[str] = [""] * len(data)
-    pred_tags: list[list[str]] = [[] for _ in range(len(data))]
+    out: list = [None] * len(data)
     for s in range(0, len(order), bs):
         idx = order[s:s + bs]
         ids, mask, _, _ = data.batch(idx, pad_id)
         il, sl = model(ids, mask)
         il, sl = il.numpy(), sl.numpy()
         for r, i in enumerate(idx):
-            pred_int[i] = intents[int(il[r].argmax())]
-            first = data.first[i]
-            keep = [j for j in first if j >= 0]
-            pred_tags[i] = decoder.decode(sl[r, keep]) + ["O"] * (len(first) - len(keep))
+            keep = [j for j in data.first[i] if j >= 0]
+            out[i] = (il[r], sl[r, keep], len(data.first[i]) - len(keep))
+    return out
+
+
+def decode_logits(logits, intents: list[str], decoder: BioDecoder):
+    pred_int = [intents[int(il.argmax())] for il, _, _ in logits]
+    pred_tags = [decoder.decode(sl) + ["O"] * cut for _, sl, cut in logits]
     return pred_int, pred_tags
+
+
+def predict_torch(model: JointModel, data: Encoded, intents: list[str], decoder: BioDecoder, pad_id: int,
+                  bs: int = 64):
+    return decode_logits(torch_logits(model, data, pad_id, bs), intents, decoder)
+
+
+@torch.no_grad()
+def teacher_logits(model: JointModel, data: Encoded, pad_id: int, bs: int = 64):
+    """(intent logits [N, n_intents], per example slot logits [len_i, n_tags]) of a teacher, in eval mode."""
+    model.eval()
+    il_all = np.zeros((len(data), model.cfg.n_intents), dtype=np.float32)
+    sl_all: list = [None] * len(data)
+    order = sorted(range(len(data)), key=lambda i: len(data.ids[i]))
+    for s in tqdm(range(0, len(order), bs), desc="teacher", file=sys.stderr, mininterval=5):
+        idx = order[s:s + bs]
+        ids, mask, _, _ = data.batch(idx, pad_id)
+        il, sl = model(ids, mask)
+        for r, i in enumerate(idx):
+            il_all[i] = il[r].numpy()
+            sl_all[i] = sl[r, : len(data.ids[i])].numpy().copy()
+    return il_all, sl_all
+
+
+def teacher_batch(teacher, idx: list[int], t: int):
+    il_all, sl_all = teacher
+    ts = torch.zeros((len(idx), t, sl_all[idx[0]].shape[-1]))
+    for r, i in enumerate(idx):
+        ts[r, : len(sl_all[i])] = torch.from_numpy(sl_all[i])
+    return torch.from_numpy(il_all[idx]), ts
+
+
+def distill_loss(il, sl, ti, ts, mask, temp: float, slot_weight: float) -> torch.Tensor:
+    """T^2 * KL(teacher || student) on softened distributions: intent, and slots at labelled positions."""
+    kl_i = F.kl_div(F.log_softmax(il / temp, -1), F.log_softmax(ti / temp, -1), log_target=True,
+                    reduction="batchmean")
+    m = mask.reshape(-1)
+    s_lp = F.log_softmax(sl.reshape(-1, sl.shape[-1])[m] / temp, -1)
+    t_lp = F.log_softmax(ts.reshape(-1, ts.shape[-1])[m] / temp, -1)
+    kl_s = F.kl_div(s_lp, t_lp, log_target=True, reduction="batchmean")
+    return temp * temp * (kl_i + slot_weight * kl_s)
 
 
 def evaluate(examples: list[Example], pred_int: list[str], pred_tags: list[list[str]]) -> dict:
@@ -138,8 +182,8 @@ def evaluate(examples: list[Example], pred_int: list[str], pred_tags: list[list[
     return orig
 
 
-def eval_onnx(model_dir: Path, onnx_file: str, examples: list[Example], bs: int = 32):
-    m = OnnxJoint(model_dir, onnx_file, threads=2)
+def eval_onnx(model_dir: Path, onnx_file: str, examples: list[Example], bs: int = 32, use_prior: bool = False):
+    m = OnnxJoint(model_dir, onnx_file, threads=2, use_prior=use_prior)
     pred_int, pred_tags = [], []
     for s in range(0, len(examples), bs):
         for p in m.parse([e.words for e in examples[s:s + bs]]):
@@ -270,6 +314,10 @@ def train(args) -> None:
         cfg.d_model, cfg.n_layers, cfg.n_heads, cfg.d_ff, cfg.ln_eps = d, nl, nh, ff, 1e-6
         model = JointModel(cfg)
         init = "random"
+        if args.emb_init == "minilm":
+            stats = init_embeddings_pca(model, sp)
+            init = (f"random layers; token embeddings = all-MiniLM-L6-v2 embeddings transferred to the vocabulary "
+                    f"{stats} and projected on their top {cfg.d_model} principal components")
     else:
         layers = [int(x) for x in args.layers.split(",")]
         cfg.n_layers = len(layers)
@@ -291,6 +339,16 @@ def train(args) -> None:
     steps_per_epoch = math.ceil(len(tr) / args.bs)
     total = steps_per_epoch * args.epochs
     warm = max(1, int(args.warmup * total))
+
+    teacher = None
+    if args.teacher:  # distillation: the teacher's logits on the train set, computed once
+        ck = torch.load(args.teacher, map_location="cpu")
+        assert ck["intents"] == intents and ck["tags"] == tags, "teacher has other labels"
+        tmodel = JointModel(ModelConfig(**ck["cfg"]))
+        tmodel.load_state_dict(ck["state"])
+        teacher = teacher_logits(tmodel, tr, pad_id)
+        init += f"; distilled from {args.teacher} (alpha {args.distill_alpha}, T {args.distill_temp})"
+        del tmodel
 
     rng = random.Random(args.seed)
     best = (-1.0, None, -1)
@@ -315,6 +373,10 @@ def train(args) -> None:
             loss_s = F.cross_entropy(sl.reshape(-1, sl.shape[-1]), ys.reshape(-1), ignore_index=-100,
                                      label_smoothing=args.smooth)
             loss = loss_i + args.slot_weight * loss_s
+            if teacher is not None:
+                ti, ts = teacher_batch(teacher, idx, ys.shape[1])
+                loss = (1 - args.distill_alpha) * loss + args.distill_alpha * distill_loss(
+                    il, sl, ti, ts, ys != -100, args.distill_temp, args.slot_weight)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
@@ -343,10 +405,26 @@ def train(args) -> None:
     train_rss = peak_rss_mb()
     print(f"training: {train_time:.0f}s wall, peak RSS {train_rss:.0f} MB, best epoch {best[2]}", file=sys.stderr)
 
-    pi, pt = predict_torch(model, te, intents, decoder, pad_id)
+    test_logits = torch_logits(model, te, pad_id)
+    pi, pt = decode_logits(test_logits, intents, decoder)
     metrics = {"torch_fp32": {"test": evaluate(test_ex, pi, pt)}}
     metrics["torch_fp32"]["valid"] = history[best[2] - 1]["valid"]
     print("torch test:", metrics["torch_fp32"]["test"], file=sys.stderr)
+    # optional tag-bigram prior for the Viterbi (meta.json slot_transition_prior): weight chosen on valid
+    prior = transition_prior(tags, [e.tags for e in train_ex])
+    valid_logits = torch_logits(model, va, pad_id)
+    tried = {}
+    for w in (0.0, 0.25, 0.5, 0.75, 1.0):
+        m = evaluate(valid_ex, *decode_logits(valid_logits, intents, BioDecoder(tags, {**prior, "weight": w})))
+        tried[w] = m["slot_f1"] + m["sentence_acc"]
+    prior["weight"] = max(tried, key=lambda w: (tried[w], -w))
+    if not prior["weight"]:  # no gain on valid: keep meta.json small
+        prior = {"weight": 0.0, "note": "a tag-bigram prior did not help on valid"}
+    metrics["torch_fp32"]["test_with_transition_prior"] = evaluate(
+        test_ex, *decode_logits(test_logits, intents, BioDecoder(tags, prior)))
+    metrics["torch_fp32"]["transition_prior_weight_search_valid"] = {str(k): round(v, 2) for k, v in tried.items()}
+    print(f"transition prior weight {prior['weight']}: test {metrics['torch_fp32']['test_with_transition_prior']}",
+          file=sys.stderr)
     torch.save({"cfg": cfg.to_dict(), "state": model.state_dict(), "intents": intents, "tags": tags},
                out / "model.pt")
 
@@ -381,6 +459,7 @@ def train(args) -> None:
         "tokenization": "hark.text.tokenize words; sp.encode(word) per word; [BOS] pieces [EOS]; "
                         "each word's label at its first piece",
         "slot_decoding": "constrained BIO Viterbi over log-softmax of first-piece slot logits",
+        "slot_transition_prior": prior,
         "sha256": {},
         "temperature": 1.0,
         "trained_on": [f"{args.dataset}/train"] if args.dataset != "skills" else
@@ -408,6 +487,8 @@ def train(args) -> None:
             "intent": round(100 * float(np.mean([a == b for a, b in zip(opi, pi)])), 2),
             "tags": round(100 * float(np.mean([a == b for a, b in zip(opt_tags, pt)])), 2),
         }
+        if prior["weight"]:
+            m["with_transition_prior"] = evaluate(test_ex, *eval_onnx(out, fn, test_ex, use_prior=True))
         metrics[f"onnx_{name}"] = {"test": m, "file": fn, "bytes": sizes[name]}
         print(f"onnx {name}: {sizes[name] / 1e6:.2f} MB  {m}", file=sys.stderr)
 
@@ -453,6 +534,11 @@ def main() -> None:
     ap.add_argument("--slot-weight", type=float, default=1.0)
     ap.add_argument("--layers", default="0,1,2,3", help="MiniLM layers to keep (of 0..5)")
     ap.add_argument("--scratch", default="", help="d,layers,heads,ff: random init instead of MiniLM")
+    ap.add_argument("--emb-init", default="none", choices=["none", "minilm"],
+                    help="--scratch only: start token embeddings from MiniLM's (PCA-projected to d)")
+    ap.add_argument("--teacher", type=Path, help="model.pt of a trained build (same tokenizer): distil from it")
+    ap.add_argument("--distill-alpha", type=float, default=0.5)
+    ap.add_argument("--distill-temp", type=float, default=2.0)
     ap.add_argument("--vocab", type=int, default=8000)
     ap.add_argument("--tokenizer", type=Path, help="reuse a sentencepiece model instead of training one")
     ap.add_argument("--max-len", type=int, default=96)

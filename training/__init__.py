@@ -1,0 +1,1 @@
+"""Training, export and quantisation of hark models (needs the [train] extra)."""

@@ -1,0 +1,100 @@
+"""Run an exported joint model with onnxruntime exactly as the runtime does (numpy + sentencepiece, no torch).
+
+Pre-processing: ``hark.text.tokenize`` words (already lower-cased) -> ``sp.encode(word)`` per word -> ``[BOS] pieces
+[EOS]``, truncated to ``max_len``; a batch is right-padded with ``pad_id`` and ``attention_mask`` 0. Post-processing:
+softmax over intent logits (divided by the temperature), constrained BIO Viterbi over the slot logits at each word's
+first piece (:class:`training.metrics.BioDecoder`); words cut off by truncation are tagged O.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import onnxruntime as ort
+import sentencepiece as spm
+
+from .metrics import BioDecoder
+
+
+def encode_words(sp: spm.SentencePieceProcessor, words: list[str], max_len: int) -> tuple[list[int], list[int]]:
+    """[BOS] pieces of each word [EOS]; returns (ids, index of each word's first piece or -1 if truncated)."""
+    ids = [sp.bos_id()]
+    first = []
+    for w in words:
+        pieces = sp.encode(w) or [sp.unk_id()]
+        if len(ids) >= max_len - 1:
+            first.append(-1)
+            continue
+        first.append(len(ids))
+        ids.extend(pieces[: max_len - 1 - len(ids)])
+    ids.append(sp.eos_id())
+    return ids, first
+
+
+def pad_batch(seqs: list[list[int]], pad_id: int) -> tuple[np.ndarray, np.ndarray]:
+    t = max(len(s) for s in seqs)
+    ids = np.full((len(seqs), t), pad_id, dtype=np.int64)
+    mask = np.zeros((len(seqs), t), dtype=np.int64)
+    for i, s in enumerate(seqs):
+        ids[i, : len(s)] = s
+        mask[i, : len(s)] = 1
+    return ids, mask
+
+
+def session(path: Path | str, threads: int = 1) -> ort.InferenceSession:
+    so = ort.SessionOptions()
+    so.intra_op_num_threads = threads
+    so.inter_op_num_threads = 1
+    so.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    so.log_severity_level = 3
+    return ort.InferenceSession(str(path), so, providers=["CPUExecutionProvider"])
+
+
+@dataclass
+class Parsed:
+    intent: str
+    intent_prob: float
+    tags: list[str]
+
+
+class OnnxJoint:
+    """A model directory (model.onnx or another variant, tokenizer.model, meta.json) ready to parse word lists."""
+
+    def __init__(self, model_dir: Path | str, onnx_file: str = "model.onnx", threads: int = 1,
+                 use_prior: bool = False):
+        d = Path(model_dir)
+        self.meta = json.loads((d / "meta.json").read_text(encoding="utf-8"))
+        self.sp = spm.SentencePieceProcessor(model_file=str(d / "tokenizer.model"))
+        self.sess = session(d / onnx_file, threads)
+        self.intents = self.meta["intents"]
+        self.decoder = BioDecoder(self.meta["tags"], self.meta.get("slot_transition_prior") if use_prior else None)
+        self.max_len = int(self.meta["max_len"])
+        self.pad_id = int(self.meta["pad_id"])
+        self.temperature = float(self.meta.get("temperature", 1.0))
+
+    def logits(self, batch: list[list[str]]) -> tuple[np.ndarray, np.ndarray, list[list[int]]]:
+        enc = [encode_words(self.sp, words, self.max_len) for words in batch]
+        ids, mask = pad_batch([e[0] for e in enc], self.pad_id)
+        il, sl = self.sess.run(["intent_logits", "slot_logits"], {"input_ids": ids, "attention_mask": mask})
+        return il, sl, [e[1] for e in enc]
+
+    def parse(self, batch: list[list[str]]) -> list[Parsed]:
+        il, sl, firsts = self.logits(batch)
+        z = il / self.temperature
+        z = z - z.max(-1, keepdims=True)
+        p = np.exp(z)
+        p /= p.sum(-1, keepdims=True)
+        keeps = [[i for i in first if i >= 0] for first in firsts]
+        width = max((len(k) for k in keeps), default=0)
+        gathered = np.zeros((len(firsts), width, sl.shape[-1]), dtype=sl.dtype)
+        for b, keep in enumerate(keeps):
+            gathered[b, : len(keep)] = sl[b, keep]
+        tag_lists = self.decoder.decode_batch(gathered, [len(k) for k in keeps])
+        out = []
+        for b, first in enumerate(firsts):
+            tags = tag_lists[b] + ["O"] * (len(first) - len(keeps[b]))
+            k = int(p[b].argmax())
+            out.append(Parsed(self.intents[k], float(p[b, k]), tags))
+        return out
