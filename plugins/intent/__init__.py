@@ -20,7 +20,7 @@ from hark.types import Context, Interpretation, NBest, Slot
 
 from .model import JointModel, Prediction
 
-__all__ = ["IntentModelPlugin", "IntentSettings", "fuse_predictions", "intent_name_for_label"]
+__all__ = ["IntentModelPlugin", "IntentSettings", "fuse_predictions", "intent_name_for_label", "slot_name_for_tag"]
 
 NAME = "intent"
 log = logging.getLogger("hark")
@@ -79,6 +79,11 @@ def intent_name_for_label(label: str) -> str:
     return name if name[:1].isalpha() else f"I_{name}"
 
 
+def slot_name_for_tag(tag_type: str) -> str:
+    """A model's tag type as a skill slot name ("fromloc.city_name" -> "fromloc_city_name")."""
+    return re.sub(r"[^A-Za-z0-9_]", "_", tag_type)
+
+
 def _split_label(label: str, default_skill: str) -> tuple[str, str]:
     if "." in label:
         skill, intent = label.split(".", 1)
@@ -124,10 +129,11 @@ def _slots(pred: Prediction, text: str, skill: Any, context: Context,
     seen: set[str] = set()
     taken = [False] * len(pred.tokens)
     for span in pred.spans:
-        spec = skill.slots.get(span.slot)
-        if spec is None or span.slot in seen:
+        name = slot_name_for_tag(span.slot)
+        spec = skill.slots.get(name)
+        if spec is None or name in seen:
             continue  # a tag this skill does not declare, or a second span for the same slot
-        seen.add(span.slot)
+        seen.add(name)
         start_w, end_w, matches = _resolve_span(pred, text, spec, context, span.start, span.end, taken)
         for k in range(start_w, end_w):
             taken[k] = True
@@ -135,11 +141,11 @@ def _slots(pred: Prediction, text: str, skill: Any, context: Context,
         raw = text[start:end]
         if matches:
             best = matches[0]
-            slots.append(Slot(span.slot, raw, best.value, best.entity_id, round(span.confidence * best.score, 4),
+            slots.append(Slot(name, raw, best.value, best.entity_id, round(span.confidence * best.score, 4),
                               start, end, spec.type))
         else:  # heard as this slot but not of its type: keep the words, unresolved
             factor *= unresolved_penalty
-            slots.append(Slot(span.slot, raw, None, None, round(span.confidence * 0.5, 4), start, end, spec.type))
+            slots.append(Slot(name, raw, None, None, round(span.confidence * 0.5, 4), start, end, spec.type))
     return tuple(slots), factor
 
 
