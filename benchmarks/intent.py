@@ -30,6 +30,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from _bench import corrupt_words as corrupt, percentile  # noqa: E402
 from training.data import load_bio, to_original_tags  # noqa: E402  (numpy/stdlib only, no torch)
 from training.metrics import score  # noqa: E402
 from training.onnx_eval import OnnxJoint  # noqa: E402
@@ -43,29 +44,6 @@ TARGETS = {
 
 
 VARIANT_FILES = {"fp32": "model.fp32.onnx", "int8_qdq": "model.int8_qdq.onnx", "int4": "model.int4.onnx"}
-
-
-def percentile(xs: list[float], q: float) -> float:
-    xs = sorted(xs)
-    k = (len(xs) - 1) * q
-    lo, hi = int(k), min(int(k) + 1, len(xs) - 1)
-    return xs[lo] + (xs[hi] - xs[lo]) * (k - lo)
-
-
-def corrupt(words: list[str], rng: random.Random) -> list[str]:
-    """An ASR-like error: drop, swap or misspell one word."""
-    words = list(words)
-    i = rng.randrange(len(words))
-    op = rng.choice(("drop", "swap", "misspell"))
-    if op == "drop" and len(words) > 1:
-        del words[i]
-    elif op == "swap" and len(words) > 1:
-        j = min(i + 1, len(words) - 1)
-        words[i], words[j] = words[j], words[i]
-    else:
-        w = words[i]
-        words[i] = w[:-1] + "e" if len(w) > 2 else w + "s"
-    return words
 
 
 def evaluate(model: OnnxJoint, examples, bs: int = 32) -> dict:

@@ -21,6 +21,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
+from _bench import corrupt_words, percentile  # noqa: E402
 from hark import Engine, NBest, load_config  # noqa: E402
 
 NOW = "2026-11-24T18:30:00+00:00"
@@ -32,29 +33,6 @@ def values_match(expected, got) -> bool:
     if isinstance(expected, str) and isinstance(got, str):
         return expected.strip().lower() == got.strip().lower()
     return expected == got
-
-
-def corrupt(text: str, rng: random.Random) -> str:
-    """An ASR-like error: drop, duplicate or misspell one word."""
-    words = text.split()
-    i = rng.randrange(len(words))
-    op = rng.choice(("drop", "swap", "misspell"))
-    if op == "drop" and len(words) > 1:
-        del words[i]
-    elif op == "swap" and len(words) > 1:
-        j = min(i + 1, len(words) - 1)
-        words[i], words[j] = words[j], words[i]
-    else:
-        w = words[i]
-        words[i] = w[:-1] + "e" if len(w) > 2 else w + "s"
-    return " ".join(words)
-
-
-def percentile(xs: list[float], q: float) -> float:
-    xs = sorted(xs)
-    k = (len(xs) - 1) * q
-    lo, hi = int(k), min(int(k) + 1, len(xs) - 1)
-    return xs[lo] + (xs[hi] - xs[lo]) * (k - lo)
 
 
 def main() -> None:
@@ -105,7 +83,8 @@ def main() -> None:
     rng = random.Random(7)
     sentences = [t.text for t in tests] + oos
     nbests = [NBest.from_scores([{"text": s, "score": 0.5}] +
-                                [{"text": corrupt(s, rng), "score": 0.5 / 4} for _ in range(4)]) for s in sentences]
+                                [{"text": " ".join(corrupt_words(s.split(), rng)), "score": 0.5 / 4}
+                                 for _ in range(4)]) for s in sentences]
     for s in sentences[:50]:
         engine.parse(s, ctx)
     text_ms, nbest_ms = [], []
