@@ -274,9 +274,7 @@ def run_detector(name: str, options: dict, signal: np.ndarray, settings: VadSett
         p = det(frame)
         probs[i] = p
         for b in ep.push(frame.tobytes(), p, i * FRAME_S):
-            if b.kind == "speech_start":
-                start = b.data["start"]
-            else:
+            if b.kind == "speech_end":
                 segments.append((b.data["start"], b.data["end"]))
     for b in ep.finish():
         segments.append((b.data["start"], b.data["end"]))
