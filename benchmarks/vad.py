@@ -267,7 +267,7 @@ def run_detector(name: str, options: dict, signal: np.ndarray, settings: VadSett
     pcm = np.clip(np.round(signal * 32768), -32768, 32767).astype("<i2")
     n = len(pcm) // FRAME
     probs = np.zeros(n)
-    segments, start = [], None
+    segments = []
     t0 = time.perf_counter()
     for i in range(n):
         frame = pcm[i * FRAME:(i + 1) * FRAME]
