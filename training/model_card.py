@@ -11,6 +11,9 @@ DATA = {
              "(multi-intent labels such as atis_flight#atis_airfare are classes of their own), 83 slot types",
              "no explicit licence (LDC ATIS corpora; research/evaluation use only). A model trained on it is for "
              "benchmarking, not for shipping in a product"),
+    "slurp": ("HWU64 train (CC BY 4.0) + SLURP devel (text CC BY 4.0), deduplicated against SLURP test_dev; intents "
+              "are scenario_action, slots SLURP entity types; tested on the SLURP test_dev gold sentences",
+              "CC BY 4.0 (HWU64, SLURP text)"),
     "skills": ("sentences generated from the installed skills' templates with typed slot fillers (catalog entries, "
                "list values, spoken numbers, durations and dates; training/skill_data.py), plus out-of-scope "
                "negatives (label oos): HWU64 train and SLURP devel requests from scenarios no skill covers",
@@ -73,6 +76,10 @@ def write_card(out: Path, meta: dict, dataset: str) -> None:
         rows.append(f"| {label} | {t['intent_acc']:.2f} | {t['slot_f1']:.2f} | {t['sentence_acc']:.2f} | {extra} "
                     f"| {size} |")
     prior_w = (meta.get("slot_transition_prior") or {}).get("weight", 0)
+    repro = f"\n- Reproduce: `{tr['reproduce']}`" if tr.get("reproduce") else ""
+    if tr.get("cpu_seconds"):
+        repro += (f"\n- CPU time {tr['cpu_seconds']:.0f} s (the machine was shared with other jobs; 1-minute load "
+                  f"average {tr.get('load_average_1min_at_end', '?')} at the end)")
     data_desc, data_lic = DATA[dataset]
     minilm = "MiniLM" in meta["model"]["init"]
     init_text = (
@@ -115,7 +122,7 @@ dynamic batch and sequence axes, for onnxruntime's CPUExecutionProvider.
 {meta['unk_id']}. Input longer than max_len is truncated (words past it are tagged O).
 
 ## Training
-- Command: `{tr['command']}`
+- Command: `{tr['command']}`{repro}
 - Wall-clock {tr['seconds']:.0f} s (tokenizer {tr['tokenizer_seconds']:.0f} s), peak RSS {tr['peak_rss_mb']:.0f} MB,
   {tr['threads']} CPU threads, torch {tr['torch']}, best epoch {tr['best_epoch']}.
 

@@ -273,6 +273,10 @@ def load_splits(args) -> tuple[list[Example], list[Example], list[Example]]:
             train_ex, valid_ex = skill_dataset(engine.skills, per_intent=args.per_intent, seed=args.seed,
                                                oos=args.oos)
         return train_ex, valid_ex, valid_ex
+    if args.dataset == "slurp":
+        from .slurp_data import slurp_splits
+
+        return slurp_splits(seed=args.seed)
     return load_bio(args.dataset, "train"), load_bio(args.dataset, "valid"), load_bio(args.dataset, "test")
 
 
@@ -403,6 +407,8 @@ def train(args) -> None:
     model.load_state_dict(best[1])
     train_time = time.time() - t_start
     train_rss = peak_rss_mb()
+    ru = resource.getrusage(resource.RUSAGE_SELF)
+    train_cpu = ru.ru_utime + ru.ru_stime  # CPU seconds: on a busy machine, a better proxy for idle time
     print(f"training: {train_time:.0f}s wall, peak RSS {train_rss:.0f} MB, best epoch {best[2]}", file=sys.stderr)
 
     test_logits = torch_logits(model, te, pad_id)
@@ -469,6 +475,7 @@ def train(args) -> None:
         "training": {
             "command": "python -m training.train_joint " + " ".join(sys.argv[1:]),
             "seconds": round(train_time, 1), "tokenizer_seconds": round(t_tok, 1),
+            "cpu_seconds": round(train_cpu, 1), "load_average_1min_at_end": round(os.getloadavg()[0], 2),
             "peak_rss_mb": round(train_rss, 1), "best_epoch": best[2], "history": history,
             "threads": args.threads, "torch": torch.__version__, "python": platform.python_version(),
         },
@@ -518,7 +525,7 @@ def ship(build: Path, dest: Path) -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--dataset", required=True, choices=["snips", "atis", "skills"],
+    ap.add_argument("--dataset", required=True, choices=["snips", "atis", "skills", "slurp"],
                     help="skills = data generated from the skills of --config")
     ap.add_argument("--config", type=Path, help="hark config.yaml whose skills to train on (--dataset skills)")
     ap.add_argument("--per-intent", type=int, default=300, help="generated sentences per intent (skills)")
@@ -539,7 +546,7 @@ def main() -> None:
     ap.add_argument("--teacher", type=Path, help="model.pt of a trained build (same tokenizer): distil from it")
     ap.add_argument("--distill-alpha", type=float, default=0.5)
     ap.add_argument("--distill-temp", type=float, default=2.0)
-    ap.add_argument("--vocab", type=int, default=8000)
+    ap.add_argument("--vocab", type=int, default=6000, help="sentencepiece vocabulary (8000 puts the int8 model over 10 MB)")
     ap.add_argument("--tokenizer", type=Path, help="reuse a sentencepiece model instead of training one")
     ap.add_argument("--max-len", type=int, default=96)
     ap.add_argument("--patience", type=int, default=2)

@@ -1,0 +1,71 @@
+"""SLURP / HWU64 in BIO form for the joint model (issue 4, item 7).
+
+Both corpora annotate entities inline as ``[type : words]``; intents are ``scenario_action`` (HWU64:
+``scenario_intent``, the same label space). Training data = HWU64 train + SLURP devel, with every HWU64 sentence
+that also occurs in the SLURP test_dev half removed (the two share sentences, see slurp/README.md), so the test
+numbers are not inflated by memorised sentences.
+"""
+from __future__ import annotations
+
+import csv
+import json
+import random
+import re
+
+from hark.text import tokenize
+
+from .data import Example, data_dir
+
+__all__ = ["parse_annotation", "slurp_splits", "normalise"]
+
+_ENTITY = re.compile(r"\[\s*([A-Za-z_]+)\s*:\s*([^\]]*?)\s*\]")
+
+
+def normalise(text: str) -> str:
+    return " ".join(t.text for t in tokenize(text))
+
+
+def parse_annotation(annotated: str, intent: str) -> Example:
+    """``wake me up at [time : nine am]`` -> words + BIO tags (hark tokens)."""
+    words: list[str] = []
+    tags: list[str] = []
+    pos = 0
+    for m in _ENTITY.finditer(annotated):
+        for t in tokenize(annotated[pos:m.start()]):
+            words.append(t.text)
+            tags.append("O")
+        inner = [t.text for t in tokenize(m.group(2))]
+        words.extend(inner)
+        tags.extend([f"B-{m.group(1)}"] + [f"I-{m.group(1)}"] * (len(inner) - 1) if inner else [])
+        pos = m.end()
+    for t in tokenize(annotated[pos:]):
+        words.append(t.text)
+        tags.append("O")
+    return Example(words, tags, intent, list(words), list(tags), list(range(len(words))))
+
+
+def _slurp(name: str) -> list[dict]:
+    with (data_dir() / "slurp" / name).open(encoding="utf-8") as fh:
+        return [json.loads(line) for line in fh]
+
+
+def slurp_splits(valid_fraction: float = 0.05, seed: int = 13) -> tuple[list[Example], list[Example], list[Example]]:
+    """(train, valid, test): HWU64 train + SLURP devel (deduplicated against test_dev) / a random valid part /
+    SLURP test_dev gold sentences."""
+    test_rows = _slurp("test_dev.jsonl")
+    test_norm = {normalise(r["sentence"]) for r in test_rows}
+    pool: dict[str, Example] = {}
+    for r in _slurp("devel.jsonl"):
+        ex = parse_annotation(r["sentence_annotation"], r["intent"])
+        pool.setdefault(" ".join(ex.words), ex)
+    with (data_dir() / "nlu_evaluation_data_hwu64" / "train.csv").open(encoding="utf-8", newline="") as fh:
+        for row in csv.DictReader(fh, delimiter=";"):
+            ex = parse_annotation(row["answer_annotation"], f"{row['scenario']}_{row['intent']}")
+            key = " ".join(ex.words)
+            if key and key not in test_norm:
+                pool.setdefault(key, ex)
+    data = [e for k, e in sorted(pool.items()) if e.words]
+    random.Random(seed).shuffle(data)
+    n_valid = int(len(data) * valid_fraction)
+    test = [parse_annotation(r["sentence_annotation"], r["intent"]) for r in test_rows]
+    return data[n_valid:], data[:n_valid], test
