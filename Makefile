@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 export HARK_DATA ?= $(abspath ../shared/data)
 
-.PHONY: help install system-deps demo test test-slow test-data bench clean
+.PHONY: help install system-deps demo test test-slow test-data bench bench-intent clean
 
 help:  ## show the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -37,6 +37,14 @@ test-data: install  ## checks that need the public data sets in HARK_DATA
 bench: install  ## benchmarks -> benchmarks/results/*.json (vad takes a few minutes; needs HARK_DATA for ESC-50)
 	$(BIN)/python benchmarks/templates.py
 	$(BIN)/python benchmarks/vad.py
+
+bench-intent: install  ## trained-tier benchmarks on SNIPS, ATIS, SLURP and the bundled skills (needs HARK_DATA)
+	$(BIN)/python benchmarks/templates.py --tiers all
+	$(BIN)/python benchmarks/intent.py --dataset snips
+	$(BIN)/python benchmarks/intent.py --dataset atis
+	$(BIN)/python benchmarks/intent_engine.py --dataset snips
+	$(BIN)/python benchmarks/intent_engine.py --dataset atis
+	$(BIN)/python benchmarks/slurp.py
 
 clean:  ## remove the virtual environment and caches
 	rm -rf $(VENV) .pytest_cache build *.egg-info
