@@ -36,6 +36,8 @@ class IntentSettings:
     top_intents: int = 3
     #: skill name for labels without a "skill." prefix (models trained on a data set's flat intent names)
     default_skill: str = ""
+    #: confidence factor per slot whose words do not resolve to its type, so a tier that resolved it wins
+    unresolved_penalty: float = 0.7
     threads: int = 1
 
 
@@ -73,15 +75,18 @@ class IntentModelPlugin:
         return fuse_predictions(nbest, preds, self.model.intents, skills, context, self.settings)
 
 
-def intent_name_for_label(label: str) -> str:
-    """A data-set label as a skill intent name ("atis_flight#atis_airfare" -> "atis_flight_atis_airfare")."""
-    name = re.sub(r"[^A-Za-z0-9_]", "_", label)
-    return name if name[:1].isalpha() else f"I_{name}"
+_NOT_IDENTIFIER = re.compile(r"[^A-Za-z0-9_]")
 
 
 def slot_name_for_tag(tag_type: str) -> str:
     """A model's tag type as a skill slot name ("fromloc.city_name" -> "fromloc_city_name")."""
-    return re.sub(r"[^A-Za-z0-9_]", "_", tag_type)
+    return _NOT_IDENTIFIER.sub("_", tag_type)
+
+
+def intent_name_for_label(label: str) -> str:
+    """A data-set label as a skill intent name ("atis_flight#atis_airfare" -> "atis_flight_atis_airfare")."""
+    name = slot_name_for_tag(label)
+    return name if name[:1].isalpha() else f"I_{name}"
 
 
 def _split_label(label: str, default_skill: str) -> tuple[str, str]:
@@ -109,7 +114,8 @@ def fuse_predictions(nbest: NBest, preds: list[Prediction], labels: list[str], s
         if skill is None or skill.intent(intent_name) is None:
             continue  # the model knows an intent the installed skills do not (disabled skill)
         carrier = int(np.argmax(weights * probs[:, k]))
-        slots, factor = _slots(preds[carrier], nbest.hypotheses[carrier].text, skill, context)
+        slots, factor = _slots(preds[carrier], nbest.hypotheses[carrier].text, skill, context,
+                               settings.unresolved_penalty)
         out.append(Interpretation(skill_name, intent_name, round(float(fused[k]) * factor, 4), slots,
                                   nbest.hypotheses[carrier].text, carrier, NAME))
     return out
