@@ -12,17 +12,9 @@ import argparse
 import json
 from pathlib import Path
 
-from .data import load_bio, to_original_tags
-from .metrics import BioDecoder, score, transition_prior
+from .data import load_bio
+from .metrics import BioDecoder, choose_prior_weight, decode_logits, evaluate, transition_prior
 from .onnx_eval import OnnxJoint
-
-
-def _evaluate(examples, pred_int, pred_tags) -> dict:
-    m = score([e.intent for e in examples], pred_int, [e.orig_tags for e in examples],
-              [to_original_tags(e, p) for e, p in zip(examples, pred_tags)])
-    h = score([e.intent for e in examples], pred_int, [e.tags for e in examples], pred_tags)
-    m["hark_tokens"] = {"slot_f1": h["slot_f1"], "sentence_acc": h["sentence_acc"]}
-    return m
 
 
 def _logits(m: OnnxJoint, examples, bs: int = 32):
@@ -35,11 +27,6 @@ def _logits(m: OnnxJoint, examples, bs: int = 32):
     return out
 
 
-def _decode(logits, intents, decoder):
-    return ([intents[int(il.argmax())] for il, _, _ in logits],
-            [decoder.decode(sl) + ["O"] * cut for _, sl, cut in logits])
-
-
 def fit(dataset: str, build: Path, ship: Path | None = None) -> dict:
     meta = json.loads((build / "meta.json").read_text(encoding="utf-8"))
     tags, intents = meta["tags"], meta["intents"]
@@ -47,13 +34,7 @@ def fit(dataset: str, build: Path, ship: Path | None = None) -> dict:
     valid, test = load_bio(dataset, "valid"), load_bio(dataset, "test")
     fp32 = OnnxJoint(build, "model.fp32.onnx", threads=2)
     vl = _logits(fp32, valid)
-    tried = {}
-    for w in (0.0, 0.25, 0.5, 0.75, 1.0):
-        m = _evaluate(valid, *_decode(vl, intents, BioDecoder(tags, {**prior, "weight": w})))
-        tried[w] = m["slot_f1"] + m["sentence_acc"]
-    prior["weight"] = max(tried, key=lambda w: (tried[w], -w))
-    if not prior["weight"]:  # no gain on valid: keep meta.json small
-        prior = {"weight": 0.0, "note": "a tag-bigram prior did not help on valid"}
+    prior, tried = choose_prior_weight(prior, tags, intents, valid, vl)
     meta["slot_transition_prior"] = prior
     mt = meta["metrics"]
     mt.setdefault("torch_fp32", {})["transition_prior_weight_search_valid"] = {str(k): round(v, 2)
@@ -61,8 +42,8 @@ def fit(dataset: str, build: Path, ship: Path | None = None) -> dict:
     for name, fn in (("fp32", "model.fp32.onnx"), ("int8", "model.onnx"), ("int4", "model.int4.onnx")):
         if prior["weight"] and f"onnx_{name}" in mt and (build / fn).exists():
             tl = _logits(fp32 if name == "fp32" else OnnxJoint(build, fn, threads=2), test)
-            mt[f"onnx_{name}"]["test"]["with_transition_prior"] = _evaluate(
-                test, *_decode(tl, intents, BioDecoder(tags, prior)))
+            mt[f"onnx_{name}"]["test"]["with_transition_prior"] = evaluate(
+                test, *decode_logits(tl, intents, BioDecoder(tags, prior)))
     for d in [build] + ([ship] if ship else []):
         p = d / "meta.json"
         if p.exists():

@@ -34,9 +34,9 @@ import torch
 import torch.nn.functional as F
 from tqdm import tqdm
 
-from .data import Example, load_bio, to_original_tags
+from .data import Example, load_bio
 from .joint_model import JointModel, ModelConfig, init_embeddings_pca, init_from_minilm
-from .metrics import BioDecoder, score, transition_prior
+from .metrics import BioDecoder, choose_prior_weight, decode_logits, evaluate, transition_prior
 from .onnx_eval import OnnxJoint, encode_words
 from .tokenizer import train_tokenizer
 
@@ -126,12 +126,6 @@ def torch_logits(model: JointModel, data: Encoded, pad_id: int, bs: int = 64):
     return out
 
 
-def decode_logits(logits, intents: list[str], decoder: BioDecoder):
-    pred_int = [intents[int(il.argmax())] for il, _, _ in logits]
-    pred_tags = [decoder.decode(sl) + ["O"] * cut for _, sl, cut in logits]
-    return pred_int, pred_tags
-
-
 def predict_torch(model: JointModel, data: Encoded, intents: list[str], decoder: BioDecoder, pad_id: int,
                   bs: int = 64):
     return decode_logits(torch_logits(model, data, pad_id, bs), intents, decoder)
@@ -171,15 +165,6 @@ def distill_loss(il, sl, ti, ts, mask, temp: float, slot_weight: float) -> torch
     t_lp = F.log_softmax(ts.reshape(-1, ts.shape[-1])[m] / temp, -1)
     kl_s = F.kl_div(s_lp, t_lp, log_target=True, reduction="batchmean")
     return temp * temp * (kl_i + slot_weight * kl_s)
-
-
-def evaluate(examples: list[Example], pred_int: list[str], pred_tags: list[list[str]]) -> dict:
-    """Scores on the data set's own tokens (comparable with published numbers) and on hark tokens."""
-    orig = score([e.intent for e in examples], pred_int, [e.orig_tags for e in examples],
-                 [to_original_tags(e, p) for e, p in zip(examples, pred_tags)])
-    hark = score([e.intent for e in examples], pred_int, [e.tags for e in examples], pred_tags)
-    orig["hark_tokens"] = {k: hark[k] for k in ("slot_f1", "sentence_acc")}
-    return orig
 
 
 def eval_onnx(model_dir: Path, onnx_file: str, examples: list[Example], bs: int = 32, use_prior: bool = False):
@@ -419,13 +404,7 @@ def train(args) -> None:
     # optional tag-bigram prior for the Viterbi (meta.json slot_transition_prior): weight chosen on valid
     prior = transition_prior(tags, [e.tags for e in train_ex])
     valid_logits = torch_logits(model, va, pad_id)
-    tried = {}
-    for w in (0.0, 0.25, 0.5, 0.75, 1.0):
-        m = evaluate(valid_ex, *decode_logits(valid_logits, intents, BioDecoder(tags, {**prior, "weight": w})))
-        tried[w] = m["slot_f1"] + m["sentence_acc"]
-    prior["weight"] = max(tried, key=lambda w: (tried[w], -w))
-    if not prior["weight"]:  # no gain on valid: keep meta.json small
-        prior = {"weight": 0.0, "note": "a tag-bigram prior did not help on valid"}
+    prior, tried = choose_prior_weight(prior, tags, intents, valid_ex, valid_logits)
     metrics["torch_fp32"]["test_with_transition_prior"] = evaluate(
         test_ex, *decode_logits(test_logits, intents, BioDecoder(tags, prior)))
     metrics["torch_fp32"]["transition_prior_weight_search_valid"] = {str(k): round(v, 2) for k, v in tried.items()}
