@@ -205,9 +205,6 @@ def plugins(ctx: click.Context, as_json: bool) -> None:
     """
     from .plugin_manager import build_plugin_manager
 
-    config = load_config(ctx.obj["config"])
-    _, found = build_plugin_manager(config)
-    infos = [i.to_dict() for i in found]
     try:
         with _engine(ctx) as engine:  # adds skill handlers and reports plugins whose start-up failed
             infos = [i.to_dict() for i in engine.plugin_info]
@@ -215,8 +212,9 @@ def plugins(ctx: click.Context, as_json: bool) -> None:
                 for info in infos:
                     if info["name"] == event.data.get("plugin") and info["status"] == "loaded":
                         info["error"] = f"{event.data.get('hook')}: {event.data.get('message')}"
-    except HarkError as exc:
+    except HarkError as exc:  # e.g. a skill does not load: list the plugins alone, loaded only in this case
         click.echo(f"hark: warning: the engine did not start ({exc}); showing plugins only", err=True)
+        infos = [i.to_dict() for i in build_plugin_manager(load_config(ctx.obj["config"]))[1]]
     if as_json:
         click.echo(_dump(infos, True))
         return
