@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from hark import hookimpl
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -54,6 +56,24 @@ def make_engine(tmp_path):
     yield make
     for engine in engines:
         engine.close()
+
+
+class EventLog:
+    """A real hark_event listener plugin that keeps every event it is given."""
+
+    name = "listener"
+
+    def __init__(self):
+        self.events = []
+
+    @hookimpl
+    def hark_event(self, event):
+        self.events.append(event)
+
+
+@pytest.fixture
+def event_log():
+    return EventLog()
 
 
 @pytest.fixture(scope="session")

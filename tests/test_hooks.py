@@ -7,10 +7,7 @@ from __future__ import annotations
 import dataclasses
 import inspect
 import math
-import re
 import struct
-import sys
-from pathlib import Path
 
 import pytest
 
@@ -384,21 +381,13 @@ def test_hook_act_skill_handler_file(write_skill, make_engine):
     assert (action.name, action.params, action.response) == ("home.scene_off", {"rooms": ["all"]}, "Good night.")
 
 
-def test_hook_event(write_skill, make_engine):
+def test_hook_event(write_skill, make_engine, event_log):
     write_skill("home", HOME_SKILL)
-    events = []
-
-    class Listener:
-        name = "listener"
-
-        @hookimpl
-        def hark_event(self, event):
-            events.append(event.kind)
-
-    engine = make_engine(plugins=[Listener()])
+    engine = make_engine(plugins=[event_log])
     engine.parse("turn on the lights")
     engine.parse("what is the capital of peru")
-    assert events == ["utterance", "interpretation", "action", "utterance", "out_of_scope"]
+    assert [e.kind for e in event_log.events] == ["utterance", "interpretation", "action", "utterance",
+                                                  "out_of_scope"]
 
 
 def test_failing_listener_is_reported_not_reentered(write_skill, make_engine, caplog):

@@ -120,18 +120,10 @@ class Exploding:
         raise KeyError("no such device")
 
 
-def test_plugin_exception_is_isolated(write_skill, make_engine):
+def test_plugin_exception_is_isolated(write_skill, make_engine, event_log):
     write_skill("home", HOME_SKILL)
-    events = []
-
-    class Listener:
-        name = "listener"
-
-        @hookimpl
-        def hark_event(self, event):
-            events.append(event)
-
-    engine = make_engine(plugins=[Exploding(), Listener()])
+    events = event_log.events
+    engine = make_engine(plugins=[Exploding(), event_log])
     result = engine.parse("turn off the kitchen lights")
     # the other plugins still produced the action
     assert result.action.name == "home.lights_off" and result.action.params == {"room": "kitchen"}
