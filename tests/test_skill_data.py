@@ -9,7 +9,7 @@ import pytest
 from conftest import ROOT
 
 sys.path.insert(0, str(ROOT))
-from training.skill_data import _TYPE_GENERATORS, generate, spoken_number  # noqa: E402
+from training.skill_data import TYPE_GENERATORS, generate, spoken_number  # noqa: E402
 
 
 @pytest.mark.parametrize("n,words", [(0, "zero"), (7, "seven"), (21, "twenty one"), (40, "forty"),
@@ -18,13 +18,13 @@ def test_spoken_number(n, words):
     assert spoken_number(n) == words
 
 
-@pytest.mark.parametrize("slot_type", sorted(_TYPE_GENERATORS))
+@pytest.mark.parametrize("slot_type", sorted(TYPE_GENERATORS))
 def test_generated_values_parse_with_the_real_slot_types(slot_type, bundled_engine):
     """The generator and the parsers must agree, or the model learns spans the runtime cannot normalise."""
     parser = bundled_engine.slot_types.get(slot_type)
     ctx = bundled_engine.context(now="2026-11-24T18:30:00+00:00")
     rng = random.Random(3)
-    values = [_TYPE_GENERATORS[slot_type](rng) for _ in range(300)]
+    values = [TYPE_GENERATORS[slot_type](rng) for _ in range(300)]
     rejected = sorted({v for v in values if parser.parse(" ".join(v.split()), ctx) is None})
     assert not rejected, f"{slot_type}: parser rejects generated values {rejected[:10]}"
 
