@@ -447,6 +447,51 @@ def listen(ctx: click.Context, wav: str | None, raw: bool, rate: int, device: st
 
 
 @cli.command()
+@click.argument("wav", type=click.Path(dir_okay=False), metavar="FILE")
+@click.option("--json", "as_json", is_flag=True, help="The n-best list as JSON.")
+@click.pass_context
+@_user_errors
+def transcribe(ctx: click.Context, wav: str, as_json: bool) -> None:
+    """Transcribe a WAV file (any rate or channels) as one utterance and print the n-best list.
+
+    \b
+    Uses the installed ASR plugin (asr_pocketsphinx: a language model compiled from
+    your skills, so it transcribes what the skills understand best). No VAD and no
+    intent parsing: `hark listen --wav FILE` does the whole pipeline.
+
+    \b
+    Examples:
+      hark transcribe command.wav
+      hark transcribe --json command.wav | jq '.hypotheses[0].text'
+    """
+    import time as _time
+
+    from . import audio
+    from .types import AudioChunk
+
+    pcm = audio.read_wav(wav)
+    if len(pcm) == 0:
+        raise InputError(f"{wav}: holds no audio")
+    with _engine(ctx) as engine:
+        if not engine.pm.hook.hark_transcribe.get_hookimpls():
+            raise click.ClickException("no ASR plugin is installed or enabled (see `hark plugins`)")
+        errors: list = []
+        t0 = _time.perf_counter()
+        nbest = engine.transcribe(AudioChunk(pcm.tobytes(), audio.SAMPLE_RATE), sink=errors)
+        seconds = _time.perf_counter() - t0
+    for event in errors:
+        click.echo(f"hark: {event.data.get('plugin')} failed: {event.data.get('message')}", err=True)
+    if nbest is None:
+        raise click.ClickException(f"{wav}: nothing was transcribed")
+    if as_json:
+        click.echo(_dump(nbest.to_dict(), True))
+        return
+    for i, h in enumerate(nbest.hypotheses, 1):
+        click.echo(f"{i}. {h.text}  ({h.score:.2f})")
+    click.echo(f"hark: {len(pcm) / audio.SAMPLE_RATE:.2f} s of audio in {seconds:.2f} s ({nbest.source})", err=True)
+
+
+@cli.command()
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @_user_errors
 def devices(as_json: bool) -> None:
@@ -485,7 +530,8 @@ def train(ctx: click.Context, full: bool, out: Path | None, epochs: int, per_int
 
     \b
     Instant tier (seconds, no torch): loads and validates every skill, compiles the
-    templates and reports what the template tier knows.
+    templates and reports what the template tier knows, and has every plugin rebuild
+    what it derives from the skills (the ASR plugin's skill language model).
     Full tier (--full, minutes to an hour on a small CPU): generates training sentences
     from the skills (plus out-of-scope negatives from HWU64/SLURP when HARK_DATA has them),
     trains the joint model, exports int8 ONNX and writes it with its model card to the
@@ -507,9 +553,14 @@ def train(ctx: click.Context, full: bool, out: Path | None, epochs: int, per_int
         templates = sum(len(i.templates) for i in intents)
         catalogs = sum(len(s.catalog) for sk in engine.skills for s in sk.slots.values() if s.catalog)
         held_out = len(engine.skills.tests())
-    click.echo(f"instant tier: {len(engine.skills)} skills, {len(intents)} intents, {templates} templates, "
-               f"{catalogs} catalog entries, {held_out} held-out test sentences "
-               f"({_time.perf_counter() - t0:.1f}s)")
+        click.echo(f"instant tier: {len(engine.skills)} skills, {len(intents)} intents, {templates} templates, "
+                   f"{catalogs} catalog entries, {held_out} held-out test sentences "
+                   f"({_time.perf_counter() - t0:.1f}s)")
+        errors: list = []
+        for _plugin, line in engine.call("hark_compile", sink=errors, engine=engine, force=True):
+            click.echo(f"compiled: {line}")
+        for event in errors:
+            click.echo(f"hark: {event.data.get('plugin')} could not compile: {event.data.get('message')}", err=True)
     if not full:
         click.echo("template tier ready; run `hark train --full` to train the intent model")
         return

@@ -17,7 +17,7 @@ from .errors import ConfigError
 from .yamlfile import load_located
 
 __all__ = ["Config", "EngineSettings", "SkillSettings", "PluginSettings", "load_config", "project_root",
-           "default_config_path", "data_dir"]
+           "default_config_path", "data_dir", "cache_dir"]
 
 T = TypeVar("T")
 
@@ -35,6 +35,19 @@ def data_dir() -> Path:
     """Public data sets for training and benchmarks: $HARK_DATA or ../shared/data beside the checkout."""
     env = os.environ.get("HARK_DATA")
     return Path(env) if env else project_root().parent / "shared" / "data"
+
+
+def cache_dir(*parts: str) -> Path:
+    """Where plugins keep what they derive from skills and catalogs (language models, indexes), created on use:
+    $HARK_CACHE, else $XDG_CACHE_HOME/hark, else ~/.cache/hark. Safe to delete; it is rebuilt."""
+    env = os.environ.get("HARK_CACHE")
+    if env:
+        root = Path(env).expanduser()
+    else:
+        root = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "hark"
+    folder = root.joinpath(*parts)
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
 
 
 @dataclass(frozen=True)

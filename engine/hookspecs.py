@@ -77,6 +77,15 @@ def hark_audio_end(context: "Context") -> "Event | list[Event] | None":
     """
 
 
+@hookspec
+def hark_compile(engine: "Engine", force: bool) -> "str | None":
+    """Called by ``hark train`` after start-up: rebuild what you derive from the installed skills and catalogs
+    (an ASR language model, catalog indexes), even if a cached copy looks current when ``force`` is true.
+
+    Return one line for the user saying what was built (or ``None``). Broadcast.
+    """
+
+
 @hookspec(firstresult=True)
 def hark_transcribe(audio: "AudioChunk", context: "Context") -> "NBest | None":
     """Called once per endpointed utterance (``audio`` holds all of it) unless the caller passed text or an NBest.

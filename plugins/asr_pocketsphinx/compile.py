@@ -1,0 +1,247 @@
+"""Compile the installed skills into what pocketsphinx decodes with: an n-gram LM (ARPA) and a pronunciation dict.
+
+The corpus is the skills' own sentences (``hark.sentences``: template walks with typed slot values), spoken the
+way an ASR writes them ("25 minutes" -> "twenty five minutes"), plus every catalog entry placed once in a carrier
+sentence of an intent that uses the catalog, so that all 2,000 book titles are reachable and not only those the
+sampler happened to draw. Words missing from pocketsphinx's dictionary get a pronunciation from their parts
+("audiobook" = "audio" + "book") or from the entity resolver's g2p when it is installed; a sentence with a word
+that gets none is left out (and counted).
+
+The result lives in a folder keyed by a hash of everything that went in, so it is rebuilt only when the skills,
+the settings or the dictionary change (``hark train`` forces it).
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import random
+import re
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Iterable, Sequence
+
+from hark.sentences import sample_sentences, spoken_number
+from hark.skills import SkillSet
+
+from .lm import NgramModel
+
+__all__ = ["CompiledLM", "compile_skills", "speakable", "Lexicon", "skills_fingerprint"]
+
+FORMAT = "hark-pocketsphinx-lm/1"
+
+_ORDINAL_WORDS = {"one": "first", "two": "second", "three": "third", "five": "fifth", "eight": "eighth",
+                  "nine": "ninth", "twelve": "twelfth"}
+_SYMBOLS = {"%": ["percent"], "&": ["and"], "+": ["plus"], "°": ["degrees"]}
+
+
+def _ordinal(n: int) -> list[str]:
+    words = spoken_number(n).split()
+    last = words[-1]
+    if last in _ORDINAL_WORDS:
+        words[-1] = _ORDINAL_WORDS[last]
+    elif last.endswith("y"):
+        words[-1] = last[:-1] + "ieth"
+    else:
+        words[-1] = last + "th"
+    return words
+
+
+def _number(n: int) -> list[str]:
+    if 1100 <= n <= 2099 and n % 100 and n // 100 % 10:  # years: "nineteen eighty four"
+        hi, lo = divmod(n, 100)
+        return spoken_number(hi).split() + (["oh"] if lo < 10 else []) + spoken_number(lo).split()
+    if n >= 10000:
+        return [w for d in str(n) for w in spoken_number(int(d)).split()]
+    return spoken_number(n).split()
+
+
+def speakable(words: Iterable[str]) -> list[str]:
+    """Words as an ASR would write them: digits, clock times, ordinals and symbols spelled out."""
+    out: list[str] = []
+    for w in words:
+        if w.isdigit():
+            out += _number(int(w))
+        elif m := re.fullmatch(r"(\d{1,2}):(\d\d)", w):
+            hour, minute = int(m.group(1)), int(m.group(2))
+            out += _number(hour) + ([] if minute == 0 else (["oh"] if minute < 10 else []) + _number(minute))
+        elif m := re.fullmatch(r"(\d+)(st|nd|rd|th)", w):
+            out += _ordinal(int(m.group(1)))
+        elif m := re.fullmatch(r"(\d+)%", w):
+            out += _number(int(m.group(1))) + ["percent"]
+        elif w in _SYMBOLS:
+            out += _SYMBOLS[w]
+        elif any(c.isdigit() for c in w):  # "4k", "mp3": letters and digits one by one
+            for part in re.findall(r"\d+|[^\d]+", w):
+                out += _number(int(part)) if part.isdigit() else [part]
+        else:
+            out.append(w)
+    return out
+
+
+class Lexicon:
+    """Pronunciations: pocketsphinx's dictionary, then word parts, then an optional g2p for the rest."""
+
+    def __init__(self, dict_path: Path, g2p: Callable[[str], Sequence[str]] | None = None):
+        self.path = dict_path
+        self.entries: dict[str, list[str]] = {}
+        with open(dict_path, encoding="utf-8") as f:
+            for line in f:
+                parts = line.split()
+                if len(parts) < 2:
+                    continue
+                word = parts[0].split("(", 1)[0]
+                self.entries.setdefault(word, []).append(" ".join(parts[1:]))
+        self.g2p = g2p
+        self.guessed: dict[str, str] = {}
+        self.missing: set[str] = set()
+
+    def pronounce(self, word: str) -> list[str] | None:
+        """All pronunciations of ``word`` (phones separated by spaces), or None when none can be made."""
+        if word in self.entries:
+            return self.entries[word]
+        if word in self.guessed:
+            return [self.guessed[word]]
+        if word in self.missing:
+            return None
+        phones = self._split(word)
+        if phones is None and self.g2p is not None and re.fullmatch(r"[a-z']+", word):
+            try:
+                phones = " ".join(self.g2p(word)) or None
+            except Exception:  # noqa: BLE001 - a g2p failure only costs this word
+                phones = None
+        if phones is None:
+            self.missing.add(word)
+            return None
+        self.guessed[word] = phones
+        return [phones]
+
+    def _split(self, word: str) -> str | None:
+        """A compound of two dictionary words ("audiobook", "unpause" is not: "un" is no word)."""
+        for i in range(len(word) - 3, 2, -1):
+            head, tail = word[:i], word[i:]
+            if head in self.entries and tail in self.entries and len(tail) >= 3:
+                return self.entries[head][0] + " " + self.entries[tail][0]
+        return None
+
+
+@dataclass(frozen=True)
+class CompiledLM:
+    """A compiled skill language model on disk."""
+
+    folder: Path
+    lm: Path
+    dict: Path
+    meta: dict
+
+    @classmethod
+    def load(cls, folder: Path) -> "CompiledLM | None":
+        meta_path = folder / "meta.json"
+        try:
+            meta = json.loads(meta_path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+        lm, dic = folder / "skills.lm", folder / "skills.dict"
+        if meta.get("format") != FORMAT or not lm.is_file() or not dic.is_file():
+            return None
+        return cls(folder, lm, dic, meta)
+
+
+def skills_fingerprint(skills: SkillSet, extra: dict) -> str:
+    """A hash of every skill file (and catalog) plus the compile settings: the cache key of a compiled LM."""
+    h = hashlib.sha256(json.dumps(extra, sort_keys=True).encode())
+    for skill in sorted(skills, key=lambda s: s.name):
+        h.update(skill.name.encode())
+        for path in sorted(_skill_files(skill)):
+            h.update(str(path.name).encode())
+            try:
+                h.update(path.read_bytes())
+            except OSError:
+                pass
+    return h.hexdigest()[:16]
+
+
+def _skill_files(skill) -> list[Path]:
+    path = getattr(skill, "path", None)
+    if path is None:
+        return []
+    folder = Path(path).parent
+    return [p for p in folder.rglob("*") if p.is_file() and p.suffix in (".yaml", ".yml", ".csv", ".txt")]
+
+
+def corpus(skills: SkillSet, per_intent: int, seed: int = 0, extra: Sequence[str] = ()) -> list[list[str]]:
+    """Spoken-form training sentences for the LM: sampled sentences plus every catalog entry once."""
+    samples = sample_sentences(skills, per_intent, seed, filler_rate=0.15)
+    sentences = [speakable(s.words) for s in samples]
+    # every catalog entry once, in a carrier sentence that had a value of the same slot
+    carriers: dict[tuple[str, str], list[tuple[list[str], int, int]]] = {}
+    for s in samples:
+        skill = s.intent.split(".", 1)[0]
+        i = 0
+        while i < len(s.tags):
+            tag = s.tags[i]
+            if tag.startswith("B-"):
+                j = i + 1
+                while j < len(s.tags) and s.tags[j] == "I-" + tag[2:]:
+                    j += 1
+                carriers.setdefault((skill, tag[2:]), []).append((list(s.words), i, j))
+                i = j
+            else:
+                i += 1
+    rng = random.Random(seed + 7)
+    from hark.text import tokenize
+
+    for skill in skills:
+        for slot in skill.slots.values():
+            if slot.catalog is None or not len(slot.catalog):
+                continue
+            pool = carriers.get((skill.name, slot.name))
+            if not pool:
+                continue
+            for entry in slot.catalog.entries:
+                for form in (entry.name, *entry.aliases):
+                    words, i, j = rng.choice(pool)
+                    value = [t.text for t in tokenize(form)]
+                    sentences.append(speakable(words[:i] + value + words[j:]))
+    for line in extra:
+        sentences.append(speakable(t.text for t in tokenize(line)))
+    return [s for s in sentences if s]
+
+
+def compile_skills(skills: SkillSet, out: Path, lexicon: Lexicon, *, per_intent: int = 400, order: int = 3,
+                   extra: Sequence[str] = (), fingerprint: str = "") -> CompiledLM:
+    """Write skills.lm (ARPA), skills.dict and meta.json into ``out`` and return them."""
+    t0 = time.perf_counter()
+    sentences = corpus(skills, per_intent, extra=extra)
+    kept: list[list[str]] = []
+    dropped = 0
+    for words in sentences:
+        if all(lexicon.pronounce(w) for w in words):
+            kept.append(words)
+        else:
+            dropped += 1
+    if not kept:
+        raise ValueError("no skill sentence could be pronounced: is the pronunciation dictionary empty?")
+    model = NgramModel((tuple(w) for w in kept), order=order)
+    out.mkdir(parents=True, exist_ok=True)
+    tmp_lm = out / "skills.lm.tmp"
+    tmp_lm.write_text(model.to_arpa(), encoding="utf-8")
+    lines = []
+    for word in model.vocabulary:
+        if word.startswith("<"):
+            continue
+        for k, phones in enumerate(lexicon.pronounce(word) or []):
+            lines.append(f"{word} {phones}" if k == 0 else f"{word}({k + 1}) {phones}")
+    (out / "skills.dict.tmp").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    meta = {
+        "format": FORMAT, "fingerprint": fingerprint, "order": order, "per_intent": per_intent,
+        "sentences": len(kept), "dropped_sentences": dropped, "vocabulary": len(model.vocabulary) - 1,
+        "guessed_pronunciations": len(lexicon.guessed), "unpronounceable_words": sorted(lexicon.missing)[:50],
+        "ngrams": [len(model.counts[n]) for n in range(1, order + 1)],
+        "seconds": round(time.perf_counter() - t0, 2),
+    }
+    os.replace(tmp_lm, out / "skills.lm")
+    os.replace(out / "skills.dict.tmp", out / "skills.dict")
+    (out / "meta.json").write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
+    return CompiledLM(out, out / "skills.lm", out / "skills.dict", meta)
