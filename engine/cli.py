@@ -295,7 +295,8 @@ def doctor(ctx: click.Context) -> None:
 @click.pass_context
 @_user_errors
 def demo(ctx: click.Context, now: str) -> None:
-    """Run the bundled examples (examples/demo/*.jsonl): typed text and ASR n-best lists -> actions."""
+    """Run the bundled examples: typed text and ASR n-best lists (examples/demo/*.jsonl), then recorded
+    commands (examples/demo/audio/*.wav) through VAD, offline ASR and intent parsing -> actions."""
     from .runtime import read_jsonl
 
     folder = project_root() / "examples" / "demo"
@@ -325,6 +326,28 @@ def demo(ctx: click.Context, now: str) -> None:
                               if result.best and result.best.hypothesis_index else ""))
                 if a.response:
                     click.echo(f"  says: {a.response}")
+        _demo_audio(engine, folder / "audio")
+
+
+def _demo_audio(engine: Any, folder: Path) -> None:
+    """The bundled recordings through the whole audio path (VAD -> ASR -> intent -> action), like `hark listen`."""
+    from .audio import WavFile
+
+    wavs = sorted(folder.glob("*.wav"))
+    if not wavs:
+        return
+    if not engine.pm.hook.hark_transcribe.get_hookimpls():
+        click.secho(f"\n== audio: skipped (no ASR plugin enabled; see `hark plugins`)", fg="yellow")
+        return
+    for wav in wavs:
+        click.secho(f"\n== audio: {wav.relative_to(project_root())}  (hark listen --wav {wav.name})", bold=True)
+        clock = 0.0
+        for event in engine.stream(WavFile(wav)):
+            if event.kind in ("speech_start", "speech_end"):
+                clock = float(event.data.get("start" if event.kind == "speech_start" else "end", clock))
+            line = _event_line(event, clock)
+            if line:
+                click.echo("  " + line)
 
 
 def _event_json(event: Any) -> dict[str, Any]:

@@ -12,12 +12,19 @@ from hark import hookimpl
 ROOT = Path(__file__).resolve().parent.parent
 
 
+@pytest.fixture(scope="session")
+def hark_cache(tmp_path_factory):
+    """One cache folder for the session (compiled language models): never the user's ~/.cache/hark."""
+    return tmp_path_factory.mktemp("hark-cache")
+
+
 @pytest.fixture(autouse=True)
-def _clean_hark_env(monkeypatch):
+def _clean_hark_env(monkeypatch, hark_cache):
     """A developer's HARK_* variables must not change test outcomes (HARK_DATA is kept: data tests need it)."""
     for var in list(os.environ):
         if var.startswith("HARK_") and var != "HARK_DATA":
             monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("HARK_CACHE", str(hark_cache))
 
 
 @pytest.fixture
@@ -47,8 +54,9 @@ def make_engine(tmp_path):
 
     def make(plugins=(), skills_path=None, **overrides):
         overrides.setdefault("skills.paths", [str(skills_path or tmp_path / "skills")])
-        # the shipped intent model knows the bundled skills' labels; engine-mechanics tests use templates only
-        overrides.setdefault("plugins.disabled", ["intent"])
+        # the shipped intent model knows the bundled skills' labels, and the ASR plugin would compile a language
+        # model per engine: engine-mechanics tests use templates only (tests/test_asr.py runs the ASR plugin)
+        overrides.setdefault("plugins.disabled", ["intent", "asr_pocketsphinx"])
         engine = Engine(load_config(None, env={}, **overrides), plugins=plugins)
         engines.append(engine)
         return engine

@@ -23,7 +23,7 @@ HOOKS = hookspecs.hook_names()
 def test_hook_list_is_complete():
     assert {"hark_startup", "hark_shutdown", "hark_register_skills", "hark_register_slot_types", "hark_audio_chunk",
             "hark_transcribe", "hark_interpret", "hark_resolve", "hark_scene", "hark_assess_pronunciation",
-            "hark_act", "hark_event"} <= set(HOOKS)
+            "hark_act", "hark_event", "hark_compile", "hark_audio_end"} <= set(HOOKS)
 
 
 @pytest.mark.parametrize("name", HOOKS)
@@ -211,6 +211,36 @@ def test_hook_audio_end(write_skill, make_engine):
     assert kinds[:2] == ["speech_start", "speech_end"] and kinds.count("action") == 2
     assert asr.timestamp == 0.5  # the utterance audio is stamped with its first sample's time
     assert [e.data["name"] for e in events if e.kind == "action"] == ["home.lights_on", "home.lights_off"]
+
+
+def test_hook_compile(write_skill, make_engine):
+    """`hark train` asks every plugin to rebuild (tests/test_asr.py runs the command); a failing one is isolated."""
+    write_skill("home", HOME_SKILL)
+    engine = make_engine()
+    built = []
+
+    class Compiler:
+        name = "compiler"
+
+        @hookimpl
+        def hark_compile(self, engine, force):
+            built.append((len(engine.skills), force))
+            return "compiler: 1 skill compiled"
+
+    class Broken:
+        name = "broken"
+
+        @hookimpl
+        def hark_compile(self, engine, force):
+            raise RuntimeError("disk full")
+
+    engine.pm.register(Compiler(), name="compiler")
+    engine.pm.register(Broken(), name="broken")
+    errors: list = []
+    lines = engine.call("hark_compile", sink=errors, engine=engine, force=True)
+    assert lines == [("compiler", "compiler: 1 skill compiled")]
+    assert built == [(1, True)]
+    assert [e.data["plugin"] for e in errors] == ["broken"] and "disk full" in errors[0].data["message"]
 
 
 def test_hook_transcribe(write_skill, make_engine):

@@ -1,4 +1,5 @@
-"""Offline ASR with pocketsphinx: the ``asr_pocketsphinx`` plugin (``hark_transcribe``, ``hark_compile``).
+"""Offline ASR with pocketsphinx: the ``asr_pocketsphinx`` plugin (``hark_transcribe``, ``hark_compile``; it
+observes ``hark_audio_chunk`` only to load its models when audio starts).
 
 It decodes with a language model compiled from the installed skills (``compile.py``: their sentences and every
 catalog entry, as a Kneser-Ney trigram), so "turn off the kitchen lights" competes with the few thousand things
@@ -127,11 +128,33 @@ class Transcriber:
         self.settings = settings
         self._options = dict(settings.decoder)
         self._hmm = hmm
+        self._lm, self._dict = lm, dictionary
         self._generic_dict = dictionary
         self._generic_lm = generic_lm
-        self.decoder = self._decoder(lm, dictionary)
+        self._decoder_obj: Any = None
         self._generic = None
         self._lock = threading.Lock()
+        self._check_options()
+
+    def _check_options(self) -> None:
+        """Validate the decoder options now (cheap) though the models load on first use (about a second)."""
+        from pocketsphinx import Config
+
+        try:
+            Config(loglevel="FATAL", **self._options)
+        except (ValueError, RuntimeError, TypeError, KeyError) as exc:
+            raise ValueError(f"pocketsphinx refused the decoder settings {self._options}: {exc}") from None
+
+    @property
+    def decoder(self) -> Any:
+        """The skill-LM decoder, loaded on first use so that text-only commands start fast."""
+        if self._decoder_obj is None:
+            self._decoder_obj = self._decoder(self._lm, self._dict)
+        return self._decoder_obj
+
+    def warm(self) -> None:
+        with self._lock:
+            self.decoder  # noqa: B018 - loads the models
 
     def _decoder(self, lm: Path, dictionary: Path) -> Any:
         from pocketsphinx import Decoder
@@ -140,7 +163,8 @@ class Transcriber:
             return Decoder(hmm=str(self._hmm), lm=str(lm), dict=str(dictionary), loglevel="FATAL",
                            **self._options)
         except (ValueError, RuntimeError, TypeError, KeyError) as exc:
-            raise ValueError(f"pocketsphinx refused the decoder settings {self._options or ''}: {exc}") from None
+            raise ValueError(f"pocketsphinx could not load {lm} with {dictionary} "
+                             f"(options {self._options}): {exc}") from None
 
     @property
     def generic(self) -> Any:
@@ -163,6 +187,8 @@ class Transcriber:
         found: dict[str, float] = {}
         for i, entry in enumerate(decoder.nbest()):
             if i >= self.settings.nbest * 8 or len(found) >= self.settings.nbest:
+                break
+            if entry is None:  # the lattice search can run dry before n distinct paths
                 break
             text = _clean(entry.hypstr)
             if text and text not in found and entry.score > 0:
@@ -248,6 +274,14 @@ class PocketsphinxPlugin:
         self._load(force=False)
 
     def _load(self, force: bool) -> str:
+        try:
+            return self._build(force)
+        except ValueError as exc:  # pocketsphinx refused a decoder option: the user's setting, say which
+            if "decoder settings" not in str(exc):
+                raise
+            raise self._engine.config.error_at(f"plugins.settings.{NAME}.decoder", str(exc)) from None
+
+    def _build(self, force: bool) -> str:
         engine, settings = self._engine, self.settings
         try:
             hmm, dic, generic_lm = _model_paths(settings, engine.config.resolve_path)
@@ -285,6 +319,12 @@ class PocketsphinxPlugin:
     def hark_compile(self, engine: Any, force: bool) -> str | None:
         self._engine = engine
         return "asr_pocketsphinx: " + self._load(force=force)
+
+    @hookimpl
+    def hark_audio_chunk(self, chunk: AudioChunk, context: Context) -> None:
+        """Audio is arriving: load the decoder now, not when the first utterance ends."""
+        if chunk.index == 0 and self.transcriber is not None:
+            self.transcriber.warm()
 
     @hookimpl
     def hark_transcribe(self, audio: AudioChunk, context: Context) -> NBest | None:

@@ -1,0 +1,279 @@
+"""End-to-end audio benchmark: espeak-ng speech of held-out skill sentences -> VAD -> ASR n-best -> intent -> action.
+
+    python benchmarks/audio.py                         # -> benchmarks/results/audio.json (~15 min on 2 cores)
+    python benchmarks/audio.py --sentences 40 --out /tmp/a.json   # a quick look
+
+Sentences: the bundled skills' held-out ``tests:`` (never used to build the templates, the intent model or the
+skill language model), a fixed random sample. Voices: espeak-ng voices/variants the test suite does not use
+(tests use en-us and en-us+f4), speaking rate 150-185 words/min at random. Each utterance is 0.5 s of silence,
+the sentence and 1.2 s of silence, streamed in 30 ms frames through ``Engine.stream`` exactly as ``hark listen
+--wav`` does (vad endpointing, asr_pocketsphinx, every intent plugin). "noisy": an ESC-50 fold-4 clip (looped)
+mixed over the whole utterance at 10 dB SNR (active speech power over noise power).
+
+Reported per condition and overall: WER of the 1-best; intent accuracy with the n-best list (what the engine
+does) and with the 1-best alone; slot value accuracy; n-best oracle (the right intent from some hypothesis of the
+list parsed on its own); the same sentences typed (the NLU's ceiling); real-time factor (processing time over
+audio time, one thread); latency from the true end of speech to the action = the endpointer's wait (stream time)
+plus the processing of the frame that ended the utterance (ASR + NLU), p50/p95.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import random
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from _bench import percentile  # noqa: E402
+from templates import NOW, values_match  # noqa: E402
+from vad import esc50_clips, frame_db  # noqa: E402
+
+from hark import Engine, load_config  # noqa: E402
+from hark.audio import read_wav  # noqa: E402
+from hark.plugins.asr_pocketsphinx.compile import speakable  # noqa: E402
+from hark.text import tokenize  # noqa: E402
+from hark.types import AudioChunk  # noqa: E402
+
+SR = 16000
+FRAME = 480
+#: held out from the tests (which use en-us and en-us+f4); screened on everyday sentences first (see --screen)
+VOICES = ["en-us+m3", "en-us+m1", "en-us+f2", "en-gb", "en-gb+f3"]
+LEAD_S, TRAIL_S = 0.5, 1.2
+
+
+def speak(text: str, voice: str, speed: int, tmp: Path) -> np.ndarray:
+    out = tmp / "tts.wav"
+    subprocess.run(["espeak-ng", "-v", voice, "-s", str(speed), "-w", str(out), text], check=True,
+                   capture_output=True)
+    return read_wav(out).astype(np.float64) / 32768.0
+
+
+def word_errors(ref: list[str], hyp: list[str]) -> int:
+    d = list(range(len(hyp) + 1))
+    for i in range(1, len(ref) + 1):
+        prev, d[0] = d[0], i
+        for j in range(1, len(hyp) + 1):
+            cur = min(d[j] + 1, d[j - 1] + 1, prev + (ref[i - 1] != hyp[j - 1]))
+            prev, d[j] = d[j], cur
+    return d[len(hyp)]
+
+
+def utterance(speech: np.ndarray, noise: np.ndarray | None, snr_db: float) -> tuple[np.ndarray, float]:
+    """int16 audio with lead/trail silence (and noise), and the time the speech really ends."""
+    lead, trail = np.zeros(int(LEAD_S * SR)), np.zeros(int(TRAIL_S * SR))
+    x = np.concatenate([lead, speech, trail])
+    db = frame_db(speech)
+    active = np.nonzero(db > max(db.max() - 40, -70))[0]
+    end = LEAD_S + (active[-1] + 1) * FRAME / SR if len(active) else LEAD_S + len(speech) / SR
+    if noise is not None:
+        frames = speech[: len(speech) // FRAME * FRAME].reshape(-1, FRAME)
+        p_speech = float(np.mean((frames[db[: len(frames)] > db.max() - 40] ** 2)))
+        n = np.resize(noise, len(x))
+        n = n * np.sqrt(p_speech / (np.mean(n * n) + 1e-12) / 10 ** (snr_db / 10))
+        x = x + n
+    return np.clip(x * 32768, -32768, 32767).astype(np.int16), end
+
+
+def run_stream(engine: Engine, pcm: np.ndarray) -> dict:
+    """Stream one utterance; collect what happened and how long the engine's calls took."""
+    clock = {"t": 0.0}
+
+    def frames():
+        for k, i in enumerate(range(0, len(pcm), FRAME)):
+            chunk = AudioChunk(pcm[i:i + FRAME].tobytes(), SR, i / SR, k)
+            clock["t"] = chunk.timestamp + chunk.duration  # stream time once this frame has been heard
+            yield chunk
+
+    out: dict = {"nbest": None, "action": None, "interpretations": [], "end_event": None, "busy": 0.0,
+                 "end_cost": 0.0}
+    it = engine.stream(frames())
+    while True:
+        t0 = time.perf_counter()
+        try:
+            event = next(it)
+        except StopIteration:
+            out["busy"] += time.perf_counter() - t0
+            break
+        dt = time.perf_counter() - t0
+        out["busy"] += dt
+        if event.kind == "speech_end" and out["end_event"] is None:
+            out["end_event"] = clock["t"]
+            t_end = time.perf_counter()
+        elif event.kind == "utterance" and out["nbest"] is None:
+            out["nbest"] = event.data.get("nbest") or []
+        elif event.kind == "interpretation" and not out["interpretations"]:
+            out["interpretations"] = event.data.get("interpretations") or []
+        elif event.kind in ("action", "out_of_scope") and "decided" not in out:
+            out["decided"] = True
+            out["action"] = event.data if event.kind == "action" else None
+            if out["end_event"] is not None:
+                out["end_cost"] = time.perf_counter() - t_end
+    return out
+
+
+def engine_hangover(engine: Engine) -> float:
+    vad = engine.pm.get_plugin("vad")
+    return vad.settings.silence_ms / 1000 if vad is not None else 0.0
+
+
+def parse_intent(engine: Engine, text: str, ctx) -> tuple[str | None, dict]:
+    r = engine.parse(text, ctx)
+    if r.action is None:
+        return None, {}
+    return f"{r.action.skill}.{r.action.intent}", {s.name: s.value for s in r.action.slots}
+
+
+def slots_right(expected: dict, got: dict) -> tuple[int, int]:
+    ok = sum(1 for k, v in expected.items() if k in got and values_match(v, got[k]))
+    return ok, len(expected)
+
+
+def screen(voices: list[str], tmp: Path) -> None:
+    """WER of each voice on everyday sentences through the skill LM (to choose benchmark voices)."""
+    engine = Engine(load_config(ROOT / "config.yaml", env={}))
+    texts = ["turn off the kitchen lights", "set a timer for ten minutes", "what's the weather like tomorrow",
+             "pause the music", "play some jazz", "cancel my timer"]
+    for v in voices:
+        errs = words = 0
+        for t in texts:
+            pcm, _ = utterance(speak(t, v, 165, tmp), None, 0)
+            nb = engine.transcribe(AudioChunk(pcm.tobytes(), SR))
+            ref = speakable(w.text for w in tokenize(t))
+            errs += word_errors(ref, nb.best.text.split() if nb else [])
+            words += len(ref)
+        print(f"{v:24} WER {errs / words:.2f}", flush=True)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--sentences", type=int, default=100, help="held-out sentences per voice and condition")
+    ap.add_argument("--voices", default=",".join(VOICES))
+    ap.add_argument("--snr", type=float, default=10.0)
+    ap.add_argument("--conditions", default="clean,noisy")
+    ap.add_argument("--screen", metavar="VOICES", help="only print each voice's WER on everyday sentences")
+    ap.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "audio.json")
+    args = ap.parse_args()
+    if not shutil.which("espeak-ng"):
+        sys.exit("espeak-ng is needed (apt-get install espeak-ng, or `make system-deps`)")
+    tmp = Path(tempfile.mkdtemp(prefix="hark-audio-bench-"))
+    if args.screen:
+        screen(args.screen.split(","), tmp)
+        return
+    voices = args.voices.split(",")
+    conditions = args.conditions.split(",")
+    esc, esc_note = esc50_clips("test") if "noisy" in conditions else ([], "")
+    if "noisy" in conditions and not esc:
+        print(f"noisy condition skipped: {esc_note}", file=sys.stderr)
+        conditions = [c for c in conditions if c != "noisy"]
+
+    engine = Engine(load_config(ROOT / "config.yaml", env={}))
+    asr = engine.pm.get_plugin("asr_pocketsphinx")
+    if asr is None or asr.transcriber is None:
+        sys.exit("the asr_pocketsphinx plugin is not running (see `hark doctor`)")
+    ctx = engine.context(now=NOW)
+    tests = [t for t in engine.skills.tests()]
+    rng = random.Random(11)
+    rng.shuffle(tests)
+    tests = tests[: args.sentences]
+    # warm-up: first decode loads lattices, first parse warms onnxruntime
+    run_stream(engine, utterance(speak("turn on the lights", voices[0], 165, tmp), None, 0)[0])
+
+    rows = []
+    t_start = time.time()
+    for condition in conditions:
+        for vi, voice in enumerate(voices):
+            vrng = random.Random(f"{voice}-{condition}")
+            for ti, t in enumerate(tests):
+                speech = speak(t.text, voice, vrng.randint(150, 185), tmp)
+                noise = None
+                if condition == "noisy":
+                    noise = esc[vrng.randrange(len(esc))][1]
+                pcm, true_end = utterance(speech, noise, args.snr)
+                got = run_stream(engine, pcm)
+                expected = f"{t.skill}.{t.intent}"
+                ref = speakable(w.text for w in tokenize(t.text))
+                hyps = [h["text"] for h in (got["nbest"] or [])]
+                best = hyps[0].split() if hyps else []
+                action = got["action"]
+                intent = f"{action['skill']}.{action['intent']}" if action else None
+                slots = {s["name"]: s.get("value") for s in (action or {}).get("slots", [])}
+                one_best = parse_intent(engine, hyps[0], ctx) if hyps else (None, {})
+                oracle = any(parse_intent(engine, h, ctx)[0] == expected for h in hyps)
+                s_ok, s_n = slots_right(dict(t.slots), slots) if intent == expected else (0, len(t.slots))
+                latency = None
+                if got["end_event"] is not None:
+                    latency = (got["end_event"] - true_end) + got["end_cost"]
+                rows.append({
+                    "condition": condition, "voice": voice, "text": t.text, "expected": expected,
+                    "heard": hyps[:5], "intent": intent, "one_best_intent": one_best[0],
+                    "word_errors": word_errors(ref, best), "ref_words": len(ref),
+                    "intent_ok": intent == expected, "one_best_ok": one_best[0] == expected, "oracle_ok": oracle,
+                    "slots_ok": s_ok, "slots_n": s_n, "audio_s": len(pcm) / SR, "busy_s": got["busy"],
+                    "latency_s": latency, "processing_s": got["end_cost"],
+                })
+                if ti % 20 == 0:
+                    done = [r for r in rows if r["condition"] == condition and r["voice"] == voice]
+                    print(f"{condition:6} {voice:14} {ti + 1:4}/{len(tests)} intent "
+                          f"{np.mean([r['intent_ok'] for r in done]):.3f}  ({time.time() - t_start:.0f}s)",
+                          flush=True)
+    typed_ok = sum(parse_intent(engine, t.text, ctx)[0] == f"{t.skill}.{t.intent}" for t in tests) / len(tests)
+    engine.close()
+    shutil.rmtree(tmp, ignore_errors=True)
+
+    def summary(sel: list[dict]) -> dict:
+        lat = [r["latency_s"] for r in sel if r["latency_s"] is not None]
+        proc = [r["processing_s"] for r in sel if r["latency_s"] is not None]
+        return {
+            "utterances": len(sel),
+            "wer": round(sum(r["word_errors"] for r in sel) / max(1, sum(r["ref_words"] for r in sel)), 4),
+            "intent_accuracy": round(float(np.mean([r["intent_ok"] for r in sel])), 4),
+            "intent_accuracy_1best": round(float(np.mean([r["one_best_ok"] for r in sel])), 4),
+            "nbest_oracle_accuracy": round(float(np.mean([r["oracle_ok"] for r in sel])), 4),
+            "slot_value_accuracy": round(sum(r["slots_ok"] for r in sel) / max(1, sum(r["slots_n"] for r in sel)), 4),
+            "real_time_factor": round(sum(r["busy_s"] for r in sel) / sum(r["audio_s"] for r in sel), 4),
+            "end_of_speech_to_action_ms": {"p50": round(1000 * percentile(lat, 0.5)),
+                                           "p95": round(1000 * percentile(lat, 0.95))} if lat else None,
+            "processing_after_endpoint_ms": {"p50": round(1000 * percentile(proc, 0.5)),
+                                             "p95": round(1000 * percentile(proc, 0.95))} if proc else None,
+        }
+
+    results = {c: summary([r for r in rows if r["condition"] == c]) for c in conditions}
+    per_voice = {c: {v: summary([r for r in rows if r["condition"] == c and r["voice"] == v]) for v in voices}
+                 for c in conditions}
+    asr_meta = asr.compiled.meta if asr.compiled else {}
+    report = {
+        "benchmark": "audio",
+        "sentences": len(tests),
+        "voices": voices,
+        "conditions": {"clean": "digital silence around the speech",
+                       "noisy": f"ESC-50 fold 4 ({esc_note}) at {args.snr:g} dB SNR"},
+        "typed_intent_accuracy": round(typed_ok, 4),
+        "results": results,
+        "per_voice": per_voice,
+        "asr": {"status": asr.status, "lm": {k: asr_meta.get(k) for k in ("sentences", "vocabulary", "ngrams",
+                                                                          "dropped_sentences")}},
+        "vad_silence_ms": engine_hangover(engine) * 1000,
+        "machine": {"platform": platform.platform(), "cpus": os.cpu_count(), "python": platform.python_version()},
+        "seconds": round(time.time() - t_start),
+        "errors": [r for r in rows if not r["intent_ok"]][:60],
+    }
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(report, indent=2) + "\n")
+    for c, s in results.items():
+        print(c, json.dumps(s))
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()

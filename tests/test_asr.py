@@ -1,0 +1,243 @@
+"""The asr_pocketsphinx plugin: the skill language model, real pocketsphinx decoding of espeak-ng speech for every
+bundled skill, `hark listen --wav` / `hark transcribe` / `hark train`, and its settings errors. No mocks: the
+audio is synthesized here and decoded by pocketsphinx itself.
+"""
+from __future__ import annotations
+
+import json
+import math
+import shutil
+import subprocess
+import sys
+import wave
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from hark import Engine, load_config
+from hark.audio import WavFile, read_wav
+from hark.errors import ConfigError
+from hark.plugins.asr_pocketsphinx import AsrSettings, add_noise_floor
+from hark.plugins.asr_pocketsphinx.compile import speakable
+from hark.plugins.asr_pocketsphinx.lm import EOS, NgramModel
+from hark.types import AudioChunk
+
+ROOT = Path(__file__).resolve().parent.parent
+needs_espeak = pytest.mark.skipif(shutil.which("espeak-ng") is None,
+                                  reason="espeak-ng is not installed (make system-deps installs it)")
+
+# one command per bundled skill, spoken by espeak-ng's default en-us voice (benchmarks/audio.py uses other voices)
+SPOKEN = [
+    ("timer", "set a timer for ten minutes", "timer.start", {"duration": 600}),
+    ("weather", "will it rain today", "weather.forecast", {"report": "rain"}),
+    ("music", "play some jazz", "music.play", {"genre": "jazz"}),
+    ("video", "play the matrix", "video.play", {"title": "The Matrix"}),
+    ("audiobooks", "read the hobbit", "audiobooks.read", {"book": "The Hobbit"}),
+    ("home", "turn off the kitchen lights", "home.lights_off", {"room": "kitchen"}),
+    ("pronunciation", "how did i do", "pronunciation.feedback", {}),
+]
+
+
+# ------------------------------------------------------------------------------------------------ language model
+
+
+def test_kneser_ney_distributions_sum_to_one():
+    m = NgramModel([("turn", "on", "the", "lights"), ("turn", "off", "the", "lights"), ("set", "a", "timer"),
+                    ("turn", "the", "lights", "off")], order=3)
+    vocab = [w for w in m.vocabulary if w != "<s>"]
+    for context in [(), ("<s>",), ("turn",), ("<s>", "turn"), ("the", "lights"), ("never", "seen")]:
+        assert math.isclose(sum(m.prob(context + (w,)) for w in vocab), 1.0, rel_tol=1e-9), context
+
+
+def test_language_model_prefers_sentences_it_has_seen():
+    m = NgramModel([("turn", "on", "the", "lights")] * 3 + [("set", "a", "timer")], order=3)
+    assert m.sentence_logprob(("turn", "on", "the", "lights")) > m.sentence_logprob(("lights", "the", "on", "turn"))
+
+
+def test_arpa_output_has_every_order_and_backoffs():
+    m = NgramModel([("pause", "the", "music"), ("play", "the", "music")], order=3)
+    arpa = m.to_arpa()
+    header = [line for line in arpa.splitlines() if line.startswith("ngram ")]
+    assert header == [f"ngram 1={len(m.vocabulary)}", f"ngram 2={len(m.counts[2])}", f"ngram 3={len(m.counts[3])}"]
+    the = next(line for line in arpa.splitlines() if line.endswith("\tthe") or "\tthe\t" in line)
+    assert len(the.split("\t")) == 3  # "the" starts seen bigrams: it has a back-off weight
+    assert f"\t{EOS}" in arpa
+
+
+@pytest.mark.parametrize("words, spoken", [
+    (["set", "a", "timer", "for", "25", "minutes"], "set a timer for twenty five minutes"),
+    (["wake", "me", "at", "7:30"], "wake me at seven thirty"),
+    (["the", "21st"], "the twenty first"),
+    (["volume", "40%"], "volume forty percent"),
+    (["nineteen", "1984"], "nineteen nineteen eighty four"),
+    (["at", "8:05"], "at eight oh five"),
+])
+def test_speakable_spells_out_what_an_asr_writes_as_words(words, spoken):
+    assert " ".join(speakable(words)) == spoken
+
+
+def test_noise_floor_fills_digital_silence_only():
+    silent = np.zeros(16000, dtype=np.int16)
+    filled = add_noise_floor(silent, -50.0)
+    rms = float(np.sqrt(np.mean(filled.astype(np.float64) ** 2)))
+    assert 80 < rms < 125  # -50 dBFS is 103.6 on the int16 scale
+    noisy = (np.random.default_rng(1).normal(0, 2000, 16000)).astype(np.int16)
+    assert np.array_equal(add_noise_floor(noisy, -50.0), noisy)  # already louder than the floor
+    assert np.array_equal(add_noise_floor(silent, None), silent)
+
+
+# --------------------------------------------------------------------------------------------- real decoding
+
+
+@pytest.fixture(scope="module")
+def asr_cache(tmp_path_factory):
+    """One cache folder for this module: the skill LM is compiled once (about 5 s) and reused."""
+    return tmp_path_factory.mktemp("asr-cache")
+
+
+@pytest.fixture(scope="module")
+def asr_engine(asr_cache):
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("HARK_CACHE", str(asr_cache))
+        engine = Engine(load_config(ROOT / "config.yaml", env={}))
+        yield engine
+    engine.close()
+
+
+def _espeak_wav(text: str, path: Path, voice: str = "en-us") -> Path:
+    """espeak-ng speech with a little silence around it, written as 16 kHz mono (as a recording would be)."""
+    raw = path.with_suffix(".raw.wav")
+    subprocess.run(["espeak-ng", "-v", voice, "-w", str(raw), text], check=True, capture_output=True)
+    x = np.concatenate([np.zeros(4000, np.int16), read_wav(raw), np.zeros(8000, np.int16)])
+    with wave.open(str(path), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(16000)
+        w.writeframes(x.astype("<i2").tobytes())
+    return path
+
+
+def test_skill_language_model_is_compiled_and_cached(asr_engine, asr_cache, monkeypatch):
+    plugin = asr_engine.pm.get_plugin("asr_pocketsphinx")
+    meta = plugin.compiled.meta
+    assert meta["sentences"] > 5000 and meta["vocabulary"] > 1000
+    words = {line.split()[0] for line in plugin.compiled.dict.read_text().splitlines()}
+    assert {"kitchen", "timer", "matrix", "hobbit"} <= words  # catalog titles are in the vocabulary
+    # a second engine on the same skills reuses the folder instead of compiling again
+    stamp = plugin.compiled.lm.stat().st_mtime_ns
+    monkeypatch.setenv("HARK_CACHE", str(asr_cache))
+    again = Engine(load_config(ROOT / "config.yaml", env={}))
+    try:
+        assert again.pm.get_plugin("asr_pocketsphinx").compiled.folder == plugin.compiled.folder
+        assert plugin.compiled.lm.stat().st_mtime_ns == stamp
+    finally:
+        again.close()
+
+
+@needs_espeak
+@pytest.mark.parametrize("skill, text, action, params", SPOKEN, ids=[s[0] for s in SPOKEN])
+def test_spoken_command_for_every_skill(asr_engine, tmp_path, skill, text, action, params):
+    """Audio -> vad -> pocketsphinx n-best -> intent -> action, through the same hooks as typed text."""
+    wav = _espeak_wav(text, tmp_path / "command.wav")
+    events = list(asr_engine.stream(WavFile(wav)))
+    kinds = [e.kind for e in events]
+    assert "speech_start" in kinds and "speech_end" in kinds
+    heard = next(e for e in events if e.kind == "utterance")
+    assert heard.data["source"] == "asr_pocketsphinx"
+    scores = [h["score"] for h in heard.data["nbest"]]
+    assert scores == sorted(scores, reverse=True) and 0.99 < sum(scores) < 1.01
+    actions = [e.data for e in events if e.kind == "action"]
+    assert actions, f"no action for {text!r}; heard {heard.data['nbest'][:3]}"
+    assert actions[0]["name"] == action
+    for key, value in params.items():
+        assert actions[0]["params"][key] == value
+
+
+@needs_espeak
+def test_out_of_skill_speech_is_not_acted_on(asr_engine, tmp_path):
+    wav = _espeak_wav("my grandmother baked an apple pie yesterday afternoon", tmp_path / "chat.wav")
+    events = list(asr_engine.stream(WavFile(wav)))
+    assert any(e.kind == "utterance" for e in events)
+    assert not [e for e in events if e.kind == "action"]
+
+
+def test_transcribe_rejects_other_sample_rates(asr_engine):
+    plugin = asr_engine.pm.get_plugin("asr_pocketsphinx")
+    with pytest.raises(ValueError, match="16 kHz"):
+        plugin.transcriber.transcribe(np.zeros(8000, np.int16), 8000)
+
+
+def test_silence_gives_no_confident_command(asr_engine):
+    events: list = []
+    nbest = asr_engine.transcribe(AudioChunk(np.zeros(16000, np.int16).tobytes()), sink=events)
+    assert not events  # no plugin error
+    if nbest is not None:  # a decoder may hear a filler word in silence, never a command
+        assert asr_engine.parse(nbest).action is None
+
+
+# ---------------------------------------------------------------------------------------------- settings, CLI
+
+
+@pytest.mark.parametrize("settings, key", [
+    ({"lm": "everything"}, "lm"),
+    ({"fallback": "sometimes"}, "fallback"),
+    ({"nbest": 0}, "nbest"),
+    ({"noise_floor_dbfs": 3}, "noise_floor_dbfs"),
+    ({"bogus": 1}, "bogus"),
+])
+def test_bad_settings_name_the_key(tmp_path, monkeypatch, settings, key):
+    monkeypatch.setenv("HARK_CACHE", str(tmp_path / "cache"))
+    cfg = tmp_path / "config.yaml"
+    cfg.write_text(json.dumps({"skills": {"paths": [str(ROOT / "skills")]},
+                               "plugins": {"settings": {"asr_pocketsphinx": settings}}}))
+    with pytest.raises(ConfigError, match=rf"plugins\.settings\.asr_pocketsphinx\.{key}"):
+        Engine(load_config(cfg, env={}))
+
+
+def test_bad_decoder_option_is_a_clear_error(tmp_path, monkeypatch):
+    monkeypatch.setenv("HARK_CACHE", str(tmp_path / "cache"))
+    cfg = tmp_path / "config.yaml"
+    cfg.write_text(json.dumps({"skills": {"paths": [str(ROOT / "skills")]},
+                               "plugins": {"settings": {"asr_pocketsphinx": {"lm": "generic",
+                                                                             "decoder": {"no_such_option": 1}}}}}))
+    with pytest.raises(ConfigError, match=r"asr_pocketsphinx\.decoder: pocketsphinx refused .*no_such_option"):
+        Engine(load_config(cfg, env={}))
+
+
+def _hark(*args: str, env_cache: Path) -> subprocess.CompletedProcess:
+    import os
+
+    env = dict(os.environ, HARK_CACHE=str(env_cache))
+    return subprocess.run([sys.executable, "-m", "hark.cli", *args], capture_output=True, text=True, env=env,
+                          timeout=240)
+
+
+def test_hark_listen_on_the_bundled_example_prints_the_action(asr_cache):
+    wav = ROOT / "examples" / "demo" / "audio" / "turn_off_the_kitchen_lights.wav"
+    out = _hark("listen", "--wav", str(wav), env_cache=asr_cache)
+    assert out.returncode == 0, out.stderr
+    assert "action: home.lights_off" in out.stdout and '"room": "kitchen"' in out.stdout
+
+
+@needs_espeak
+def test_hark_transcribe_prints_the_nbest(tmp_path, asr_cache):
+    wav = _espeak_wav("pause the music", tmp_path / "pause.wav")
+    out = _hark("transcribe", "--json", str(wav), env_cache=asr_cache)
+    assert out.returncode == 0, out.stderr
+    nbest = json.loads(out.stdout)
+    assert nbest["source"] == "asr_pocketsphinx"
+    assert nbest["hypotheses"][0]["text"] == "pause the music"
+
+
+def test_hark_transcribe_bad_file_is_one_line(tmp_path):
+    out = _hark("transcribe", str(tmp_path / "missing.wav"), env_cache=tmp_path)
+    assert out.returncode != 0
+    assert "no such WAV file" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_hark_train_rebuilds_the_language_model(tmp_path):
+    out = _hark("train", env_cache=tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert "compiled: asr_pocketsphinx: skill language model compiled" in out.stdout
+    assert list(tmp_path.glob("asr/*/skills.lm"))
