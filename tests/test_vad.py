@@ -248,8 +248,15 @@ def test_webrtc_detector_when_installed(sentence, engine_with):
 # ------------------------------------------------------------------------------------------------ hark listen
 
 
+def _vad_only_env() -> dict[str, str]:
+    """The command's environment: no ASR plugin, so these tests see the endpointer alone (test_asr.py has both)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HARK_") or k == "HARK_CACHE"}
+    env["HARK_PLUGINS"] = "-asr_pocketsphinx"
+    return env
+
+
 def _hark(*args, stdin=None, config: Path | None = None):
-    env = {k: v for k, v in os.environ.items() if not k.startswith("HARK_")}
+    env = _vad_only_env()
     cmd = [sys.executable, "-m", "hark.cli"] + (["--config", str(config)] if config else []) + list(args)
     return subprocess.run(cmd, input=stdin, capture_output=True, env=env, timeout=120)
 
@@ -305,7 +312,7 @@ def test_listen_user_errors(tmp_path, small_config):
 def test_listen_ctrl_c_stops_with_a_summary(sentence, small_config):
     """A live stream (a pipe that stays open) interrupted with SIGINT after one utterance."""
     x, _, _ = sentence
-    env = {k: v for k, v in os.environ.items() if not k.startswith("HARK_")}
+    env = _vad_only_env()
     proc = subprocess.Popen([sys.executable, "-m", "hark.cli", "--config", str(small_config), "listen", "--raw"],
                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
     try:

@@ -17,10 +17,11 @@ import json
 import re
 import threading
 import unicodedata
+from collections import OrderedDict
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
-from typing import Sequence
+from typing import Any, Sequence
 
 import numpy as np
 
@@ -38,10 +39,9 @@ ARPABET: tuple[str, ...] = (
     "AA", "AE", "AH", "AO", "AW", "AY", "B", "CH", "D", "DH", "EH", "ER", "EY", "F", "G", "HH", "IH", "IY", "JH",
     "K", "L", "M", "N", "NG", "OW", "OY", "P", "R", "S", "SH", "T", "TH", "UH", "UW", "V", "W", "Y", "Z", "ZH")
 
-_NO_STRESS = str.maketrans("", "", "012")
 #: letters NFKD does not decompose, folded to what an English speaker would read
-_LATIN_FOLD = str.maketrans({"ß": "ss", "æ": "ae", "œ": "oe", "ø": "o", "ð": "th", "þ": "th", "ł": "l", "đ": "d",
-                             "ı": "i", "ħ": "h", "\u2019": "'", "\u2018": "'", "`": "'"})
+_LATIN_FOLD = str.maketrans({"ß": "ss", "æ": "ae", "œ": "oe", "ø": "o", "ð": "th", "þ": "th", "ł": "l",
+                             "đ": "d", "ı": "i", "ħ": "h", "\u2019": "'", "\u2018": "'", "`": "'"})
 _WORD_RE = re.compile(r"(\d+)(st|nd|rd|th)\b|\d+|[^\W\d_]+(?:'[^\W\d_]+)*")
 _MODEL_WORD_RE = re.compile(r"[a-z']+")
 
@@ -111,11 +111,10 @@ _ORDINAL_ENDINGS = {"one": "first", "two": "second", "three": "third", "five": "
 def spell_number(digits: str, ordinal: bool = False) -> list[str]:
     """"21" -> ["twenty", "one"]; "2", ordinal -> ["second"]. Long digit strings (phone numbers, codes) are read
     digit by digit, the way people say them."""
-    n = int(digits)
-    if (len(digits) > 1 and digits.startswith("0")) or n >= 10000:
+    if len(digits) > 4 or (len(digits) > 1 and digits.startswith("0")):
         words = [spoken_number(int(d)) for d in digits]
     else:
-        words = spoken_number(n).split()
+        words = spoken_number(int(digits)).split()
     if ordinal:
         last = words[-1]
         if last in _ORDINAL_ENDINGS:
@@ -149,7 +148,7 @@ class G2PModel:
     """The ONNX seq2seq model: ``model(["zorbulon"]) -> [("Z", "AO", "R", ...)]``. Words must consist of the
     model's letters (``can_read``); G2P takes care of that."""
 
-    def __init__(self, directory: Path, meta: dict, encoder, decoder):
+    def __init__(self, directory: Path, meta: dict, encoder: Any, decoder: Any):
         self.directory = directory
         self.meta = meta
         self._encoder = encoder
@@ -160,7 +159,7 @@ class G2PModel:
         self.max_letters: int = meta["max_letters"]
         self.max_phones: int = meta["max_phones"]
         self._letter_ids = {c: i for i, c in enumerate(self.letters) if i != self.pad}
-        self._lock = threading.Lock()
+        self._specials = {self.pad, self.bos, self.eos}
 
     @classmethod
     def load(cls, directory: Path | str = MODEL_DIR, *, variant: str | None = None, threads: int = 1) -> G2PModel:
@@ -199,26 +198,21 @@ class G2PModel:
         letters = np.full((len(words), width), self.pad, dtype=np.int64)
         for i, w in enumerate(words):
             letters[i, :len(w)] = [self._letter_ids[c] for c in w]
-        with self._lock:  # onnxruntime sessions are thread-safe, but one-thread sessions gain nothing from overlap
-            memory = self._encoder.run(None, {"letters": letters})[0]
-            prefix = np.full((len(words), 1), self.bos, dtype=np.int64)
-            done = np.zeros(len(words), dtype=bool)
-            for _ in range(self.max_phones + 1):
-                log_probs = self._decoder.run(None, {"memory": memory, "letters": letters, "phones": prefix})[0]
-                nxt = np.where(done, self.eos, log_probs.argmax(-1))
-                prefix = np.concatenate([prefix, nxt[:, None]], axis=1)
-                done |= nxt == self.eos
-                if done.all():
-                    break
+        memory = self._encoder.run(None, {"letters": letters})[0]
+        prefix = np.full((len(words), 1), self.bos, dtype=np.int64)
+        done = np.zeros(len(words), dtype=bool)
+        for _ in range(self.max_phones + 1):
+            log_probs = self._decoder.run(None, {"memory": memory, "letters": letters, "phones": prefix})[0]
+            nxt = np.where(done, self.eos, log_probs.argmax(-1))
+            prefix = np.concatenate([prefix, nxt[:, None]], axis=1)
+            done |= nxt == self.eos
+            if done.all():
+                break
         out = []
-        for row in prefix[:, 1:]:
-            phones = []
-            for p in row:
-                if p == self.eos:
-                    break
-                if p >= 3:  # pad, bos, eos come first
-                    phones.append(self.phones[p])
-            out.append(tuple(phones))
+        for row in prefix[:, 1:].tolist():
+            if self.eos in row:
+                row = row[:row.index(self.eos)]
+            out.append(tuple(self.phones[p] for p in row if p not in self._specials))
         return out
 
 
@@ -239,7 +233,9 @@ class G2P:
         self._letters = _raw_cmudict()  # letter spellings ("x." -> EH K S) are needed even without the dictionary
         self._model: G2PModel | None = None
         self._model_lock = threading.Lock()
-        self._cached = lru_cache(maxsize=cache_size)(self._lookup)
+        self._cache: OrderedDict[str, tuple[str, ...]] = OrderedDict()
+        self._cache_size = cache_size
+        self._cache_lock = threading.Lock()
 
     @classmethod
     def default(cls) -> G2P:
@@ -259,33 +255,63 @@ class G2P:
         return self._model
 
     def phonemes(self, word: str) -> tuple[str, ...]:
-        """ARPAbet phones of one word, e.g. "matrix" -> ("M", "EY", "T", "R", "IH", "K", "S"); () for no word."""
-        return self._cached(normalize_word(word.strip()))
+        """ARPAbet phones of one word, e.g. "matrix" -> ("M", "EY", "T", "R", "IH", "K", "S"); () for no word.
+        For text with several words use ``phrase``."""
+        return self.phonemes_many([word])[0]
+
+    def phonemes_many(self, words: Sequence[str]) -> list[tuple[str, ...]]:
+        """``phonemes`` of each word; the words the dictionary lacks go through the model in one batch."""
+        keys = [normalize_word(w.strip()) for w in words]
+        with self._cache_lock:
+            known = {k: self._cache[k] for k in keys if k in self._cache}
+            for k in known:
+                self._cache.move_to_end(k)
+        missing = list(dict.fromkeys(k for k in keys if k not in known))
+        if missing:
+            found = self._resolve(missing)
+            known.update(found)
+            with self._cache_lock:
+                self._cache.update(found)
+                while len(self._cache) > self._cache_size:
+                    self._cache.popitem(last=False)
+        return [known[k] for k in keys]
 
     def phrase_words(self, text: str) -> list[tuple[str, ...]]:
-        """Phones of each word of ``text`` (see ``text_words``)."""
-        return [p for p in (self._cached(w) for w in text_words(text)) if p]
+        """Phones of each word of ``text`` (see ``text_words``); words without any reading are left out."""
+        return [p for p in self.phonemes_many(text_words(text)) if p]
 
     def phrase(self, text: str) -> tuple[str, ...]:
         """Phones of all words of ``text`` concatenated, no word separators: "the matrix 2" -> DH AH M EY ..."""
         return tuple(p for word in self.phrase_words(text) for p in word)
 
-    def _lookup(self, word: str) -> tuple[str, ...]:
-        if not word:
-            return ()
-        found = self._dictionary.get(word)
-        if found is not None:
-            return _phones(found)
-        core = word.strip("'")
-        if core != word:
-            return self._lookup(core)
-        if _MODEL_WORD_RE.fullmatch(word):
-            model = self.model  # a missing or corrupt model file is an installation error: ModelError
-            if model.can_read(word):
-                phones = model([word])[0]
-                if phones:
-                    return phones
-        return self._spell(word)
+    def cache_info(self) -> dict[str, int]:
+        return {"size": len(self._cache), "max_size": self._cache_size}
+
+    def _resolve(self, words: list[str]) -> dict[str, tuple[str, ...]]:
+        """Dictionary, else the model (quotes around a word dropped: "'matrix'"), else the words inside it, else
+        letter by letter."""
+        found: dict[str, tuple[str, ...]] = {}
+        for_model: dict[str, list[str]] = {}
+        for word in words:
+            core = word.strip("'")
+            pron = self._dictionary.get(word) or self._dictionary.get(core)
+            if pron is not None:
+                found[word] = _phones(pron)
+            elif not core:
+                found[word] = ()
+            elif _MODEL_WORD_RE.fullmatch(core) and self.model.can_read(core):
+                for_model.setdefault(core, []).append(word)
+            elif (parts := text_words(core)) != [core]:  # "hello world", "x-ray-ish", "r2d2": word by word
+                found[word] = tuple(p for part in self.phonemes_many(parts) for p in part)
+            else:
+                found[word] = self._spell(core)
+        cores = list(for_model)
+        for start in range(0, len(cores), 64):
+            chunk = cores[start:start + 64]
+            for core, phones in zip(chunk, self.model(chunk)):
+                for word in for_model[core]:
+                    found[word] = phones or self._spell(core)
+        return found
 
     def _spell(self, word: str) -> tuple[str, ...]:
         """Letter by letter ("x" -> EH K S) for words the model cannot read; characters that are not Latin letters
