@@ -17,6 +17,7 @@ its cepstral normalisation; measured on espeak-ng speech, WER drops from 0.48 to
 """
 from __future__ import annotations
 
+import hashlib
 import logging
 import math
 import os
@@ -302,7 +303,7 @@ class PocketsphinxPlugin:
         s = self.settings
         key = skills_fingerprint(engine.skills, {
             "per_intent": s.sentences_per_intent, "order": s.order, "extra": list(s.extra_sentences),
-            "dictionary": str(dictionary), "dict_size": os.path.getsize(dictionary), "g2p": _g2p() is not None,
+            "dictionary": str(dictionary), "dict_size": os.path.getsize(dictionary), "g2p": _g2p_identity(),
             "version": 1})
         root = engine.config.resolve_path(s.cache_dir) if s.cache_dir else cache_dir("asr")
         folder = root / key
@@ -331,6 +332,16 @@ class PocketsphinxPlugin:
         if self.transcriber is None:
             return None
         return self.transcriber.transcribe(audio.to_array(), audio.sample_rate)
+
+
+def _g2p_identity() -> str:
+    """Which g2p model would fill in pronunciations (part of the cache key: a new model means a new LM)."""
+    try:
+        from hark.plugins.entity_resolver.g2p import MODEL_DIR
+    except ImportError:
+        return "none"
+    meta = MODEL_DIR / "meta.json"
+    return hashlib.sha256(meta.read_bytes()).hexdigest()[:16] if meta.is_file() else "none"
 
 
 def _g2p():
