@@ -385,6 +385,10 @@ def _event_line(event: Any, clock: float) -> str | None:
         line = stamp + click.style(f"action: {d.get('name')}", fg="green") + \
             f" {json.dumps(d.get('params') or {}, ensure_ascii=False)} conf={d.get('confidence', 0):.2f}"
         return line + (f"\n{'':12}says: {d['response']}" if d.get("response") else "")
+    if kind == "wake":
+        return stamp + click.style("wake phrase heard", fg="cyan") + f": listening until {d.get('listening_until')} s"
+    if kind == "ignored":
+        return stamp + click.style("ignored", fg="yellow") + f" {d.get('text', '')!r}: {d.get('reason', '')}"
     if kind == "out_of_scope":
         why = d.get("reason") or (f"nothing understood in {d.get('text')!r}" if d.get("text") else "")
         return stamp + click.style("out_of_scope", fg="yellow") + (f" ... {why}" if why else "")
@@ -405,9 +409,16 @@ def _event_line(event: Any, clock: float) -> str | None:
               help="Microphone by index or name substring (see `hark devices`); default: the default input.")
 @click.option("--json", "as_json", is_flag=True,
               help="One JSON event per line (utterance audio replaced by audio_seconds).")
+@click.option("--wake", "wake", metavar="PHRASE",
+              help='Act only on utterances that start with PHRASE ("hey hark turn on the light"), or that follow '
+                   "PHRASE said alone within engine.wake_window_s. Default: engine.wake_phrase (empty: every "
+                   "utterance is a command).")
+@click.option("--push-to-talk", "ptt", is_flag=True,
+              help="Microphone only: press Enter, then speak; the utterance ends at the next pause.")
 @click.pass_context
 @_user_errors
-def listen(ctx: click.Context, wav: str | None, raw: bool, rate: int, device: str | None, as_json: bool) -> None:
+def listen(ctx: click.Context, wav: str | None, raw: bool, rate: int, device: str | None, as_json: bool,
+           wake: str | None, ptt: bool) -> None:
     """Listen to a microphone (or --wav FILE, or --raw PCM on stdin) and print events as they happen.
 
     \b
@@ -417,8 +428,14 @@ def listen(ctx: click.Context, wav: str | None, raw: bool, rate: int, device: st
     Ctrl-C stops listening and prints a summary (utterances, input overflows) on stderr.
 
     \b
+    Modes: always listening (default: every utterance is a command), wake phrase
+    (--wake "hey hark": other speech is ignored), push-to-talk (--push-to-talk).
+
+    \b
     Examples:
       hark listen                                  # default microphone
+      hark listen --wake "hey hark"                # a kitchen assistant that waits for its name
+      hark listen --push-to-talk
       hark listen --device "USB" --json
       hark listen --wav command.wav
       arecord -q -t raw -f S16_LE -r 16000 -c 1 | hark listen --raw
@@ -429,13 +446,18 @@ def listen(ctx: click.Context, wav: str | None, raw: bool, rate: int, device: st
         raise InputError("give at most one of --wav FILE, --raw, --device NAME")
     if rate != 16000 and not raw:
         raise InputError("--rate applies to --raw input only")
+    if ptt and (wav or raw):
+        raise InputError("--push-to-talk needs a microphone (it waits for Enter on the keyboard)")
+    if wake is not None and not wake.strip():
+        raise InputError("--wake: the phrase is empty")
+    overrides = {"engine.wake_phrase": wake.strip()} if wake else {}
     if wav:
         source: Any = audio.WavFile(wav)
     elif raw:
         source = audio.RawPCM(click.get_binary_stream("stdin"), sample_rate=rate)
     else:
         source = audio.Microphone(device)
-    with _engine(ctx) as engine:
+    with _engine(ctx, **overrides) as engine:
         if isinstance(source, audio.Microphone):
             source.open()
         if not engine.pm.hook.hark_audio_chunk.get_hookimpls():
@@ -445,13 +467,19 @@ def listen(ctx: click.Context, wav: str | None, raw: bool, rate: int, device: st
             click.echo("hark: note: no ASR plugin is installed: utterances are endpointed, not transcribed "
                        "(each ends as out_of_scope)", err=True)
         if isinstance(source, audio.Microphone):
-            click.echo(f"hark: listening on {source.description} (Ctrl-C to stop)", err=True)
-        frames: Any = iter(source)
+            mode = "push-to-talk: press Enter, then speak" if ptt else \
+                f"say {engine.config.engine.wake_phrase!r} first" if engine.config.engine.wake_phrase else \
+                "always listening"
+            click.echo(f"hark: listening on {source.description}, {mode} (Ctrl-C to stop)", err=True)
+        gate = _PushToTalk() if ptt else None
+        frames: Any = gate.frames(source) if gate else iter(source)
         utterances, clock, interrupted = 0, 0.0, False
         try:
             for event in engine.stream(frames):
                 if event.kind in ("speech_start", "speech_end"):
                     clock = float(event.data.get("start" if event.kind == "speech_start" else "end", clock))
+                if gate and event.kind == "speech_end":
+                    gate.release()
                 utterances += event.kind == "speech_end"
                 if as_json:
                     click.echo(_dump(_event_json(event), False))
@@ -467,6 +495,38 @@ def listen(ctx: click.Context, wav: str | None, raw: bool, rate: int, device: st
     overflows = getattr(source, "overflows", 0)
     click.echo(f"hark: {'stopped' if interrupted else 'done'}: {utterances} utterance(s)"
                + (f", {overflows} input overflow(s)" if isinstance(source, audio.Microphone) else ""), err=True)
+
+
+class _PushToTalk:
+    """Microphone frames pass only between a press of Enter and the end of the next utterance; the rest are read
+    and dropped (so the input buffer never overflows)."""
+
+    def __init__(self) -> None:
+        import threading
+
+        self._armed = threading.Event()
+        threading.Thread(target=self._keys, daemon=True).start()
+
+    def _keys(self) -> None:
+        for _line in sys.stdin:
+            self._armed.set()
+            click.echo("hark: talk now", err=True)
+
+    def release(self) -> None:
+        self._armed.clear()
+        click.echo("hark: press Enter to talk", err=True)
+
+    def frames(self, source: Any) -> Iterable[Any]:
+        import dataclasses
+
+        click.echo("hark: press Enter to talk", err=True)
+        index = 0
+        for chunk in source:
+            if self._armed.is_set():
+                yield dataclasses.replace(chunk, index=index)  # index 0 starts a fresh utterance stream
+                index += 1
+            else:
+                index = 0
 
 
 @cli.command()

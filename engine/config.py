@@ -61,6 +61,10 @@ class EngineSettings:
     locale: str = "en-US"
     #: IANA time zone for relative times ("tomorrow at 7"); empty = the machine's
     timezone: str = ""
+    #: spoken audio is acted on only after this phrase ("hey hark ..."); empty = every utterance is a command
+    wake_phrase: str = ""
+    #: after the wake phrase alone, the next utterance within this many seconds needs no phrase
+    wake_window_s: float = 8.0
 
 
 @dataclass(frozen=True)
@@ -188,6 +192,7 @@ _ENV = {
     "HARK_MIN_CONFIDENCE": ("engine", "min_confidence"),
     "HARK_TIMEZONE": ("engine", "timezone"),
     "HARK_LOCALE": ("engine", "locale"),
+    "HARK_WAKE_PHRASE": ("engine", "wake_phrase"),
 }
 
 

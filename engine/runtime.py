@@ -139,6 +139,8 @@ class Engine:
             if skill.handler is not None:
                 self._register_handler(skill.name, skill.handler)
         self._closed = False
+        #: stream time until which an utterance needs no wake phrase (after the phrase was said alone)
+        self._awake_until = -1.0
         self.call("hark_startup", sink=self.startup_events, reraise=(ConfigError,), engine=self)
 
     # ----------------------------------------------------------------------------------------- construction
@@ -351,7 +353,35 @@ class Engine:
             self._event(events, "out_of_scope", {"text": "", "reason": "no ASR plugin transcribed the audio"},
                         utterance)
             return events
+        phrase = self.config.engine.wake_phrase
+        if phrase:
+            nbest = self._wake_gate(nbest, phrase, audio, events, utterance)
+            if nbest is None:
+                return events
         return events + list(self.parse(nbest, context, utterance=utterance).events)
+
+    def _wake_gate(self, nbest: NBest, phrase: str, audio: AudioChunk, events: list[Event],
+                   utterance: int | None) -> NBest | None:
+        """The command part of an utterance that starts with the wake phrase (or follows it closely), else None
+        after a ``wake`` or ``ignored`` event."""
+        from .wake import find_wake_phrase
+
+        end = audio.timestamp + audio.duration
+        found = find_wake_phrase(nbest, phrase)
+        if found is None:
+            if audio.timestamp <= self._awake_until:
+                self._awake_until = -1.0  # one command per wake
+                return nbest
+            self._event(events, "ignored", {"text": nbest.best.text, "reason": f"no wake phrase ({phrase!r})"},
+                        utterance)
+            return None
+        if found.command is None:
+            self._awake_until = end + self.config.engine.wake_window_s
+            self._event(events, "wake", {"phrase": phrase, "listening_until": round(self._awake_until, 2),
+                                         "probability": round(found.probability, 3)}, utterance)
+            return None
+        self._awake_until = -1.0
+        return found.command
 
     def _audio_events(self, hook: str, context: Context, utterance: int, **kwargs: Any) -> Iterator[Event]:
         """Run an audio observer hook; emit what the observers return, and run each endpointed utterance."""
@@ -424,6 +454,7 @@ class Engine:
 
     def _end_audio(self, context: Context | None, utterance: int) -> Iterator[Event]:
         yield from self._audio_events("hark_audio_end", context or self.context(), utterance)
+        self._awake_until = -1.0  # the next stream's clock starts again at 0
 
 
 def read_jsonl(lines: Iterable[str]) -> Iterator[Any]:

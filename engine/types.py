@@ -351,6 +351,8 @@ EVENT_KINDS = frozenset(
         "out_of_scope",  # no skill understood the utterance
         "speech_start",
         "speech_end",
+        "wake",  # the wake phrase was said alone: the next utterance within engine.wake_window_s is a command
+        "ignored",  # an utterance without the wake phrase (engine.wake_phrase is set): not acted on
         "scene",
         "alert",
         "pronunciation",

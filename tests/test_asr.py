@@ -241,3 +241,72 @@ def test_hark_train_rebuilds_the_language_model(tmp_path):
     assert out.returncode == 0, out.stderr
     assert "compiled: asr_pocketsphinx: skill language model compiled" in out.stdout
     assert list(tmp_path.glob("asr/*/skills.lm"))
+
+
+# ---------------------------------------------------------------------------------------------------- wake phrase
+
+
+from hark.types import Hypothesis, NBest  # noqa: E402
+from hark.wake import find_wake_phrase  # noqa: E402
+
+
+def _nb(*pairs):
+    return NBest(tuple(Hypothesis(t, s) for t, s in pairs), source="test")
+
+
+@pytest.mark.parametrize("heard, command", [
+    ("hey hark turn off the lights", "turn off the lights"),
+    ("hey hawk turn off the lights", "turn off the lights"),  # an ASR's near miss of a made-up name
+    ("hey hark", None),
+])
+def test_wake_phrase_is_found_and_stripped(heard, command):
+    found = find_wake_phrase(_nb((heard, 1.0)), "hey hark")
+    assert found is not None
+    assert (found.command.best.text if found.command else None) == command
+
+
+def test_no_wake_phrase_means_no_match():
+    assert find_wake_phrase(_nb(("turn off the lights", 1.0)), "hey hark") is None
+    # only a minority of the n-best mass starts with the phrase: not said
+    assert find_wake_phrase(_nb(("turn off the lights", 0.7), ("hey hark turn off the lights", 0.3)),
+                            "hey hark") is None
+
+
+def test_wake_phrase_strips_every_hypothesis_and_renormalises():
+    found = find_wake_phrase(_nb(("hey hark pause the music", 0.6), ("hey hark pause the movie", 0.3),
+                                 ("pause the music", 0.1)), "hey hark")
+    assert [h.text for h in found.command.hypotheses] == ["pause the music", "pause the movie"]
+    assert math.isclose(sum(h.score for h in found.command.hypotheses), 1.0, rel_tol=1e-5)
+
+
+@needs_espeak
+def test_wake_phrase_gates_spoken_commands(tmp_path, asr_cache):
+    """'hey hark' alone, then a command (acted on), then another command without the phrase (ignored)."""
+    def say(text):
+        raw = tmp_path / "s.wav"
+        subprocess.run(["espeak-ng", "-v", "en-us", "-w", str(raw), text], check=True, capture_output=True)
+        return read_wav(raw)
+
+    gap = lambda s: np.zeros(int(16000 * s), np.int16)  # noqa: E731
+    x = np.concatenate([gap(0.5), say("hey hark"), gap(1.5), say("turn off the kitchen lights"), gap(1.0),
+                        say("turn on the kitchen lights"), gap(1.0)])
+    wav = tmp_path / "session.wav"
+    with wave.open(str(wav), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(16000)
+        w.writeframes(x.astype("<i2").tobytes())
+    out = _hark("listen", "--json", "--wake", "hey hark", "--wav", str(wav), env_cache=asr_cache)
+    assert out.returncode == 0, out.stderr
+    kinds = [json.loads(line)["kind"] for line in out.stdout.splitlines()]
+    decisions = [k for k in kinds if k in ("wake", "action", "ignored", "out_of_scope")]
+    assert decisions == ["wake", "action", "ignored"], kinds
+    actions = [json.loads(line)["data"]["name"] for line in out.stdout.splitlines()
+               if json.loads(line)["kind"] == "action"]
+    assert actions == ["home.lights_off"]
+
+
+def test_push_to_talk_needs_a_microphone(tmp_path):
+    wav = ROOT / "examples" / "demo" / "audio" / "play_the_matrix.wav"
+    out = _hark("listen", "--push-to-talk", "--wav", str(wav), env_cache=tmp_path)
+    assert out.returncode != 0 and "--push-to-talk needs a microphone" in out.stderr

@@ -195,8 +195,8 @@ class Transcriber:
             if text and text not in found and entry.score > 0:
                 found[text] = math.log(entry.score)
         best = _clean(decoder.hyp().hypstr)
-        if best and best not in found:  # the n-best search can miss the best path on tiny lattices
-            found = {best: max(found.values(), default=0.0), **found}
+        if best and best not in found:  # the Viterbi best path leads (measured: slightly lower WER than
+            found = {best: max(found.values(), default=0.0), **found}  # the lattice's first path)
         return list(found.items()), confidence
 
     def transcribe(self, samples: np.ndarray, sample_rate: int = 16000) -> NBest | None:
@@ -224,12 +224,14 @@ class Transcriber:
         total = sum(w for _, w in weights) or 1.0
         # the skill LM's share of the probability is its own confidence; the generic transcription gets the rest
         share = confidence if extra else 1.0
-        hyps = [(t, share * w / total) for t, w in weights]
-        for text, _ in extra:
-            if text not in {t for t, _ in hyps}:
-                hyps.append((text, 1.0 - share))
-        hyps.sort(key=lambda h: -h[1])
-        return NBest(tuple(Hypothesis(t, round(p, 6)) for t, p in hyps[: self.settings.nbest]), source=NAME)
+        probs: dict[str, float] = {}
+        for t, w in weights:
+            probs[t] = probs.get(t, 0.0) + share * w / total
+        for text, _ in extra:  # the generic transcription may repeat a skill one: then it adds to it
+            probs[text] = probs.get(text, 0.0) + 1.0 - share
+        hyps = sorted(probs.items(), key=lambda h: -h[1])[: self.settings.nbest]
+        kept = sum(p for _, p in hyps) or 1.0
+        return NBest(tuple(Hypothesis(t, round(p / kept, 6)) for t, p in hyps), source=NAME)
 
 
 def _clean(hypstr: str) -> str:
@@ -304,6 +306,7 @@ class PocketsphinxPlugin:
         key = skills_fingerprint(engine.skills, {
             "per_intent": s.sentences_per_intent, "order": s.order, "extra": list(s.extra_sentences),
             "dictionary": str(dictionary), "dict_size": os.path.getsize(dictionary), "g2p": _g2p_identity(),
+            "wake": engine.config.engine.wake_phrase,
             "version": 1})
         root = engine.config.resolve_path(s.cache_dir) if s.cache_dir else cache_dir("asr")
         folder = root / key
@@ -314,7 +317,8 @@ class PocketsphinxPlugin:
         log.info("compiling the skill language model into %s", folder)
         lexicon = Lexicon(dictionary, g2p=_g2p())
         return compile_skills(engine.skills, folder, lexicon, per_intent=s.sentences_per_intent, order=s.order,
-                              extra=s.extra_sentences, fingerprint=key), True
+                              extra=s.extra_sentences, wake_phrase=engine.config.engine.wake_phrase,
+                              fingerprint=key), True
 
     @hookimpl
     def hark_compile(self, engine: Any, force: bool) -> str | None:

@@ -170,10 +170,17 @@ def _skill_files(skill) -> list[Path]:
     return [p for p in folder.rglob("*") if p.is_file() and p.suffix in (".yaml", ".yml", ".csv", ".txt")]
 
 
-def corpus(skills: SkillSet, per_intent: int, seed: int = 0, extra: Sequence[str] = ()) -> list[list[str]]:
-    """Spoken-form training sentences for the LM: sampled sentences plus every catalog entry once."""
+def corpus(skills: SkillSet, per_intent: int, seed: int = 0, extra: Sequence[str] = (),
+           wake_phrase: str = "") -> list[list[str]]:
+    """Spoken-form training sentences for the LM: sampled sentences plus every catalog entry once (and the wake
+    phrase alone and in front of one sentence in four, when there is one)."""
+    from hark.text import tokenize
+
     samples = sample_sentences(skills, per_intent, seed, filler_rate=0.15)
     sentences = [speakable(s.words) for s in samples]
+    if wake_phrase:
+        wake = speakable(t.text for t in tokenize(wake_phrase))
+        sentences = [wake + s if i % 4 == 0 else s for i, s in enumerate(sentences)] + [wake] * 50
     # every catalog entry once, in a carrier sentence that had a value of the same slot
     carriers: dict[tuple[str, str], list[tuple[list[str], int, int]]] = {}
     for s in samples:
@@ -190,8 +197,6 @@ def corpus(skills: SkillSet, per_intent: int, seed: int = 0, extra: Sequence[str
             else:
                 i += 1
     rng = random.Random(seed + 7)
-    from hark.text import tokenize
-
     for skill in skills:
         for slot in skill.slots.values():
             if slot.catalog is None or not len(slot.catalog):
@@ -210,10 +215,10 @@ def corpus(skills: SkillSet, per_intent: int, seed: int = 0, extra: Sequence[str
 
 
 def compile_skills(skills: SkillSet, out: Path, lexicon: Lexicon, *, per_intent: int = 400, order: int = 3,
-                   extra: Sequence[str] = (), fingerprint: str = "") -> CompiledLM:
+                   extra: Sequence[str] = (), wake_phrase: str = "", fingerprint: str = "") -> CompiledLM:
     """Write skills.lm (ARPA), skills.dict and meta.json into ``out`` and return them."""
     t0 = time.perf_counter()
-    sentences = corpus(skills, per_intent, extra=extra)
+    sentences = corpus(skills, per_intent, extra=extra, wake_phrase=wake_phrase)
     kept: list[list[str]] = []
     dropped = 0
     for words in sentences:
