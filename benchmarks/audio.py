@@ -162,6 +162,9 @@ def main() -> None:
     ap.add_argument("--snr", type=float, default=10.0)
     ap.add_argument("--conditions", default="clean,noisy")
     ap.add_argument("--screen", metavar="VOICES", help="only print each voice's WER on everyday sentences")
+    ap.add_argument("--no-streaming", action="store_true",
+                    help="decode each utterance after its endpoint instead of while it is spoken")
+    ap.add_argument("--fallback", choices=("auto", "always", "never"), help="override the generic-LM fallback")
     ap.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "audio.json")
     args = ap.parse_args()
     if not shutil.which("espeak-ng"):
@@ -177,7 +180,13 @@ def main() -> None:
         print(f"noisy condition skipped: {esc_note}", file=sys.stderr)
         conditions = [c for c in conditions if c != "noisy"]
 
-    engine = Engine(load_config(ROOT / "config.yaml", env={}))
+    asr_settings: dict = {}
+    if args.no_streaming:
+        asr_settings["streaming"] = False
+    if args.fallback:
+        asr_settings["fallback"] = args.fallback
+    engine = Engine(load_config(ROOT / "config.yaml", env={},
+                                **({"plugins.settings.asr_pocketsphinx": asr_settings} if asr_settings else {})))
     asr = engine.pm.get_plugin("asr_pocketsphinx")
     if asr is None or asr.transcriber is None:
         sys.exit("the asr_pocketsphinx plugin is not running (see `hark doctor`)")

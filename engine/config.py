@@ -251,12 +251,10 @@ def load_config(path: str | Path | None = None, env: Mapping[str, str] | None = 
             raise ConfigError(f"{path}: expected a mapping at the top level")
         data, lines, base = doc.data or {}, doc.lines, path.parent
     merged = _merge(data, _env_overrides(env))
-    for key, value in overrides.items():
-        if "." in key:
-            section, sub = key.split(".", 1)
-            merged = _merge(merged, {section: {sub: value}})
-        else:
-            merged = _merge(merged, {key: value})
+    for key, value in overrides.items():  # "plugins.settings.vad" = {"silence_ms": 300} reaches that far down
+        for part in reversed(key.split(".")):
+            value = {part: value}
+        merged = _merge(merged, value)
     env_disabled = _env_overrides(env).get("plugins", {}).get("disabled")
     if env_disabled:  # "-name" in HARK_PLUGINS adds to the file's deny list rather than replacing it
         file_disabled = ((data.get("plugins") or {}).get("disabled") or []) if isinstance(data, dict) else []

@@ -310,3 +310,25 @@ def test_push_to_talk_needs_a_microphone(tmp_path):
     wav = ROOT / "examples" / "demo" / "audio" / "play_the_matrix.wav"
     out = _hark("listen", "--push-to-talk", "--wav", str(wav), env_cache=tmp_path)
     assert out.returncode != 0 and "--push-to-talk needs a microphone" in out.stderr
+
+
+@needs_espeak
+@pytest.mark.parametrize("streaming", [True, False])
+def test_live_decoding_and_whole_utterance_decoding_agree(tmp_path, asr_cache, monkeypatch, streaming):
+    """Three commands in one stream: from the second on, live decoding finishes at the endpoint."""
+    def say(text):
+        raw = tmp_path / "s.wav"
+        subprocess.run(["espeak-ng", "-v", "en-us", "-w", str(raw), text], check=True, capture_output=True)
+        return read_wav(raw)
+
+    gap = lambda s: np.zeros(int(16000 * s), np.int16)  # noqa: E731
+    x = np.concatenate([gap(0.5), say("turn off the kitchen lights"), gap(1.2), say("pause the music"), gap(1.2),
+                        say("play the matrix"), gap(1.2)])
+    frames = [AudioChunk(x[i:i + 480].tobytes(), 16000, i / 16000, k) for k, i in enumerate(range(0, len(x), 480))]
+    monkeypatch.setenv("HARK_CACHE", str(asr_cache))
+    with Engine(load_config(ROOT / "config.yaml", env={},
+                            **{"plugins.settings.asr_pocketsphinx": {"streaming": streaming}})) as engine:
+        actions = [e.data["name"] for e in engine.stream(frames) if e.kind == "action"]
+        streamed = engine.pm.get_plugin("asr_pocketsphinx").transcriber.streamed
+    assert actions == ["home.lights_off", "music.pause", "video.play"]
+    assert streamed == (2 if streaming else 0)

@@ -22,6 +22,7 @@ import logging
 import math
 import os
 import threading
+from collections import deque
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -41,6 +42,8 @@ log = logging.getLogger("hark")
 _FILLERS = frozenset({"<s>", "</s>", "<sil>", "[NOISE]", "[SPEECH]", "[BREATH]", "[COUGH]", "[SMACK]", "[UM]",
                       "[UH]", "[LAUGH]", "[MUSIC]"})
 LM_CHOICES = ("skills", "generic")
+_RECENT_S = 2.0  # audio kept for the start of live decoding
+_LEAD_S = 0.3  # live decoding starts this long before the detected speech (the VAD's default pre-roll)
 FALLBACKS = ("auto", "always", "never")
 
 
@@ -62,6 +65,10 @@ class AsrSettings:
     sentences_per_intent: int = 400
     #: n-gram order of the skill LM
     order: int = 3
+    #: decode while the user speaks (from the VAD's speech_start), so little is left when the utterance ends
+    streaming: bool = True
+    #: live decoding stays this far behind the audio (at least the VAD's silence_ms minus its post_roll_ms)
+    streaming_lag_s: float = 0.5
     #: extra sentences for the skill LM (e.g. your wake phrase or chit-chat you want transcribed well)
     extra_sentences: tuple[str, ...] = ()
     #: where compiled LMs are cached (relative to the config file); empty = $HARK_CACHE/asr
@@ -107,16 +114,23 @@ def _model_paths(settings: AsrSettings, resolve) -> tuple[Path, Path, Path]:
     return hmm, dic, base / "en-us.lm.bin"
 
 
+def _noise_sigma(x: np.ndarray, dbfs: float) -> float:
+    """Standard deviation of the noise that lifts ``x``'s floor (10th percentile of 10 ms RMS) to ``dbfs``."""
+    if len(x) == 0:
+        return 32768.0 * 10 ** (dbfs / 20)
+    target = 32768.0 * 10 ** (dbfs / 20)
+    frames = x[: len(x) // 160 * 160].astype(np.float32).reshape(-1, 160) if len(x) >= 160 else x[None, :]
+    floor = float(np.percentile(np.sqrt((frames.astype(np.float32) ** 2).mean(axis=1)), 10))
+    return 0.0 if floor >= target else math.sqrt(target ** 2 - floor ** 2)
+
+
 def add_noise_floor(x: np.ndarray, dbfs: float | None, seed: int = 0) -> np.ndarray:
     """``x`` (int16) with Gaussian noise at ``dbfs`` RMS where its own floor is quieter (deterministic)."""
     if dbfs is None or len(x) == 0:
         return x
-    target = 32768.0 * 10 ** (dbfs / 20)
-    frames = x[: len(x) // 160 * 160].astype(np.float32).reshape(-1, 160) if len(x) >= 160 else x[None, :]
-    floor = float(np.percentile(np.sqrt((frames.astype(np.float32) ** 2).mean(axis=1)), 10))
-    if floor >= target:
+    sigma = _noise_sigma(x, dbfs)
+    if sigma == 0.0:
         return x
-    sigma = math.sqrt(max(target ** 2 - floor ** 2, 0.0))
     noise = np.random.default_rng(seed).normal(0.0, sigma, len(x))
     return np.clip(x.astype(np.float64) + noise, -32768, 32767).astype(np.int16)
 
@@ -135,6 +149,14 @@ class Transcriber:
         self._decoder_obj: Any = None
         self._generic = None
         self._lock = threading.Lock()
+        self._live: float | None = None  # stream time the utterance being decoded live started at
+        self._live_samples = 0
+        self._live_sigma = 0.0
+        self._live_rng = np.random.default_rng(0)
+        self._pending: deque[tuple[float, np.ndarray]] = deque()
+        self._adapted = False  # the skill decoder's cepstral mean has been estimated on real audio
+        #: utterances decoded live (finished at the endpoint) rather than whole afterwards
+        self.streamed = 0
         self._check_options()
 
     def _check_options(self) -> None:
@@ -180,6 +202,10 @@ class Transcriber:
         decoder.start_utt()
         decoder.process_raw(pcm.tobytes(), no_search=False, full_utt=True)
         decoder.end_utt()
+        return self._results(decoder)
+
+    def _results(self, decoder: Any) -> tuple[list[tuple[str, float]], float]:
+        self._adapted = self._adapted or decoder is self._decoder_obj
         if decoder.hyp() is None:
             return [], 0.0
         posteriors = [min(1.0, seg.prob) for seg in decoder.seg() if seg.word not in _FILLERS
@@ -199,13 +225,75 @@ class Transcriber:
             found = {best: max(found.values(), default=0.0), **found}  # the lattice's first path)
         return list(found.items()), confidence
 
-    def transcribe(self, samples: np.ndarray, sample_rate: int = 16000) -> NBest | None:
+    # -- streaming: decode while the user is still speaking, so only the last frames remain at the endpoint
+
+    def stream_start(self, pcm: np.ndarray, t0: float) -> None:
+        """Start decoding an utterance that began at stream time ``t0`` with the audio heard since then.
+
+        Not before one utterance has been decoded whole: live decoding normalises the cepstra with the running
+        mean of earlier utterances, and with only the built-in initial mean the first one decodes badly."""
+        with self._lock:
+            if not self._adapted:
+                return
+            decoder = self.decoder
+            if self._live is not None:
+                decoder.end_utt()
+            dbfs = self.settings.noise_floor_dbfs
+            self._live_sigma = _noise_sigma(pcm, dbfs) if dbfs is not None else 0.0
+            self._live_rng = np.random.default_rng(0)
+            decoder.start_utt()
+            self._live, self._live_samples = t0, 0
+            self._pending.clear()
+            self._feed(pcm)
+
+    def stream_feed(self, pcm: np.ndarray, t: float) -> None:
+        """Queue a frame that starts at stream time ``t``; frames older than ``lag_s`` are decoded now (the
+        trailing silence the endpointer waits through is never decoded: it would only invite insertions)."""
+        with self._lock:
+            if self._live is None:
+                return
+            self._pending.append((t, pcm))
+            while self._pending and self._pending[0][0] < t - self.settings.streaming_lag_s:
+                self._feed(self._pending.popleft()[1])
+            if self._live_samples > 30 * 16000:  # no endpoint came: stop decoding an endless utterance
+                self.decoder.end_utt()
+                self._live = None
+                self._pending.clear()
+
+    def _flush(self, until: float) -> None:
+        """Decode the queued frames that start before ``until`` (the end of the endpointed audio)."""
+        while self._pending and self._pending[0][0] < until:
+            self._feed(self._pending.popleft()[1])
+        self._pending.clear()
+
+    def _feed(self, pcm: np.ndarray) -> None:
+        x = np.asarray(pcm, dtype=np.int16)
+        if self._live_sigma > 0:
+            noise = self._live_rng.normal(0.0, self._live_sigma, len(x))
+            x = np.clip(x + noise, -32768, 32767).astype(np.int16)
+        self.decoder.process_raw(x.tobytes(), no_search=False, full_utt=False)
+        self._live_samples += len(x)
+
+    def stream_active(self, near: float, tolerance: float = 1.0) -> bool:
+        return self._live is not None and abs(self._live - near) <= tolerance
+
+    def transcribe(self, samples: np.ndarray, sample_rate: int = 16000, streamed: bool = False,
+                   end: float = 0.0) -> NBest | None:
+        """The n-best list of one utterance: of ``samples``, or (``streamed``) of the audio fed since
+        ``stream_start`` up to stream time ``end``, which only needs finishing."""
         if sample_rate != 16000:
             raise ValueError(f"pocketsphinx decodes 16 kHz audio, got {sample_rate} Hz "
                              "(hark.audio sources resample to 16 kHz)")
         pcm = add_noise_floor(np.asarray(samples, dtype=np.int16), self.settings.noise_floor_dbfs)
         with self._lock:
-            rows, confidence = self.decode(pcm, self.decoder)
+            if streamed and self._live is not None:
+                self._flush(end)
+                self.decoder.end_utt()
+                self.streamed += 1
+                self._live = None
+                rows, confidence = self._results(self.decoder)
+            else:
+                rows, confidence = self.decode(pcm, self.decoder)
             fallback = self.settings.fallback
             extra: list[tuple[str, float]] = []
             if fallback == "always" or (fallback == "auto" and confidence < self.settings.fallback_confidence):
@@ -248,6 +336,7 @@ class PocketsphinxPlugin:
     def __init__(self) -> None:
         self.settings = AsrSettings()
         self.transcriber: Transcriber | None = None
+        self._recent: deque[tuple[float, np.ndarray]] = deque()
         self.compiled: CompiledLM | None = None
         self._engine: Any = None
 
@@ -327,15 +416,39 @@ class PocketsphinxPlugin:
 
     @hookimpl
     def hark_audio_chunk(self, chunk: AudioChunk, context: Context) -> None:
-        """Audio is arriving: load the decoder now, not when the first utterance ends."""
-        if chunk.index == 0 and self.transcriber is not None:
-            self.transcriber.warm()
+        """Keep the last seconds of audio; once speech has started, decode each frame as it arrives."""
+        t = self.transcriber
+        if t is None or chunk.sample_rate != 16000:
+            return
+        if chunk.index == 0:  # a new stream: load the models now, not when the first utterance ends
+            t.warm()
+            self._recent.clear()
+        pcm = chunk.to_array()
+        self._recent.append((chunk.timestamp, pcm))
+        while self._recent and chunk.timestamp - self._recent[0][0] > _RECENT_S:
+            self._recent.popleft()
+        if self.settings.streaming:
+            t.stream_feed(pcm, chunk.timestamp)
+
+    @hookimpl
+    def hark_event(self, event: Any) -> None:
+        """A ``speech_start`` (from the VAD) starts live decoding, from a little before the speech."""
+        t = self.transcriber
+        if event.kind != "speech_start" or t is None or not self.settings.streaming or not self._recent:
+            return
+        t0 = float(event.data.get("start", 0.0)) - _LEAD_S
+        pieces = [pcm for ts, pcm in self._recent if ts + len(pcm) / 16000 > t0]
+        first = next((ts for ts, pcm in self._recent if ts + len(pcm) / 16000 > t0), t0)
+        if pieces:
+            t.stream_start(np.concatenate(pieces), max(first, t0))
 
     @hookimpl
     def hark_transcribe(self, audio: AudioChunk, context: Context) -> NBest | None:
-        if self.transcriber is None:
+        t = self.transcriber
+        if t is None:
             return None
-        return self.transcriber.transcribe(audio.to_array(), audio.sample_rate)
+        return t.transcribe(audio.to_array(), audio.sample_rate, streamed=t.stream_active(audio.timestamp),
+                            end=audio.timestamp + audio.duration)
 
 
 def _g2p_identity() -> str:
