@@ -101,9 +101,17 @@ class Config:
         return [p if p.is_absolute() else self.base_dir / p for p in map(Path, self.skills.paths)]
 
     def plugin_settings(self, plugin: str, defaults: type[T]) -> T:
-        """Settings of ``plugin`` as an instance of the frozen dataclass ``defaults`` (unknown keys rejected)."""
+        """Settings of ``plugin`` as an instance of the frozen dataclass ``defaults`` (unknown keys rejected).
+
+        A dataclass with a ``problems()`` method (``[(key, message), ...]`` for values out of range) is checked
+        too, and the first problem becomes a ConfigError naming ``plugins.settings.<plugin>.<key>``."""
         raw = self.plugins.settings.get(plugin) or {}
-        return _build(defaults, raw, f"plugins.settings.{plugin}", self.path, self.lines)
+        settings = _build(defaults, raw, f"plugins.settings.{plugin}", self.path, self.lines)
+        problems = settings.problems() if hasattr(settings, "problems") else []
+        if problems:
+            key, message = problems[0]
+            raise self.error_at(f"plugins.settings.{plugin}.{key}", message)
+        return settings
 
     def error_at(self, key: str, message: str) -> ConfigError:
         """A ConfigError located like every other: ``file:line: dotted.key: message`` (for plugins' own checks)."""

@@ -356,11 +356,7 @@ class PocketsphinxPlugin:
     @hookimpl
     def hark_startup(self, engine: Any) -> None:
         config = engine.config
-        settings = config.plugin_settings(NAME, AsrSettings)
-        problems = settings.problems()
-        if problems:
-            key, message = problems[0]
-            raise config.error_at(f"plugins.settings.{NAME}.{key}", message)
+        settings = config.plugin_settings(NAME, AsrSettings)  # raises ConfigError naming a bad key
         self.settings = settings
         self._engine = engine
         self._load(force=False)

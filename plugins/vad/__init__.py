@@ -58,11 +58,7 @@ class VadPlugin:
     @hookimpl
     def hark_startup(self, engine: Any) -> None:
         config = engine.config
-        settings = config.plugin_settings(NAME, VadSettings)
-        problems = settings.problems()
-        if problems:
-            key, message = problems[0]
-            raise config.error_at(f"plugins.settings.{NAME}.{key}", message)
+        settings = config.plugin_settings(NAME, VadSettings)  # raises ConfigError naming a bad key
         self.settings = settings
         self._rate = 0  # detector built on the first chunk, at its rate
         make_detector(settings.detector, 16000, FRAME_MS, **self._detector_options())  # fail at start-up
