@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 export HARK_DATA ?= $(abspath ../shared/data)
 
-.PHONY: help install system-deps demo test test-slow test-data bench bench-intent clean
+.PHONY: help install system-deps demo test test-slow test-data bench bench-intent bench-audio clean
 
 help:  ## show the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -37,6 +37,10 @@ test-data: install  ## checks that need the public data sets in HARK_DATA
 bench: install  ## benchmarks -> benchmarks/results/*.json (vad takes a few minutes; needs HARK_DATA for ESC-50)
 	$(BIN)/python benchmarks/templates.py
 	$(BIN)/python benchmarks/vad.py
+
+bench-audio: install  ## speech end to end: espeak-ng voices -> VAD -> ASR -> intent (~15 min; ESC-50 noise needs HARK_DATA)
+	$(BIN)/python benchmarks/audio.py
+	$(BIN)/python benchmarks/g2p.py
 
 bench-intent: install  ## trained-tier benchmarks on SNIPS, ATIS, SLURP and the bundled skills (needs HARK_DATA)
 	$(BIN)/python benchmarks/templates.py --tiers all
