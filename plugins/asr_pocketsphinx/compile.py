@@ -230,7 +230,8 @@ def compile_skills(skills: SkillSet, out: Path, lexicon: Lexicon, *, per_intent:
         raise ValueError("no skill sentence could be pronounced: is the pronunciation dictionary empty?")
     model = NgramModel((tuple(w) for w in kept), order=order)
     out.mkdir(parents=True, exist_ok=True)
-    tmp_lm = out / "skills.lm.tmp"
+    suffix = f".{os.getpid()}.tmp"  # two engines compiling the same skills never write into each other's files
+    tmp_lm, tmp_dict, tmp_meta = (out / f"{name}{suffix}" for name in ("skills.lm", "skills.dict", "meta.json"))
     tmp_lm.write_text(model.to_arpa(), encoding="utf-8")
     lines = []
     for word in model.vocabulary:
@@ -238,7 +239,7 @@ def compile_skills(skills: SkillSet, out: Path, lexicon: Lexicon, *, per_intent:
             continue
         for k, phones in enumerate(lexicon.pronounce(word) or []):
             lines.append(f"{word} {phones}" if k == 0 else f"{word}({k + 1}) {phones}")
-    (out / "skills.dict.tmp").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    tmp_dict.write_text("\n".join(lines) + "\n", encoding="utf-8")
     meta = {
         "format": FORMAT, "fingerprint": fingerprint, "order": order, "per_intent": per_intent,
         "sentences": len(kept), "dropped_sentences": dropped, "vocabulary": len(model.vocabulary) - 1,
@@ -246,7 +247,8 @@ def compile_skills(skills: SkillSet, out: Path, lexicon: Lexicon, *, per_intent:
         "ngrams": [len(model.counts[n]) for n in range(1, order + 1)],
         "seconds": round(time.perf_counter() - t0, 2),
     }
+    tmp_meta.write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
     os.replace(tmp_lm, out / "skills.lm")
-    os.replace(out / "skills.dict.tmp", out / "skills.dict")
-    (out / "meta.json").write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
+    os.replace(tmp_dict, out / "skills.dict")
+    os.replace(tmp_meta, out / "meta.json")  # last: a folder with meta.json is complete
     return CompiledLM(out, out / "skills.lm", out / "skills.dict", meta)
