@@ -1,0 +1,217 @@
+"""The entity resolver: misheard names resolve to catalog entries by sound, n-best lists help, unrelated text finds
+nothing, indexes are cached on disk, bad input is named. A small inline catalog; no data set needed."""
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from hark.plugins.entity_resolver import Match, Resolver
+from hark.plugins.entity_resolver.phonetic import FEATURES, coarse_string, normalize_text, phone_string
+from hark.plugins.entity_resolver.resolver import FLAT_LIMIT, load_rankers
+
+TITLES = [
+    "The Matrix", "Beach Talk", "Jurassic Park", "Star Wars", "The Godfather", "Inception", "Frozen", "Heat",
+    "Up", "Cars", "Toy Story", "Finding Nemo", "The Lion King", "Gladiator", "Titanic", "Alien", "Jaws",
+    "Rocky", "Casablanca", "Vertigo", "Psycho", "Goodfellas", "Amelie", "Parasite", "Whiplash", "Moonlight",
+    "Skyfall", "Interstellar", "The Shining", "Zorbulon Rising",
+]
+
+
+@pytest.fixture(scope="module")
+def movies(tmp_path_factory) -> Resolver:
+    return Resolver.from_values([(f"m{i}", t) for i, t in enumerate(TITLES)], kind="movie", cache=False)
+
+
+def top(resolver: Resolver, text: str, **kw) -> str | None:
+    found = resolver.resolve(text, **kw)
+    return found[0].value if found else None
+
+
+@pytest.mark.parametrize("heard,title", [
+    ("the mattress", "The Matrix"),
+    ("bach talk", "Beach Talk"),
+    ("beach walk", "Beach Talk"),
+    ("beachtalk", "Beach Talk"),
+    ("jurassic spark", "Jurassic Park"),
+    ("star warts", "Star Wars"),
+    ("the god father", "The Godfather"),
+    ("in caption", "Inception"),
+    ("zorba lawn rising", "Zorbulon Rising"),
+    ("the lying king", "The Lion King"),
+    ("sky fall", "Skyfall"),
+    ("toy stories", "Toy Story"),
+])
+def test_misheard_titles_resolve_by_sound(movies, heard, title):
+    assert top(movies, heard) == title
+
+
+def test_exact_and_case_insensitive(movies):
+    found = movies.resolve("THE MATRIX")
+    assert found[0].value == "The Matrix" and found[0].id == "m0"
+    assert found[0].score > 0.8 and found[0].phonetic == 1.0 and found[0].lexical == 1.0
+
+
+def test_match_fields_and_ordering(movies):
+    found = movies.resolve("the mattress", k=5)
+    assert all(isinstance(m, Match) for m in found)
+    assert [m.score for m in found] == sorted((m.score for m in found), reverse=True)
+    assert all(0.0 <= m.score <= 1.0 and 0.0 <= m.phonetic <= 1.0 and 0.0 <= m.lexical <= 1.0 for m in found)
+    with pytest.raises(AttributeError):
+        found[0].score = 1.0  # frozen
+    assert found[0].to_dict()["value"] == "The Matrix"
+
+
+def test_k_is_respected(movies):
+    assert len(movies.resolve("star wars", k=1)) == 1
+    assert len(movies.resolve("star wars", k=3)) == 3
+    assert len(movies.resolve("star wars", k=100)) == len(TITLES)
+
+
+def test_nbest_rescues_a_wrong_one_best(movies):
+    heard = "amazing"  # the ASR's 1-best; its 2nd guess is the title
+    assert top(movies, heard) != "Amelie"
+    found = movies.resolve(heard, nbest=[(heard, 0.55), ("amelie", 0.45)])
+    assert found[0].value == "Amelie"
+    assert found[0].hypothesis == 1  # matched through the alternative
+    # log-likelihood scores work the same way
+    found = movies.resolve(heard, nbest=[(heard, -120.9), ("amelie", -121.2)])
+    assert found[0].value == "Amelie"
+
+
+def test_nbest_weight_matters(movies):
+    """A strong 1-best is not overturned by a weak, equally good alternative."""
+    found = movies.resolve("heat", nbest=[("heat", 0.9), ("jaws", 0.1)])
+    assert found[0].value == "Heat"
+
+
+@pytest.mark.parametrize("text", ["what is the weather like tomorrow", "set an alarm for seven",
+                                  "turn off the kitchen lights"])
+def test_unrelated_text_is_no_match(movies, text):
+    assert movies.resolve(text) == []
+
+
+def test_empty_text_is_no_match(movies):
+    assert movies.resolve("") == []
+    assert movies.resolve("  ?! ") == []
+
+
+def test_popularity_breaks_ties():
+    resolver = Resolver.from_values([("a", "Heat", 1.0), ("b", "Heat", 50.0)], cache=False)
+    found = resolver.resolve("heat", k=2)
+    assert [m.id for m in found] == ["b", "a"]
+
+
+def test_plain_strings_have_no_id():
+    resolver = Resolver.from_values(["Alpha Centauri", "Beta Blocker"], cache=False)
+    assert resolver.resolve("alpha centauri")[0].id is None
+
+
+def test_cache_second_build_loads_from_disk(tmp_path, monkeypatch):
+    monkeypatch.setenv("HARK_CACHE", str(tmp_path / "cache"))
+    words = ["zorp", "quibble", "marsh", "velvet", "nimbus", "gander", "plinth", "orchid", "tundra", "saffron",
+             "kestrel", "bramble", "cobalt", "juniper", "lantern", "meadow", "quartz", "russet", "sorrel", "thistle"]
+    catalog = [f"{a} {b} {c}" for a in words[:10] for b in words[10:] for c in ("one", "two", "three")]
+    t = time.perf_counter()
+    first = Resolver.from_values(catalog, kind="test")
+    cold = time.perf_counter() - t
+    t = time.perf_counter()
+    second = Resolver.from_values(catalog, kind="test")
+    warm = time.perf_counter() - t
+    assert not first.loaded_from_cache and second.loaded_from_cache
+    assert second.cache_path == first.cache_path and second.cache_path.is_dir()
+    assert warm < cold
+    assert top(first, "velvet kestrel two") == top(second, "velvet kestrel two") == "velvet kestrel two"
+    # a different catalog gets a different cache entry
+    third = Resolver.from_values(catalog[:-1], kind="test")
+    assert not third.loaded_from_cache and third.cache_path != first.cache_path
+
+
+def test_damaged_cache_is_rebuilt(tmp_path, monkeypatch):
+    monkeypatch.setenv("HARK_CACHE", str(tmp_path / "cache"))
+    first = Resolver.from_values(TITLES)
+    (first.cache_path / "phonetic.faiss").write_bytes(b"garbage")
+    again = Resolver.from_values(TITLES)
+    assert not again.loaded_from_cache
+    assert top(again, "the mattress") == "The Matrix"
+
+
+@pytest.mark.parametrize("values,message", [
+    ([], "catalog is empty"),
+    (["ok", 42], "entry 1: expected a name"),
+    ([("id", 42)], "entry 0: the name must be a string"),
+    (["ok", "!!!"], "entry 1: the name '!!!' has no letters or digits"),
+    ([("id", "Heat", -1)], "popularity must be a positive number"),
+    ("The Matrix", "iterable of names"),
+    (None, "iterable of names"),
+])
+def test_bad_catalog_is_a_clear_value_error(values, message):
+    with pytest.raises(ValueError, match=message):
+        Resolver.from_values(values, cache=False)
+
+
+def test_bad_queries_are_clear_value_errors(movies):
+    with pytest.raises(ValueError, match="text to resolve must be a string"):
+        movies.resolve(123)
+    with pytest.raises(ValueError, match="k must be a positive integer"):
+        movies.resolve("heat", k=0)
+    with pytest.raises(ValueError, match="nbest"):
+        movies.resolve("heat", nbest="heat")
+    with pytest.raises(ValueError, match="score"):
+        movies.resolve("heat", nbest=[("heat", "high")])
+
+
+def test_bad_options_are_clear_value_errors():
+    with pytest.raises(ValueError, match="unknown ranker preset 'fast'"):
+        Resolver.from_values(TITLES, weights="fast", cache=False)
+    with pytest.raises(ValueError, match="unknown ranker feature 'volume'"):
+        Resolver.from_values(TITLES, weights={"volume": 1.0}, cache=False)
+    with pytest.raises(ValueError, match="unknown phonetic encoder 'magic'"):
+        Resolver.from_values(TITLES, encoder="magic", cache=False)
+    with pytest.raises(ValueError, match="min_score"):
+        Resolver.from_values(TITLES, min_score=2, cache=False)
+
+
+@pytest.mark.parametrize("preset", ["phonetic", "lexical", "combined"])
+def test_presets_resolve_exact_names(preset):
+    resolver = Resolver.from_values(TITLES, weights=preset, cache=False)
+    assert top(resolver, "finding nemo") == "Finding Nemo"
+
+
+def test_weight_overrides():
+    resolver = Resolver.from_values(TITLES, weights={"pop_logw": 0.5}, cache=False)
+    assert resolver.ranker.weights[FEATURES.index("pop_logw")] == 0.5
+
+
+def test_ranker_file_is_consistent():
+    presets, default, encoder = load_rankers()
+    assert default in presets and {"phonetic", "lexical", "combined"} <= set(presets)
+    assert encoder in ("hashed", "learned")
+    assert FLAT_LIMIT == 50_000
+
+
+def test_phone_strings():
+    assert phone_string(("M", "EY", "T")) and len(phone_string(("M", "EY", "T"))) == 3
+    assert coarse_string(phone_string(("P",))) == coarse_string(phone_string(("B",)))
+    assert normalize_text("  Amélie!  (2001) ") == "amelie 2001"
+
+
+def test_large_catalogs_use_hnsw(monkeypatch):
+    import faiss
+
+    from hark.plugins.entity_resolver import resolver as module
+
+    monkeypatch.setattr(module, "FLAT_LIMIT", 10)
+    big = Resolver.from_values(TITLES, cache=False)
+    assert isinstance(big._index.phon, faiss.IndexHNSWFlat)
+    assert top(big, "the mattress") == "The Matrix"
+    small = Resolver.from_values(TITLES[:5], cache=False)
+    assert isinstance(small._index.phon, faiss.IndexFlatIP)
+
+
+def test_learned_encoder_missing_is_a_model_error(tmp_path):
+    from hark.errors import ModelError
+    from hark.plugins.entity_resolver.phonetic_model import LearnedEncoder
+
+    with pytest.raises(ModelError, match="train_phonetic"):
+        LearnedEncoder.load(tmp_path)
