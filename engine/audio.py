@@ -21,7 +21,7 @@ import queue
 import struct
 import threading
 from pathlib import Path
-from typing import Any, BinaryIO, Iterable, Iterator
+from typing import Any, BinaryIO, Iterator
 
 import numpy as np
 

@@ -337,7 +337,7 @@ def _demo_audio(engine: Any, folder: Path) -> None:
     if not wavs:
         return
     if not engine.pm.hook.hark_transcribe.get_hookimpls():
-        click.secho(f"\n== audio: skipped (no ASR plugin enabled; see `hark plugins`)", fg="yellow")
+        click.secho("\n== audio: skipped (no ASR plugin enabled; see `hark plugins`)", fg="yellow")
         return
     for wav in wavs:
         click.secho(f"\n== audio: {wav.relative_to(project_root())}  (hark listen --wav {wav.name})", bold=True)

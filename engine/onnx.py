@@ -7,13 +7,14 @@ boxes.
 from __future__ import annotations
 
 import hashlib
+import json
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 from .errors import ModelError
 
-__all__ = ["sha256_file", "load_session"]
+__all__ = ["sha256_file", "load_session", "read_meta"]
 
 
 def sha256_file(path: Path) -> str:
@@ -22,6 +23,21 @@ def sha256_file(path: Path) -> str:
         for block in iter(lambda: fh.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+def read_meta(directory: str | Path, fmt: str, what: str, rebuild: str) -> tuple[Path, dict]:
+    """``(meta.json path, its content)`` of a model folder whose ``format`` must be ``fmt``; a missing or foreign
+    folder is a ModelError naming ``what`` and the ``rebuild`` command."""
+    meta_path = Path(directory) / "meta.json"
+    if not meta_path.is_file():
+        raise ModelError(f"{what} not found: {meta_path} (rebuild it: {rebuild})")
+    try:
+        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+    except ValueError as exc:
+        raise ModelError(f"{meta_path}: not valid JSON ({exc})") from None
+    if meta.get("format") != fmt:
+        raise ModelError(f"{meta_path}: format {meta.get('format')!r}, this hark reads {fmt!r}")
+    return meta_path, meta
 
 
 @lru_cache(maxsize=64)

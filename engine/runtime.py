@@ -13,13 +13,13 @@ import logging
 import os
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
+from typing import Any, Iterable, Iterator, Mapping, Sequence
 
 from .config import Config, load_config
 from .errors import ConfigError, HarkError, InputError, PluginError, SkillError
-from .plugin_manager import PluginInfo, _describe, _register, build_plugin_manager, load_module_plugin
+from .plugin_manager import _describe, _register, build_plugin_manager, load_module_plugin
 from .skills import SkillRegistry, SkillSet
 from .slots import SlotTypeRegistry
 from .types import (AudioChunk, Context, Event, Hypothesis, Interpretation, NBest, PronunciationReport, SceneState,

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any, Iterable, Iterator, Mapping
 
 from .errors import SkillError
-from .slots import RESERVED_TYPES, SlotTypeRegistry
+from .slots import SlotTypeRegistry
 from .text import normalize, tokenize
 from .types import Context
 from .yamlfile import LocatedYAML, load_located

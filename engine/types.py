@@ -12,7 +12,7 @@ import math
 import sys
 import typing
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Mapping
+from typing import Any, Mapping
 
 from .errors import InputError
 

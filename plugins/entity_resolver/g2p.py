@@ -13,7 +13,6 @@ their sha256), an encoder graph ``letters[B,S] -> memory[B,S,D]`` and a decoder-
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 import threading
 import unicodedata
@@ -165,15 +164,10 @@ class G2PModel:
     def load(cls, directory: Path | str = MODEL_DIR, *, variant: str | None = None, threads: int = 1) -> G2PModel:
         """Read ``meta.json`` and open both graphs (checksums verified). ``variant`` picks "int8" or "fp32" when
         the folder holds both; by default the one meta.json names as shipped."""
-        from hark.onnx import load_session
+        from hark.onnx import load_session, read_meta
 
         directory = Path(directory)
-        meta_path = directory / "meta.json"
-        if not meta_path.is_file():
-            raise ModelError(f"g2p model not found: {meta_path} (rebuild it: python -m training.train_g2p)")
-        meta = json.loads(meta_path.read_text(encoding="utf-8"))
-        if meta.get("format") != FORMAT:
-            raise ModelError(f"{meta_path}: format {meta.get('format')!r}, this hark reads {FORMAT!r}")
+        meta_path, meta = read_meta(directory, FORMAT, "g2p model", "python -m training.train_g2p")
         variant = variant or meta["default_variant"]
         files = meta["variants"].get(variant)
         if files is None:

@@ -11,7 +11,6 @@ cached for an old one.
 """
 from __future__ import annotations
 
-import json
 import threading
 from functools import lru_cache
 from pathlib import Path
@@ -60,15 +59,10 @@ class LearnedEncoder:
 
     @classmethod
     def load(cls, directory: Path | str = MODEL_DIR, threads: int = 1) -> LearnedEncoder:
-        from hark.onnx import load_session
+        from hark.onnx import load_session, read_meta
 
         directory = Path(directory)
-        meta_path = directory / "meta.json"
-        if not meta_path.is_file():
-            raise ModelError(f"phonetic encoder not found: {meta_path} (rebuild it: python -m training.train_phonetic)")
-        meta = json.loads(meta_path.read_text(encoding="utf-8"))
-        if meta.get("format") != FORMAT:
-            raise ModelError(f"{meta_path}: format {meta.get('format')!r}, this hark reads {FORMAT!r}")
+        meta_path, meta = read_meta(directory, FORMAT, "phonetic encoder", "python -m training.train_phonetic")
         if list(meta.get("phones", [])) != list(ARPABET):
             raise ModelError(f"{meta_path}: phone inventory differs from g2p.ARPABET")
         session = load_session(directory / meta["file"], sha256=meta["file_sha256"], threads=threads)
