@@ -497,6 +497,71 @@ def listen(ctx: click.Context, wav: str | None, raw: bool, rate: int, device: st
                + (f", {overflows} input overflow(s)" if isinstance(source, audio.Microphone) else ""), err=True)
 
 
+def _catalog_values(path: Path, column: str | None) -> list[tuple[str, str]]:
+    """``(id, name)`` rows of a catalog: a CSV (``column`` or its first column; an ``id`` column if present) or a
+    text file with one name per line."""
+    import csv
+
+    text = path.read_text(encoding="utf-8")
+    if path.suffix.lower() != ".csv":
+        names = [line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#")]
+        return [(str(i), n) for i, n in enumerate(names)]
+    rows = list(csv.DictReader(text.splitlines()))
+    if not rows:
+        raise InputError(f"{path}: no rows")
+    header = list(rows[0].keys())
+    column = column or next((c for c in ("name", "title") if c in header), header[0])
+    if column not in header:
+        raise InputError(f"{path}: no column {column!r} (columns: {', '.join(header)})")
+    return [(str(r.get("id") or i), r[column].strip()) for i, r in enumerate(rows) if (r.get(column) or "").strip()]
+
+
+@cli.command()
+@click.argument("heard")
+@click.option("--catalog", "catalog", required=True, type=click.Path(dir_okay=False, exists=True, path_type=Path),
+              help="Names to resolve against: a CSV (see --column) or a text file with one name per line.")
+@click.option("--column", help="CSV column holding the names (default: name, title, or the first column).")
+@click.option("--nbest", "alternatives", multiple=True, metavar="TEXT",
+              help="Another transcription of the same words (repeatable, best first): n-best augmentation.")
+@click.option("-k", "k", type=click.IntRange(1, 50), default=5, show_default=True, help="Matches to show.")
+@click.option("--json", "as_json", is_flag=True, help="Matches as JSON.")
+@_user_errors
+def resolve(heard: str, catalog: Path, column: str | None, alternatives: tuple[str, ...], k: int,
+            as_json: bool) -> None:
+    """Find what a misheard name was meant to be in a catalog (phonetic + lexical matching).
+
+    \b
+    The first run on a catalog builds its index (seconds for 10k names) and caches it
+    in $HARK_CACHE/entity_resolver; later runs load it. No match prints nothing
+    and exits 1.
+
+    \b
+    Examples:
+      hark resolve --catalog skills/video/catalogs/titles.csv "the mattress"
+      hark resolve --catalog names.txt "jon smyth" --nbest "john smith" --json
+    """
+    from hark.plugins.entity_resolver import Resolver
+
+    values = _catalog_values(catalog, column)
+    try:
+        resolver = Resolver.from_values(values, kind=catalog.stem)
+        nbest = [(heard, 1.0)] + [(a, 0.5 ** (i + 1)) for i, a in enumerate(alternatives)] if alternatives else None
+        matches = resolver.resolve(heard, nbest=nbest, k=k)
+    except ValueError as exc:
+        raise InputError(f"{catalog}: {exc}") from None
+    if as_json:
+        click.echo(_dump([m.to_dict() for m in matches], True))
+    else:
+        for m in matches:
+            click.echo(f"{m.score:.3f}  {m.value}  (id {m.id}; phonetic {m.phonetic:.2f}, lexical {m.lexical:.2f})")
+    if not matches:
+        threshold, resolver.min_score = resolver.min_score, 0.0
+        closest = ", ".join(f"{m.value} ({m.score:.2f})" for m in resolver.resolve(heard, nbest=nbest, k=3))
+        click.echo(f"no match for {heard!r} in {catalog.name} ({len(values)} names): nothing scores "
+                   f"{threshold:.2f} or more" + (f"; closest: {closest}" if closest else ""), err=True)
+        sys.exit(1)
+
+
 class _PushToTalk:
     """Microphone frames pass only between a press of Enter and the end of the next utterance; the rest are read
     and dropped (so the input buffer never overflows)."""

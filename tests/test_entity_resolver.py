@@ -2,7 +2,9 @@
 nothing, indexes are cached on disk, bad input is named. A small inline catalog; no data set needed."""
 from __future__ import annotations
 
+import json
 import time
+from pathlib import Path
 
 import pytest
 
@@ -215,3 +217,44 @@ def test_learned_encoder_missing_is_a_model_error(tmp_path):
 
     with pytest.raises(ModelError, match="train_phonetic"):
         LearnedEncoder.load(tmp_path)
+
+
+# ------------------------------------------------------------------------------------------------ hark resolve
+
+
+def _hark_resolve(*args, cache):
+    import os
+    import subprocess
+    import sys
+
+    env = dict(os.environ, HARK_CACHE=str(cache))
+    return subprocess.run([sys.executable, "-m", "hark.cli", "resolve", *args], capture_output=True, text=True,
+                          env=env, timeout=120)
+
+
+def test_hark_resolve_finds_a_misheard_title_in_a_bundled_catalog(tmp_path):
+    catalog = Path(__file__).resolve().parent.parent / "skills" / "video" / "catalogs" / "titles.csv"
+    out = _hark_resolve("--catalog", str(catalog), "--json", "-k", "3", "the matrix", cache=tmp_path)
+    assert out.returncode == 0, out.stderr
+    matches = json.loads(out.stdout)
+    assert matches[0]["value"] == "The Matrix" and matches[0]["id"] == "vid-0094" and len(matches) <= 3
+
+
+def test_hark_resolve_no_match_names_the_closest_and_fails(tmp_path):
+    catalog = tmp_path / "rooms.txt"
+    catalog.write_text("kitchen\nliving room\nbedroom\n")
+    out = _hark_resolve("--catalog", str(catalog), "quantum chromodynamics", cache=tmp_path)
+    assert out.returncode == 1 and out.stdout == ""
+    assert "no match for 'quantum chromodynamics' in rooms.txt (3 names)" in out.stderr
+
+
+def test_hark_resolve_bad_catalog_is_one_line(tmp_path):
+    catalog = tmp_path / "bad.csv"
+    catalog.write_text("id,title\n1,The Matrix\n")
+    out = _hark_resolve("--catalog", str(catalog), "--column", "name", "matrix", cache=tmp_path)
+    assert out.returncode != 0 and "no column 'name'" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_names_in_other_scripts_are_kept_for_lexical_matching():
+    resolver = Resolver.from_values(["الفيل الأزرق", "The Blue Elephant"], cache=False)
+    assert resolver.resolve("الفيل الأزرق", k=1)[0].value == "الفيل الأزرق"

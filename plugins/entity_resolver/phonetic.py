@@ -46,7 +46,7 @@ _COARSE_GROUPS = {
 }
 _COARSE_CHAR = {_PHONE_CHAR[p]: g for g, phones in _COARSE_GROUPS.items() for p in phones}
 _COARSE_TABLE = str.maketrans(_COARSE_CHAR)
-_NON_WORD = re.compile(r"[^a-z0-9']+")
+_NON_WORD = re.compile(r"[^\w']+|_")  # letters of any script, digits, apostrophes
 
 
 def phone_string(phones: Sequence[str]) -> str:

@@ -58,6 +58,8 @@ FLAT_LIMIT = 50_000
 DEFAULT_MIN_SCORE = 0.3
 MARGIN_CAP = 3.0
 _LOG_FLOOR = math.log(1e-4)
+#: score floor of an entry whose normalised name is exactly what was heard
+EXACT_SCORE = 0.9
 
 
 # ------------------------------------------------------------------------------------------------------- types
@@ -453,6 +455,12 @@ class Resolver:
         best_h = raw.argmax(axis=0)
         best = raw[best_h, np.arange(len(ids))]
         scores = self.ranker.calibrate(best.astype(np.float64))
+        # a name heard exactly as spelled is that name, even where the phonetic channel knows nothing
+        # (names in scripts the g2p cannot pronounce)
+        heard = {normalize_text(text)} | {normalize_text(t) for t, _ in (nbest or [])[:1]}
+        for c, i in enumerate(ids.tolist()):
+            if normalize_text(self.entries[int(i)].name) in heard:
+                scores[c] = EXACT_SCORE + (1.0 - EXACT_SCORE) * scores[c]  # keeps the ranker's order among them
         order = np.argsort(-scores, kind="stable")[:k]
         if scores[order[0]] < self.min_score:
             return []
