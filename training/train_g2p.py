@@ -254,13 +254,7 @@ def torch_predict(model: G2PTransformer, words: list[str], batch: int = 512) -> 
 
 
 def onnx_predict(model: G2PModel, words: list[str], batch: int = 256) -> list[tuple[str, ...]]:
-    order = sorted(range(len(words)), key=lambda i: len(words[i]))
-    out: list[tuple[str, ...]] = [()] * len(words)
-    for start in range(0, len(order), batch):
-        idx = order[start:start + batch]
-        for i, phones in zip(idx, model([words[i] for i in idx])):
-            out[i] = phones
-    return out
+    return model.predict_sorted(words, batch)
 
 
 def latency_ms(model: G2PModel, words: list[str]) -> dict:

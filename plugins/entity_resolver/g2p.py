@@ -180,6 +180,16 @@ class G2PModel:
         """True when every character is one of the model's letters and the word is not too long for it."""
         return 0 < len(word) <= self.max_letters and all(c in self._letter_ids for c in word)
 
+    def predict_sorted(self, words: Sequence[str], batch: int = 256) -> list[tuple[str, ...]]:
+        """Phones for many words, batched by length (less padding), returned in the order given."""
+        order = sorted(range(len(words)), key=lambda i: len(words[i]))
+        out: list[tuple[str, ...]] = [()] * len(words)
+        for start in range(0, len(order), batch):
+            idx = order[start:start + batch]
+            for i, phones in zip(idx, self([words[i] for i in idx])):
+                out[i] = phones
+        return out
+
     def __call__(self, words: Sequence[str]) -> list[tuple[str, ...]]:
         """Greedy decoding of a batch of words; every word must pass ``can_read``."""
         if not words:
