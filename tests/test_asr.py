@@ -196,6 +196,7 @@ def test_silence_gives_no_confident_command(asr_engine):
     ({"fallback": "sometimes"}, "fallback"),
     ({"nbest": 0}, "nbest"),
     ({"noise_floor_dbfs": 3}, "noise_floor_dbfs"),
+    ({"streaming_lag_s": -1}, "streaming_lag_s"),
     ({"bogus": 1}, "bogus"),
 ])
 def test_bad_settings_name_the_key(tmp_path, monkeypatch, settings, key):
@@ -328,3 +329,15 @@ def test_live_decoding_and_whole_utterance_decoding_agree(tmp_path, asr_cache, m
         streamed = engine.pm.get_plugin("asr_pocketsphinx").transcriber.streamed
     assert actions == ["home.lights_off", "music.pause", "video.play"]
     assert streamed == (2 if streaming else 0)
+
+
+def test_whole_utterance_decode_while_a_live_one_is_open(asr_engine, tmp_path):
+    """A transcription request for other audio mid-utterance abandons the live decode instead of failing."""
+    t = asr_engine.pm.get_plugin("asr_pocketsphinx").transcriber
+    t.warm()
+    t._adapted = True  # as after a first utterance
+    t.stream_start(np.zeros(4800, np.int16), 100.0)
+    assert t.stream_active(100.0)
+    nbest = t.transcribe(np.zeros(16000, np.int16))  # not streamed: decodes these samples whole
+    assert not t.stream_active(100.0)
+    assert nbest is None or asr_engine.parse(nbest).action is None

@@ -98,6 +98,8 @@ class AsrSettings:
             out.append(("sentences_per_intent", f"expected 10..20000, got {self.sentences_per_intent}"))
         if self.order not in (1, 2, 3, 4):
             out.append(("order", f"expected 1..4, got {self.order}"))
+        if not 0.0 <= self.streaming_lag_s <= 5.0:
+            out.append(("streaming_lag_s", f"expected 0..5 seconds, got {self.streaming_lag_s}"))
         return out
 
 
@@ -293,6 +295,10 @@ class Transcriber:
                 self._live = None
                 rows, confidence = self._results(self.decoder)
             else:
+                if self._live is not None:  # a live utterance that does not match this audio: abandon it
+                    self.decoder.end_utt()
+                    self._live = None
+                    self._pending.clear()
                 rows, confidence = self.decode(pcm, self.decoder)
             fallback = self.settings.fallback
             extra: list[tuple[str, float]] = []
