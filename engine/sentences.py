@@ -17,7 +17,7 @@ from typing import Any, Iterator
 from .skills import Alt, Opt, Seq, SkillSet, SlotRef, SlotSpec, Word
 from .text import tokenize
 
-__all__ = ["Sample", "SlotFiller", "sample_sentences", "spoken_number", "TYPE_GENERATORS"]
+__all__ = ["Sample", "SlotFiller", "sample_sentences", "spoken_number", "ordinal_words", "TYPE_GENERATORS"]
 
 
 @dataclass(frozen=True)
@@ -47,6 +47,24 @@ def spoken_number(n: int) -> str:
         return _ONES[n // 100] + " hundred" + ("" if rest == 0 else " and " + spoken_number(rest))
     rest = n % 1000
     return spoken_number(n // 1000) + " thousand" + ("" if rest == 0 else " " + spoken_number(rest))
+
+
+_ORDINAL_ENDINGS = {"one": "first", "two": "second", "three": "third", "five": "fifth", "eight": "eighth",
+                    "nine": "ninth", "twelve": "twelfth"}
+
+
+def ordinal_words(words: list[str]) -> list[str]:
+    """Spoken cardinal words made ordinal by their last word: ["twenty", "one"] -> ["twenty", "first"]."""
+    if not words:
+        return words
+    last = words[-1]
+    if last in _ORDINAL_ENDINGS:
+        last = _ORDINAL_ENDINGS[last]
+    elif last.endswith("y"):
+        last = last[:-1] + "ieth"
+    else:
+        last += "th"
+    return words[:-1] + [last]
 
 
 def _number_text(rng: random.Random, lo: int = 0, hi: int = 100) -> str:

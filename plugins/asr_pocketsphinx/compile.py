@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable, Sequence
 
-from hark.sentences import sample_sentences, spoken_number
+from hark.sentences import ordinal_words, sample_sentences, spoken_number
 from hark.skills import SkillSet
 
 from .lm import NgramModel
@@ -31,21 +31,7 @@ __all__ = ["CompiledLM", "compile_skills", "speakable", "Lexicon", "skills_finge
 
 FORMAT = "hark-pocketsphinx-lm/1"
 
-_ORDINAL_WORDS = {"one": "first", "two": "second", "three": "third", "five": "fifth", "eight": "eighth",
-                  "nine": "ninth", "twelve": "twelfth"}
 _SYMBOLS = {"%": ["percent"], "&": ["and"], "+": ["plus"], "°": ["degrees"]}
-
-
-def _ordinal(n: int) -> list[str]:
-    words = spoken_number(n).split()
-    last = words[-1]
-    if last in _ORDINAL_WORDS:
-        words[-1] = _ORDINAL_WORDS[last]
-    elif last.endswith("y"):
-        words[-1] = last[:-1] + "ieth"
-    else:
-        words[-1] = last + "th"
-    return words
 
 
 def _number(n: int) -> list[str]:
@@ -67,7 +53,7 @@ def speakable(words: Iterable[str]) -> list[str]:
             hour, minute = int(m.group(1)), int(m.group(2))
             out += _number(hour) + ([] if minute == 0 else (["oh"] if minute < 10 else []) + _number(minute))
         elif m := re.fullmatch(r"(\d+)(st|nd|rd|th)", w):
-            out += _ordinal(int(m.group(1)))
+            out += ordinal_words(spoken_number(int(m.group(1))).split())
         elif m := re.fullmatch(r"(\d+)%", w):
             out += _number(int(m.group(1))) + ["percent"]
         elif w in _SYMBOLS:

@@ -25,7 +25,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from hark.errors import ModelError
-from hark.sentences import spoken_number
+from hark.sentences import ordinal_words, spoken_number
 
 __all__ = ["G2P", "G2PModel", "ARPABET", "MODEL_DIR", "FORMAT", "load_cmudict", "dictionary_words", "split_of",
            "normalize_word", "text_words", "spell_number", "edit_distance"]
@@ -103,10 +103,6 @@ def normalize_word(word: str) -> str:
     return "".join(c for c in folded if not unicodedata.combining(c))
 
 
-_ORDINAL_ENDINGS = {"one": "first", "two": "second", "three": "third", "five": "fifth", "eight": "eighth",
-                    "nine": "ninth", "twelve": "twelfth"}
-
-
 def spell_number(digits: str, ordinal: bool = False) -> list[str]:
     """"21" -> ["twenty", "one"]; "2", ordinal -> ["second"]. Long digit strings (phone numbers, codes) are read
     digit by digit, the way people say them."""
@@ -114,16 +110,7 @@ def spell_number(digits: str, ordinal: bool = False) -> list[str]:
         words = [spoken_number(int(d)) for d in digits]
     else:
         words = spoken_number(int(digits)).split()
-    if ordinal:
-        last = words[-1]
-        if last in _ORDINAL_ENDINGS:
-            last = _ORDINAL_ENDINGS[last]
-        elif last.endswith("y"):
-            last = last[:-1] + "ieth"
-        else:
-            last += "th"
-        words[-1] = last
-    return words
+    return ordinal_words(words) if ordinal else words
 
 
 def text_words(text: str) -> list[str]:
