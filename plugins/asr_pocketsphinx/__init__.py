@@ -239,7 +239,7 @@ class Transcriber:
                 return
             decoder = self.decoder
             if self._live is not None:
-                decoder.end_utt()
+                self._end_live()
             dbfs = self.settings.noise_floor_dbfs
             self._live_sigma = _noise_sigma(pcm, dbfs) if dbfs is not None else 0.0
             self._live_rng = np.random.default_rng(0)
@@ -258,9 +258,13 @@ class Transcriber:
             while self._pending and self._pending[0][0] < t - self.settings.streaming_lag_s:
                 self._feed(self._pending.popleft()[1])
             if self._live_samples > 30 * 16000:  # no endpoint came: stop decoding an endless utterance
-                self.decoder.end_utt()
-                self._live = None
-                self._pending.clear()
+                self._end_live()
+
+    def _end_live(self) -> None:
+        """Close the live utterance; its results stay readable from the decoder until the next one starts."""
+        self.decoder.end_utt()
+        self._live = None
+        self._pending.clear()
 
     def _flush(self, until: float) -> None:
         """Decode the queued frames that start before ``until`` (the end of the endpointed audio)."""
@@ -286,25 +290,25 @@ class Transcriber:
         if sample_rate != 16000:
             raise ValueError(f"pocketsphinx decodes 16 kHz audio, got {sample_rate} Hz "
                              "(hark.audio sources resample to 16 kHz)")
-        pcm = add_noise_floor(np.asarray(samples, dtype=np.int16), self.settings.noise_floor_dbfs)
+        pcm: np.ndarray | None = None  # with the noise floor: made only when the samples are decoded here
         with self._lock:
             if streamed and self._live is not None:
                 self._flush(end)
-                self.decoder.end_utt()
+                self._end_live()
                 self.streamed += 1
-                self._live = None
                 rows, confidence = self._results(self.decoder)
             else:
                 if self._live is not None:  # a live utterance that does not match this audio: abandon it
-                    self.decoder.end_utt()
-                    self._live = None
-                    self._pending.clear()
+                    self._end_live()
+                pcm = add_noise_floor(np.asarray(samples, dtype=np.int16), self.settings.noise_floor_dbfs)
                 rows, confidence = self.decode(pcm, self.decoder)
             fallback = self.settings.fallback
             extra: list[tuple[str, float]] = []
             if fallback == "always" or (fallback == "auto" and confidence < self.settings.fallback_confidence):
                 generic = self.generic
                 if generic is not None:
+                    if pcm is None:
+                        pcm = add_noise_floor(np.asarray(samples, dtype=np.int16), self.settings.noise_floor_dbfs)
                     extra, _ = self.decode(pcm, generic)
         return self._nbest(rows, confidence, extra[:1])
 
