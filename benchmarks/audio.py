@@ -24,7 +24,6 @@ import os
 import platform
 import random
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -37,11 +36,11 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from _bench import percentile  # noqa: E402
 from templates import NOW, values_match  # noqa: E402
-from vad import esc50_clips, frame_db  # noqa: E402
+from vad import esc50_clips, frame_db, speak  # noqa: E402
 
 from hark import Engine, load_config  # noqa: E402
-from hark.audio import read_wav  # noqa: E402
 from hark.plugins.asr_pocketsphinx.compile import speakable  # noqa: E402
+from hark.plugins.entity_resolver.g2p import edit_distance as word_errors  # noqa: E402  (Levenshtein on words)
 from hark.text import tokenize  # noqa: E402
 from hark.types import AudioChunk  # noqa: E402
 
@@ -50,23 +49,6 @@ FRAME = 480
 #: held out from the tests (which use en-us and en-us+f4); screened on everyday sentences first (see --screen)
 VOICES = ["en-us+m3", "en-us+m1", "en-us+f2", "en-gb", "en-gb+f3"]
 LEAD_S, TRAIL_S = 0.5, 1.2
-
-
-def speak(text: str, voice: str, speed: int, tmp: Path) -> np.ndarray:
-    out = tmp / "tts.wav"
-    subprocess.run(["espeak-ng", "-v", voice, "-s", str(speed), "-w", str(out), text], check=True,
-                   capture_output=True)
-    return read_wav(out).astype(np.float64) / 32768.0
-
-
-def word_errors(ref: list[str], hyp: list[str]) -> int:
-    d = list(range(len(hyp) + 1))
-    for i in range(1, len(ref) + 1):
-        prev, d[0] = d[0], i
-        for j in range(1, len(hyp) + 1):
-            cur = min(d[j] + 1, d[j - 1] + 1, prev + (ref[i - 1] != hyp[j - 1]))
-            prev, d[j] = d[j], cur
-    return d[len(hyp)]
 
 
 def utterance(speech: np.ndarray, noise: np.ndarray | None, snr_db: float) -> tuple[np.ndarray, float]:

@@ -2,14 +2,45 @@
 from __future__ import annotations
 
 import os
+import shutil
+import subprocess
 import textwrap
+import wave
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from hark import hookimpl
 
 ROOT = Path(__file__).resolve().parent.parent
+
+# ------------------------------------------------------------------------- speech fixtures (test_vad, test_asr)
+
+needs_espeak = pytest.mark.skipif(shutil.which("espeak-ng") is None,
+                                  reason="espeak-ng is not installed (make system-deps installs it)")
+
+
+def espeak(text: str, path: Path, voice: str = "en-us") -> np.ndarray:
+    """Speech from espeak-ng as 16 kHz int16 (its 22.05 kHz output goes through hark's resampler)."""
+    from hark.audio import read_wav
+
+    subprocess.run(["espeak-ng", "-v", voice, "-w", str(path), text], check=True, capture_output=True)
+    return read_wav(path)
+
+
+def save(path: Path, x: np.ndarray) -> Path:
+    """``x`` as a 16 kHz mono 16-bit WAV file."""
+    with wave.open(str(path), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(16000)
+        w.writeframes(np.asarray(x, dtype="<i2").tobytes())
+    return path
+
+
+def silence(seconds: float) -> np.ndarray:
+    return np.zeros(int(seconds * 16000), dtype=np.int16)
 
 
 @pytest.fixture(scope="session")

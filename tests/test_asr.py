@@ -6,26 +6,24 @@ from __future__ import annotations
 
 import json
 import math
-import shutil
 import subprocess
 import sys
-import wave
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from hark import Engine, load_config
-from hark.audio import WavFile, read_wav
+from hark.audio import WavFile
 from hark.errors import ConfigError
-from hark.plugins.asr_pocketsphinx import AsrSettings, add_noise_floor
+from hark.plugins.asr_pocketsphinx import add_noise_floor
 from hark.plugins.asr_pocketsphinx.compile import speakable
 from hark.plugins.asr_pocketsphinx.lm import EOS, NgramModel
 from hark.types import AudioChunk
 
+from conftest import espeak, needs_espeak, save, silence
+
 ROOT = Path(__file__).resolve().parent.parent
-needs_espeak = pytest.mark.skipif(shutil.which("espeak-ng") is None,
-                                  reason="espeak-ng is not installed (make system-deps installs it)")
 
 # one command per bundled skill, spoken by espeak-ng's default en-us voice (benchmarks/audio.py uses other voices)
 SPOKEN = [
@@ -106,28 +104,12 @@ def asr_engine(asr_cache):
 
 
 def _say(text: str, folder: Path, voice: str = "en-us") -> np.ndarray:
-    """espeak-ng speech as 16 kHz int16 (its 22.05 kHz output goes through hark's resampler)."""
-    raw = folder / "espeak.wav"
-    subprocess.run(["espeak-ng", "-v", voice, "-w", str(raw), text], check=True, capture_output=True)
-    return read_wav(raw)
-
-
-def _gap(seconds: float) -> np.ndarray:
-    return np.zeros(int(16000 * seconds), np.int16)
-
-
-def _save(x: np.ndarray, path: Path) -> Path:
-    with wave.open(str(path), "wb") as w:
-        w.setnchannels(1)
-        w.setsampwidth(2)
-        w.setframerate(16000)
-        w.writeframes(x.astype("<i2").tobytes())
-    return path
+    return espeak(text, folder / "espeak.wav", voice)
 
 
 def _espeak_wav(text: str, path: Path, voice: str = "en-us") -> Path:
     """espeak-ng speech with a little silence around it, written as 16 kHz mono (as a recording would be)."""
-    return _save(np.concatenate([_gap(0.25), _say(text, path.parent, voice), _gap(0.5)]), path)
+    return save(path, np.concatenate([silence(0.25), _say(text, path.parent, voice), silence(0.5)]))
 
 
 def test_skill_language_model_is_compiled_and_cached(asr_engine, asr_cache, monkeypatch):
@@ -295,10 +277,10 @@ def test_wake_phrase_strips_every_hypothesis_and_renormalises():
 @needs_espeak
 def test_wake_phrase_gates_spoken_commands(tmp_path, asr_cache):
     """'hey hark' alone, then a command (acted on), then another command without the phrase (ignored)."""
-    x = np.concatenate([_gap(0.5), _say("hey hark", tmp_path), _gap(1.5),
-                        _say("turn off the kitchen lights", tmp_path), _gap(1.0),
-                        _say("turn on the kitchen lights", tmp_path), _gap(1.0)])
-    wav = _save(x, tmp_path / "session.wav")
+    x = np.concatenate([silence(0.5), _say("hey hark", tmp_path), silence(1.5),
+                        _say("turn off the kitchen lights", tmp_path), silence(1.0),
+                        _say("turn on the kitchen lights", tmp_path), silence(1.0)])
+    wav = save(tmp_path / "session.wav", x)
     out = _hark("listen", "--json", "--wake", "hey hark", "--wav", str(wav), env_cache=asr_cache)
     assert out.returncode == 0, out.stderr
     kinds = [json.loads(line)["kind"] for line in out.stdout.splitlines()]
@@ -319,8 +301,8 @@ def test_push_to_talk_needs_a_microphone(tmp_path):
 @pytest.mark.parametrize("streaming", [True, False])
 def test_live_decoding_and_whole_utterance_decoding_agree(tmp_path, asr_cache, monkeypatch, streaming):
     """Three commands in one stream: from the second on, live decoding finishes at the endpoint."""
-    x = np.concatenate([_gap(0.5), _say("turn off the kitchen lights", tmp_path), _gap(1.2),
-                        _say("pause the music", tmp_path), _gap(1.2), _say("play the matrix", tmp_path), _gap(1.2)])
+    x = np.concatenate([silence(0.5), _say("turn off the kitchen lights", tmp_path), silence(1.2),
+                        _say("pause the music", tmp_path), silence(1.2), _say("play the matrix", tmp_path), silence(1.2)])
     frames = [AudioChunk(x[i:i + 480].tobytes(), 16000, i / 16000, k) for k, i in enumerate(range(0, len(x), 480))]
     monkeypatch.setenv("HARK_CACHE", str(asr_cache))
     with Engine(load_config(ROOT / "config.yaml", env={},

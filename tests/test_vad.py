@@ -12,43 +12,21 @@ import signal
 import subprocess
 import sys
 import time
-import wave
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from hark.audio import WavFile, read_wav
+from hark.audio import WavFile
 from hark.errors import ConfigError
 from hark.plugins.vad import VadPlugin, VadSettings
 from hark.plugins.vad.endpointer import Endpointer
 from hark.plugins.vad.model import EnergyDetector, SpectralDetector
 from hark.types import AudioChunk
 
-from conftest import HOME_SKILL
+from conftest import HOME_SKILL, espeak, needs_espeak, save, silence
 
 SR = 16000
-needs_espeak = pytest.mark.skipif(shutil.which("espeak-ng") is None,
-                                  reason="espeak-ng is not installed (make system-deps installs it)")
-
-
-def espeak(text: str, path: Path, voice: str = "en-us") -> np.ndarray:
-    """Speech from espeak-ng as 16 kHz int16 (its 22.05 kHz output goes through hark's resampler)."""
-    subprocess.run(["espeak-ng", "-v", voice, "-w", str(path), text], check=True, capture_output=True)
-    return read_wav(path)
-
-
-def save(path: Path, x: np.ndarray) -> Path:
-    with wave.open(str(path), "wb") as w:
-        w.setnchannels(1)
-        w.setsampwidth(2)
-        w.setframerate(SR)
-        w.writeframes(np.asarray(x, dtype="<i2").tobytes())
-    return path
-
-
-def silence(seconds: float) -> np.ndarray:
-    return np.zeros(int(seconds * SR), dtype=np.int16)
 
 
 def speech_bounds(x: np.ndarray) -> tuple[float, float]:
