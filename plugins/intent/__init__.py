@@ -38,10 +38,6 @@ class IntentSettings:
     default_skill: str = ""
     #: confidence factor per slot whose words do not resolve to its type, so a tier that resolved it wins
     unresolved_penalty: float = 0.7
-    #: weight left to an n-best hypothesis the model calls out of scope (1 = trust the ASR ranking as it is;
-    #: lower = a parseable lower-ranked hypothesis beats an unparseable first one, as users mostly say
-    #: in-domain things and an unparseable hypothesis is more likely a misrecognition)
-    oos_hypothesis_weight: float = 1.0
     threads: int = 1
 
 
@@ -107,10 +103,6 @@ def fuse_predictions(nbest: NBest, preds: list[Prediction], labels: list[str], s
     weights = np.array([h.score for h in nbest.hypotheses], dtype=np.float64)
     weights = weights / weights.sum() if weights.sum() > 0 else np.full(len(weights), 1 / len(weights))
     probs = np.stack([p.intent_probs for p in preds])  # [hyps, intents]
-    if len(weights) > 1 and settings.oos_hypothesis_weight < 1.0 and settings.oos_label in labels:
-        p_oos = probs[:, labels.index(settings.oos_label)]
-        weights = weights * (1.0 - (1.0 - settings.oos_hypothesis_weight) * p_oos)
-        weights = weights / weights.sum() if weights.sum() > 0 else np.full(len(weights), 1 / len(weights))
     fused = weights @ probs
     out: list[Interpretation] = []
     for k in np.argsort(-fused)[: settings.top_intents]:
