@@ -147,6 +147,8 @@ def main() -> None:
     ap.add_argument("--no-streaming", action="store_true",
                     help="decode each utterance after its endpoint instead of while it is spoken")
     ap.add_argument("--fallback", choices=("auto", "always", "never"), help="override the generic-LM fallback")
+    ap.add_argument("--disable", default="", metavar="PLUGINS",
+                    help="comma-separated plugins to switch off for an ablation, e.g. entity_resolver")
     ap.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "audio.json")
     args = ap.parse_args()
     if not shutil.which("espeak-ng"):
@@ -167,8 +169,10 @@ def main() -> None:
         asr_settings["streaming"] = False
     if args.fallback:
         asr_settings["fallback"] = args.fallback
-    engine = Engine(load_config(ROOT / "config.yaml", env={},
-                                **({"plugins.settings.asr_pocketsphinx": asr_settings} if asr_settings else {})))
+    overrides: dict = {"plugins.settings.asr_pocketsphinx": asr_settings} if asr_settings else {}
+    if args.disable:
+        overrides["plugins.disabled"] = [p for p in args.disable.split(",") if p]
+    engine = Engine(load_config(ROOT / "config.yaml", env={}, **overrides))
     asr = engine.pm.get_plugin("asr_pocketsphinx")
     if asr is None or asr.transcriber is None:
         sys.exit("the asr_pocketsphinx plugin is not running (see `hark doctor`)")

@@ -263,6 +263,11 @@ class Catalog:
     def __len__(self) -> int:
         return len(self.entries)
 
+    def exact(self, text: str) -> tuple[SlotMatch, ...]:
+        """The entries whose name or alias is exactly ``text`` (normalised, a leading article optional)."""
+        hits = self._exact.get(normalize(text)) or ()
+        return tuple(SlotMatch(self.entries[i].name, self.entries[i].id, 1.0) for i in hits)
+
     def _lookup(self, text: str, limit: int = 5) -> tuple[SlotMatch, ...]:
         norm = normalize(text)
         if not norm:

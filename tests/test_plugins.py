@@ -105,7 +105,8 @@ def test_hark_plugins_env_var(write_skill, tmp_path):
     with hark.Engine(cfg) as engine:
         status = {i.name: i.status for i in engine.plugin_info if i.builtin}
     assert status == {"intent_templates": "loaded", "slot_parsers": "loaded", "skill_actions": "disabled",
-                      "intent": "disabled", "vad": "disabled", "asr_pocketsphinx": "disabled"}
+                      "intent": "disabled", "vad": "disabled", "asr_pocketsphinx": "disabled",
+                      "entity_resolver": "disabled"}
 
 
 class Exploding:
