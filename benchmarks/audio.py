@@ -147,6 +147,8 @@ def main() -> None:
     ap.add_argument("--no-streaming", action="store_true",
                     help="decode each utterance after its endpoint instead of while it is spoken")
     ap.add_argument("--fallback", choices=("auto", "always", "never"), help="override the generic-LM fallback")
+    ap.add_argument("--catalog-only", action="store_true",
+                    help="only sentences with a catalog slot (titles, artists, books...)")
     ap.add_argument("--disable", default="", metavar="PLUGINS",
                     help="comma-separated plugins to switch off for an ablation, e.g. entity_resolver")
     ap.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "audio.json")
@@ -178,6 +180,9 @@ def main() -> None:
         sys.exit("the asr_pocketsphinx plugin is not running (see `hark doctor`)")
     ctx = engine.context(now=NOW)
     tests = [t for t in engine.skills.tests()]
+    if args.catalog_only:  # sentences naming a catalog entry: what the entity resolver is for
+        tests = [t for t in tests if any(engine.skills[t.skill].slots[name].type == "catalog" for name in t.slots
+                                         if name in engine.skills[t.skill].slots)]
     rng = random.Random(11)
     rng.shuffle(tests)
     tests = tests[: args.sentences]

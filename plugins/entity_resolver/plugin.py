@@ -9,20 +9,21 @@ interpretation this plugin
    the same place in the other n-best hypotheses (``project_span``), and fills ``value``, ``entity_id``,
    ``confidence`` and ``alternatives``. When those words match nothing, spans up to ``reach`` words wider or
    narrower are tried (a tagger that kept "caption" of "in caption" still finds "Inception");
-3. when the interpretation has no words for a catalog slot its intent takes (the intent model did not tag an
-   unknown-sounding title), tries the spans of the hypothesis that are not the intent's carrier words
+3. when the interpretation has no words for a catalog slot every template of its intent needs (the intent model
+   did not tag an unknown-sounding title), tries the spans of the hypothesis that are not the intent's carrier words
    ("play", "the movie", ...) and fills the slot from the best match scoring at least ``recover_min_score``.
 
 A slot filled in steps 2-3 that had no value raises the interpretation's confidence (``boost``): a catalog name
 said where the intent expects one is evidence for that intent. A slot heard as a name that sounds like no entry
 lowers it (``unresolved_penalty``): "play the lying king" is not a book request just because "the lying king"
 was tagged as a book. Resolvers are built on first use per catalog (indexes cached on
-disk by content) and all at once by ``hark train``.
+disk by content), in the background when an audio stream starts, and all at once by ``hark train``.
 """
 from __future__ import annotations
 
 import dataclasses
 import difflib
+import functools
 import logging
 import shutil
 import threading
@@ -30,9 +31,9 @@ from dataclasses import dataclass
 from typing import Any, Iterable, Sequence
 
 from hark.hookspecs import hookimpl
-from hark.skills import Alt, Catalog, Opt, Seq, Word
+from hark.skills import Alt, Catalog, Opt, Seq, SlotRef, Word
 from hark.text import normalize, tokenize
-from hark.types import Context, EntityCandidate, Interpretation, NBest, Slot
+from hark.types import AudioChunk, Context, EntityCandidate, Interpretation, NBest, Slot
 
 __all__ = ["EntityResolverPlugin", "ResolverSettings", "project_span", "carrier_words", "candidate_spans",
            "nearby", "boosted"]
@@ -133,11 +134,21 @@ def carrier_words(templates: Iterable[Any]) -> frozenset[str]:
     return frozenset(found)
 
 
-def template_slots(templates: Iterable[Any]) -> set[str]:
-    """Slot names the templates of an intent refer to."""
-    from hark.skills import slot_names
+def required_slots(templates: Sequence[Any]) -> frozenset[str]:
+    """Slots every template of an intent needs (not optional, not in only some alternatives): the ones whose
+    absence says the interpreter missed words, so recovering them is worth the lookups."""
+    def required(node: Any) -> frozenset[str]:
+        if isinstance(node, SlotRef):
+            return frozenset({node.name})
+        if isinstance(node, Seq):
+            return frozenset().union(*(required(item) for item in node.items))
+        if isinstance(node, Alt):
+            return frozenset.intersection(*(required(o) for o in node.options)) if node.options else frozenset()
+        return frozenset()  # Word, Opt
 
-    return {name for t in templates for name in slot_names(t)}
+    if not templates:
+        return frozenset()
+    return frozenset.intersection(*(required(t) for t in templates))
 
 
 def candidate_spans(words: Sequence[str], carriers: frozenset[str], taken: Sequence[bool],
@@ -164,7 +175,7 @@ def boosted(confidence: float, score: float, boost: float) -> float:
 # ---------------------------------------------------------------------------------------------------- plugin
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class _CatalogResolver:
     """A Resolver over every name and alias of a skill catalog; match ids are entry positions in the catalog."""
 
@@ -173,12 +184,16 @@ class _CatalogResolver:
 
     def resolve(self, text: str, nbest: list[tuple[str, float]] | None, k: int) -> list[tuple[Any, float]]:
         """[(CatalogEntry, score)] best first, one per entry (a name and its alias count once)."""
+        return list(self._resolve(text, tuple(nbest or ()), k))
+
+    @functools.lru_cache(maxsize=512)  # the top readings of one utterance ask about the same words
+    def _resolve(self, text: str, nbest: tuple[tuple[str, float], ...], k: int) -> tuple[tuple[Any, float], ...]:
         out, seen = [], set()
-        for match in self.resolver.resolve(text, nbest=nbest or None, k=k + 3):
+        for match in self.resolver.resolve(text, nbest=list(nbest) or None, k=k + 3):
             if match.id not in seen:
                 seen.add(match.id)
                 out.append((self.catalog.entries[match.id], match.score))
-        return out[:k]
+        return tuple(out[:k])
 
 
 def catalog_values(catalog: Catalog) -> list[tuple[int, str, float]]:
@@ -197,6 +212,7 @@ class EntityResolverPlugin:
         self.settings = ResolverSettings()
         self._resolvers: dict[int, _CatalogResolver] = {}
         self._lock = threading.Lock()
+        self._skills: Any = None
 
     @property
     def status(self) -> str:
@@ -209,6 +225,25 @@ class EntityResolverPlugin:
     @hookimpl
     def hark_startup(self, engine: Any) -> None:
         self.settings = engine.config.plugin_settings(NAME, ResolverSettings)
+        self._skills = engine.skills
+
+    @hookimpl
+    def hark_audio_chunk(self, chunk: AudioChunk, context: Context) -> None:
+        """A new audio stream: load every catalog index in the background, so the first spoken request that names
+        a title does not wait for it (text-only use loads an index when a slot first needs it)."""
+        if chunk.index != 0 or self._skills is None:
+            return
+        catalogs = [c for c in _catalogs(self._skills) if id(c) not in self._resolvers]
+        if catalogs:
+            threading.Thread(target=self._warm, args=(catalogs,), name="hark-entity-warm", daemon=True).start()
+
+    def _warm(self, catalogs: list[Catalog]) -> None:
+        for catalog in catalogs:
+            try:
+                self._for(catalog)
+            except Exception as exc:  # reported again, in the hook's error event, when a request needs it
+                log.warning("entity_resolver: could not load the index of catalog %s: %s", catalog.name, exc)
+                return
 
     @hookimpl
     def hark_compile(self, engine: Any, force: bool) -> str | None:
@@ -294,7 +329,7 @@ class EntityResolverPlugin:
             changed = True
         if s.recover_missing:
             present = {slot.name for slot in slots}
-            for name in sorted(template_slots(intent.templates)):
+            for name in sorted(required_slots(intent.templates)):
                 if name not in specs or name in present:
                     continue
                 spans = candidate_spans(utt.words, carrier_words(intent.templates), utt.taken(slots),
