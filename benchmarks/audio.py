@@ -149,6 +149,8 @@ def main() -> None:
     ap.add_argument("--fallback", choices=("auto", "always", "never"), help="override the generic-LM fallback")
     ap.add_argument("--catalog-only", action="store_true",
                     help="only sentences with a catalog slot (titles, artists, books...)")
+    ap.add_argument("--save-rows", type=Path, metavar="FILE",
+                    help="also write every utterance (n-best with scores, expected intent and slots) as JSON")
     ap.add_argument("--disable", default="", metavar="PLUGINS",
                     help="comma-separated plugins to switch off for an ablation, e.g. entity_resolver")
     ap.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "audio.json")
@@ -221,6 +223,7 @@ def main() -> None:
                     "intent_ok": intent == expected, "one_best_ok": one_best[0] == expected, "oracle_ok": oracle,
                     "slots_ok": s_ok, "slots_n": s_n, "audio_s": len(pcm) / SR, "busy_s": got["busy"],
                     "latency_s": latency, "processing_s": got["end_cost"],
+                    "nbest": got["nbest"], "expected_slots": dict(t.slots),
                 })
                 if ti % 20 == 0:
                     done = [r for r in rows if r["condition"] == condition and r["voice"] == voice]
@@ -270,6 +273,8 @@ def main() -> None:
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, indent=2) + "\n")
+    if args.save_rows:  # every utterance's n-best list: replays NLU settings without decoding audio again
+        args.save_rows.write_text(json.dumps(rows) + "\n")
     for c, s in results.items():
         print(c, json.dumps(s))
     print(f"wrote {args.out}")

@@ -47,8 +47,9 @@ log = logging.getLogger("hark")
 class ResolverSettings:
     #: ranker preset: "default" (the shipped one) or one of "phonetic", "lexical", "combined"
     weights: str = "default"
-    #: calibrated score under which a slot stays unresolved (null: the preset's own, see ranker.json)
-    min_score: float | None = None
+    #: calibrated score under which a tagged slot stays unresolved (null: the preset's own, 0.24, which also
+    #: expects names missing from the catalog); lower here, since an interpreter already read the words as a name
+    min_score: float | None = 0.1
     #: how many alternative entries a resolved slot carries
     alternatives: int = 4
     #: fill a catalog slot the interpreter left out, from the words around the intent's carrier phrase
@@ -58,13 +59,13 @@ class ResolverSettings:
     #: longest span, in words, tried when recovering a slot
     max_span_words: int = 8
     #: share of the remaining confidence a resolved slot adds: c + (1 - c) * boost * score
-    boost: float = 0.5
+    boost: float = 0.7
     #: use the other n-best hypotheses' words for the same slot
     use_nbest: bool = True
     #: a tagged catalog slot is also tried this many words wider or narrower on each side
     reach: int = 2
     #: confidence factor of a reading whose catalog slot sounds like no entry
-    unresolved_penalty: float = 0.6
+    unresolved_penalty: float = 0.85
 
     def problems(self) -> list[tuple[str, str]]:
         out = []
