@@ -42,6 +42,12 @@ bench-audio: install  ## speech end to end: espeak-ng voices -> VAD -> ASR -> in
 	$(BIN)/python benchmarks/audio.py
 	$(BIN)/python benchmarks/g2p.py
 
+.PHONY: bench-entity
+bench-entity: install  ## entity resolution: SLURP ASR spans, spoken movie and book titles (~45 min cold, decodes cached; needs HARK_DATA)
+	$(BIN)/python benchmarks/entity.py --bench slurp
+	$(BIN)/python benchmarks/entity_spoken.py --bench movies
+	$(BIN)/python benchmarks/entity_spoken.py --bench books
+
 bench-intent: install  ## trained-tier benchmarks on SNIPS, ATIS, SLURP and the bundled skills (needs HARK_DATA)
 	$(BIN)/python benchmarks/templates.py --tiers all
 	$(BIN)/python benchmarks/intent.py --dataset snips
