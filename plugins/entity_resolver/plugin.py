@@ -214,6 +214,8 @@ class EntityResolverPlugin:
         self._resolvers: dict[int, _CatalogResolver] = {}
         self._lock = threading.Lock()
         self._skills: Any = None
+        self._warming: threading.Thread | None = None
+        self._closing = threading.Event()
 
     @property
     def status(self) -> str:
@@ -235,11 +237,23 @@ class EntityResolverPlugin:
         if chunk.index != 0 or self._skills is None:
             return
         catalogs = [c for c in _catalogs(self._skills) if id(c) not in self._resolvers]
-        if catalogs:
-            threading.Thread(target=self._warm, args=(catalogs,), name="hark-entity-warm", daemon=True).start()
+        if catalogs and (self._warming is None or not self._warming.is_alive()):
+            self._warming = threading.Thread(target=self._warm, args=(catalogs,), name="hark-entity-warm",
+                                             daemon=True)
+            self._warming.start()
+
+    @hookimpl
+    def hark_shutdown(self, engine: Any) -> None:
+        """Wait for a background index load: a thread still inside faiss or onnxruntime when the interpreter
+        exits aborts the process."""
+        self._closing.set()
+        if self._warming is not None:
+            self._warming.join()
 
     def _warm(self, catalogs: list[Catalog]) -> None:
         for catalog in catalogs:
+            if self._closing.is_set():
+                return
             try:
                 self._for(catalog)
             except Exception as exc:  # reported again, in the hook's error event, when a request needs it
