@@ -6,6 +6,7 @@ import json
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from hark.plugins.entity_resolver import Match, Resolver
@@ -189,7 +190,7 @@ def test_ranker_file_is_consistent():
     presets, default, encoder = load_rankers()
     assert default in presets and {"phonetic", "lexical", "combined"} <= set(presets)
     assert encoder in ("hashed", "learned")
-    assert FLAT_LIMIT == 50_000
+    assert FLAT_LIMIT == 2_000
 
 
 def test_phone_strings():
@@ -198,17 +199,20 @@ def test_phone_strings():
     assert normalize_text("  Amélie!  (2001) ") == "amelie 2001"
 
 
-def test_large_catalogs_use_hnsw(monkeypatch):
+def test_large_catalogs_use_product_quantisation(monkeypatch, one_faiss_thread):
     import faiss
 
     from hark.plugins.entity_resolver import resolver as module
 
     monkeypatch.setattr(module, "FLAT_LIMIT", 10)
     big = Resolver.from_values(TITLES, cache=False)
-    assert isinstance(big._index.phon, faiss.IndexHNSWFlat)
+    assert isinstance(big._index.phon, faiss.IndexPQFastScan) and big.index_kind == "pq"
     assert top(big, "the mattress") == "The Matrix"
     small = Resolver.from_values(TITLES[:5], cache=False)
     assert isinstance(small._index.phon, faiss.IndexFlatIP)
+    hnsw = Resolver.from_values(TITLES, cache=False, index="hnsw")
+    assert isinstance(hnsw._index.phon, faiss.IndexHNSWFlat)
+    assert top(hnsw, "the mattress") == "The Matrix"
 
 
 def test_learned_encoder_missing_is_a_model_error(tmp_path):
@@ -258,3 +262,141 @@ def test_hark_resolve_bad_catalog_is_one_line(tmp_path):
 def test_names_in_other_scripts_are_kept_for_lexical_matching():
     resolver = Resolver.from_values(["الفيل الأزرق", "The Blue Elephant"], cache=False)
     assert resolver.resolve("الفيل الأزرق", k=1)[0].value == "الفيل الأزرق"
+
+
+# --------------------------------------------------------------------------------------- large catalogs (issue 6c)
+
+LARGE_WORDS = (["silver", "golden", "hidden", "broken", "quiet", "burning", "frozen", "electric", "midnight", "lonely",
+                "secret", "crimson", "hollow", "distant", "savage"],
+               ["river", "garden", "kingdom", "harbor", "mountain", "window", "forest", "castle", "island", "shadow",
+                "thunder", "lantern", "desert", "canyon", "meadow", "valley", "engine", "mirror", "ocean", "empire"],
+               ["", "of dreams", "at dawn", "in winter", "of glass", "returns", "forever", "of fire", "at night",
+                "rising"])
+
+
+@pytest.fixture(scope="module")
+def large_catalog() -> list[str]:
+    """3,000 distinct names: enough for the compressed index's path, fast to build."""
+    first, second, third = LARGE_WORDS
+    return [" ".join(w for w in (a, b, c) if w).title() for a in first for b in second for c in third]
+
+
+@pytest.fixture()
+def one_faiss_thread():
+    """Quantiser training on one thread: with the CPU shared (CI, other jobs), faiss' OpenMP threads spin and a
+    3k-entry build takes 4 s instead of 1."""
+    import faiss
+
+    threads = faiss.omp_get_max_threads()
+    faiss.omp_set_num_threads(1)
+    yield
+    faiss.omp_set_num_threads(threads)
+
+
+@pytest.mark.parametrize("kind,limits", [("pq", {"FLAT_LIMIT": 1000}),
+                                         ("ivfpq", {"FLAT_LIMIT": 1000, "IVF_LIMIT": 2000})])
+def test_compressed_index_finds_misheard_names(monkeypatch, large_catalog, kind, limits, one_faiss_thread):
+    from hark.plugins.entity_resolver import resolver as module
+
+    for name, value in limits.items():
+        monkeypatch.setattr(module, name, value)
+    resolver = Resolver.from_values(list(enumerate(large_catalog)), cache=False)
+    assert resolver.index_kind == kind and len(resolver) == 3000
+    assert top(resolver, "the silver rivers of dreams") == "Silver River Of Dreams"  # a sound-alike swap
+    assert top(resolver, "golden window add dawn") == "Golden Window At Dawn"
+    assert top(resolver, "crimson kingdom") == "Crimson Kingdom"  # heard exactly
+    found = resolver.resolve("midnight harbour in winter", k=3)
+    assert found[0].value == "Midnight Harbor In Winter"
+    assert found[0].id == large_catalog.index("Midnight Harbor In Winter")
+
+
+def test_compressed_index_cache_round_trip(tmp_path, monkeypatch, large_catalog, one_faiss_thread):
+    from hark.plugins.entity_resolver import resolver as module
+
+    monkeypatch.setenv("HARK_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setattr(module, "FLAT_LIMIT", 1000)
+    first = Resolver.from_values(large_catalog, kind="test")
+    second = Resolver.from_values(large_catalog, kind="test")
+    assert not first.loaded_from_cache and second.loaded_from_cache and second.index_kind == "pq"
+    files = {f.name for f in second.cache_path.iterdir()}
+    assert {"meta.json", "strings.npz", "phonetic.faiss"} <= files
+    assert "lexical.faiss" not in files  # the default ranker does not search the lexical channel: not built
+    for heard in ("hidden forest at dawn", "lonely island rising", "savage canyon of glass"):
+        assert first.resolve(heard) == second.resolve(heard)
+        assert second.resolve(heard)[0].value.lower() == heard
+    # a ranker that searches the lexical channel adds it to the same folder, then reads it from there
+    combined = Resolver.from_values(large_catalog, kind="test", weights="combined")
+    assert not combined.loaded_from_cache and (combined.cache_path / "lexical.faiss").is_file()
+    again = Resolver.from_values(large_catalog, kind="test", weights="combined")
+    assert again.loaded_from_cache and again.cache_path == first.cache_path
+    assert top(again, "quiet garden forever") == "Quiet Garden Forever"
+
+
+def test_entries_are_stored_by_column():
+    resolver = Resolver.from_values([("a", "Heat", 2.0), ("b", "Alien"), ("c", "Jaws", 0.5)], cache=False)
+    entries = resolver.entries
+    assert len(entries) == 3 and entries[1].name == "Alien" and entries[1].id == "b"
+    assert entries[1].popularity == 1.0 and entries[-1].popularity == 0.5
+    assert [e.name for e in entries] == ["Heat", "Alien", "Jaws"] and [e.id for e in entries[:2]] == ["a", "b"]
+    plain = Resolver.from_values(["Heat", "Alien"], cache=False).entries
+    assert plain.ids is None and plain.popularity is None and plain[0].id is None
+    with pytest.raises(IndexError):
+        entries[3]
+
+
+def test_unknown_index_kind_is_a_value_error():
+    with pytest.raises(ValueError, match="unknown index kind 'annoy'"):
+        Resolver.from_values(TITLES, index="annoy", cache=False)
+
+
+def _hashed_by_definition(grams: list[str], dim: int) -> np.ndarray:
+    """The hashed vector defined gram by gram (as the resolver's format-1 code computed it)."""
+    import hashlib
+
+    vec = np.zeros(dim, dtype=np.float32)
+    counts: dict[str, int] = {}
+    for g in grams:
+        counts[g] = counts.get(g, 0) + 1
+    for g, n in counts.items():
+        h = int.from_bytes(hashlib.blake2b(g.encode("utf-8"), digest_size=8).digest(), "little")
+        vec[h % dim] += (1.0 if (h >> 63) & 1 else -1.0) * (1.0 + np.log(n))
+    norm = float(np.linalg.norm(vec))
+    return vec / norm if norm > 0 else vec
+
+
+def test_batched_vectors_equal_the_definition_bit_for_bit():
+    """The numpy batch encoder must not move a single bit: small catalogs' results stay what they were."""
+    from hark.plugins.entity_resolver.g2p import G2P
+    from hark.plugins.entity_resolver.phonetic import (LEX_DIM, PHONE_DIM, _lexical_grams, _phone_grams,
+                                                       lexical_vectors, phone_vectors)
+
+    texts = TITLES + ["glasgow", "the the the the", "a", "ab ab ab", "Amélie", "الفيل الأزرق"]
+    g2p = G2P.default()
+    fines = [phone_string(g2p.phrase(t)) for t in texts]
+    phone_ref = np.stack([_hashed_by_definition(_phone_grams(f), PHONE_DIM) if f else np.zeros(PHONE_DIM, np.float32)
+                          for f in fines])
+    lex_ref = np.stack([_hashed_by_definition(_lexical_grams(normalize_text(t)), LEX_DIM) for t in texts])
+    for batch in (1, 9, len(texts)):  # one at a time (Python path), batched (numpy path)
+        phon = np.vstack([phone_vectors(fines[i:i + batch]) for i in range(0, len(fines), batch)])
+        lex = np.vstack([lexical_vectors(texts[i:i + batch]) for i in range(0, len(texts), batch)])
+        assert np.array_equal(phon, phone_ref) and np.array_equal(lex, lex_ref)
+
+
+def test_feature_matrix_equals_pair_features():
+    from hark.plugins.entity_resolver.g2p import G2P
+    from hark.plugins.entity_resolver.phonetic import pair_feature_matrix, pair_features
+
+    g2p = G2P.default()
+    hyps = ["the mattress", "beach walk", "الفيل"]
+    cands = TITLES[:8] + ["الفيل الأزرق"]
+    hf, cf = [phone_string(g2p.phrase(t)) for t in hyps], [phone_string(g2p.phrase(t)) for t in cands]
+    ht, ct = [normalize_text(t) for t in hyps], [normalize_text(t) for t in cands]
+    rng = np.random.default_rng(0)
+    emb, lex = rng.random((3, len(cands)), dtype=np.float32), rng.random((3, len(cands)), dtype=np.float32)
+    logw, pop = [0.0, -0.5, -1.0], rng.random(len(cands)) - 1
+    matrix = pair_feature_matrix(hf, ht, cf, ct, emb, lex, logw, pop)
+    for h in range(3):
+        for c in range(len(cands)):
+            one = pair_features(hf[h], coarse_string(hf[h]), ht[h], cf[c], coarse_string(cf[c]), ct[c],
+                                float(emb[h, c]), float(lex[h, c]), logw[h], float(pop[c]))
+            assert np.array_equal(matrix[h, c], np.array(one, dtype=np.float32))

@@ -6,24 +6,43 @@
 
 How it works:
 
-1. **Catalog** (``from_values``): every name goes through g2p (``G2P.default()``) to a phone string, and gets a
-   phonetic vector (``encoder``: hashed phone n-grams, or the learned Siamese encoder when it ships and is chosen)
-   and a lexical vector (hashed character n-grams). Each channel has its own faiss inner-product index:
-   ``IndexFlatIP`` (exact; a query costs one pass over 1,024 floats per entry and channel, ~10 ms at 50k) up to
-   ``FLAT_LIMIT`` (50,000) entries, ``IndexHNSWFlat`` (M = 32, efConstruction = 80, efSearch = 128; approximate,
-   sub-linear) above. Indexes are cached on disk under
-   ``hark.config.cache_dir("entity_resolver")``, keyed by a hash of the names, the phonetic encoder's version and
-   ``INDEX_FORMAT``: building the same catalog again only reads the files.
+1. **Catalog** (``from_values``): every name goes through g2p (``G2P.default()``; each distinct word once) to a
+   phone string, and is normalised (``normalize_text``). Both strings are kept packed (one UTF-8 buffer + offsets,
+   not a Python object per name), with a sorted hash of the texts for names heard exactly. Each *channel* the
+   ranker searches gets a faiss inner-product index over its vectors: phonetic (``encoder``: hashed phone n-grams,
+   or the learned Siamese encoder when it ships and is chosen) and lexical (hashed character n-grams); a channel
+   no ranker has searched is not built (the default "phonetic" preset never builds the lexical one).
+   Index type (``index=`` to force one), measured by ``benchmarks/entity_scale.py`` (synthetic title catalogs,
+   resolve p50 on one thread of a shared 2-core machine; ``benchmarks/results/entity_scale.json``):
+
+   - up to ``FLAT_LIMIT`` (2,000) entries ``IndexFlatIP`` ("flat"): exact, but a query reads 4 KB per entry and
+     channel (p50 5 ms at 10k entries, 36 ms at 100k; 4 KB of RAM per entry);
+   - up to ``IVF_LIMIT`` (200,000) ``IndexPQFastScan`` ("pq"): product quantisation, ``PQ_SUBQUANTIZERS`` (64)
+     codes of 4 bits = 32 bytes per entry and channel, trained on ``PQ_TRAIN_ROWS`` sampled entries; a query
+     scans every code with SIMD look-ups (~0.5 ms per 100k entries). Its top-1 equals the exact index's at 10k
+     and 100k (p50 2.6 and 4.4 ms; a 100k catalog adds 45 MB of RSS built, 26 MB loaded). Asking it for 2-4
+     times the neighbours and re-scoring them exactly did not change top-1 and cost 1-3 ms: not done;
+   - above, ``IndexIVFPQFastScan`` ("ivfpq"): the same codes in ~sqrt(n) inverted lists (k-means on a sample),
+     a query reads ``IVF_NPROBE`` (128) of them: at 1M entries p50 4.7 ms against 8.6 for "pq", 1.3 points of
+     top-1 less (hashed n-gram vectors cluster poorly), twice the build time (2.5 min);
+   - ``"hnsw"``: ``IndexHNSWFlat`` over the full vectors (the choice above 50,000 entries before index format 2:
+     exact top-1 and fast, but 4.5 KB per entry and channel and a 2-minute build at 100k): kept for comparison.
+
+   Everything is cached on disk under ``hark.config.cache_dir("entity_resolver")``, keyed by a hash of the names,
+   the index type, the phonetic encoder's version and ``INDEX_FORMAT``: building the same catalog again only reads
+   the files (a channel first needed later is added to the same folder).
 2. **Candidates** (``resolve``): the heard text and every n-best alternative are encoded the same way; each
-   hypothesis contributes its ``depth`` nearest entries in both channels (``depth = max(50, 10 k)``), unioned.
-3. **Re-ranking**: for every (hypothesis, candidate) pair ``phonetic.pair_features`` computes phone-string
-   similarities (Levenshtein on fine and coarse phone strings, best-substring alignment), the vector cosines,
-   rapidfuzz WRatio and exact match, the hypothesis' n-best log-weight and the entry's popularity log-weight. A
-   linear ranker (``models/ranker/ranker.json``, tuned on the SLURP dev part by ``training/tune_resolver.py``)
-   scores each pair; a candidate keeps its best pair. ``Match.score`` is a logistic calibration of that score and
-   of its margin over the best other candidate (fitted on the same dev part, with the gold entry removed from the
-   catalog half of the time so that "not in the catalog" is learnt too): roughly the probability that the match is
-   right.
+   hypothesis contributes its ``depth`` nearest entries (as the index sees them) in each searched channel
+   (``depth = max(50, 10 k)``), unioned, plus every entry whose normalised name is exactly what was heard.
+3. **Re-ranking**: for every (hypothesis, candidate) pair ``phonetic.pair_feature_matrix`` computes phone-string
+   similarities (Levenshtein on fine and coarse phone strings, best-substring alignment), the exact vector cosines
+   (read back from a "flat"/"hnsw" index, made again from the packed strings for "pq"/"ivfpq": cosines of the
+   decoded codes cost 2-4 points of top-1), rapidfuzz WRatio and exact match, the hypothesis' n-best log-weight
+   and the entry's popularity log-weight; ``resolve`` computes only the features its ranker weighs. A linear
+   ranker (``models/ranker/ranker.json``, tuned on the SLURP dev part by ``training/tune_resolver.py``) scores
+   each pair; a candidate keeps its best pair. ``Match.score`` is a logistic calibration of that score and of its
+   margin over the best other candidate (fitted on the same dev part, with the gold entry removed from the catalog
+   half of the time so that "not in the catalog" is learnt too): roughly the probability that the match is right.
 4. **No match**: when the best score is under ``min_score`` (default from ranker.json, see
    ``DEFAULT_MIN_SCORE``), ``resolve`` returns ``[]``: the heard text sounds like nothing in the catalog.
 
@@ -35,31 +54,48 @@ import hashlib
 import json
 import math
 import os
-import tempfile
 import threading
+import zipfile
+from collections.abc import Sequence as SequenceABC
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
 
-from .g2p import G2P
-from .phonetic import (FEATURES, LEX_DIM, coarse_string, lexical_vectors, normalize_text, pair_features,
-                       phone_string)
+from .g2p import G2P, text_words
+from .phonetic import (FEATURES, LEX_DIM, coarse_string, lexical_vectors, normalize_text, pair_feature_matrix,
+                       pair_features, phone_string)
 
-__all__ = ["Resolver", "Match", "Entry", "Ranker", "margins", "FLAT_LIMIT", "INDEX_FORMAT", "RANKER_PATH"]
+__all__ = ["Resolver", "Match", "Entry", "Ranker", "margins", "FLAT_LIMIT", "INDEX_FORMAT", "INDEX_KINDS",
+           "RANKER_PATH"]
 
-INDEX_FORMAT = "hark-entity-index/1"
+INDEX_FORMAT = "hark-entity-index/2"
 RANKER_FORMAT = "hark-entity-ranker/1"
 RANKER_PATH = Path(__file__).resolve().parent / "models" / "ranker" / "ranker.json"
-#: up to this many entries the indexes are exact (IndexFlatIP); above, HNSW
-FLAT_LIMIT = 50_000
+#: up to this many entries the indexes are exact (IndexFlatIP); above, product-quantised ("pq")
+FLAT_LIMIT = 2_000
+#: above this many entries "ivfpq" instead of "pq" (a "pq" search reads every code: ~1 ms per 100k entries)
+IVF_LIMIT = 200_000
+#: the faiss index types ``from_values(index=...)`` takes (see the module docstring)
+INDEX_KINDS = ("flat", "pq", "ivfpq", "hnsw")
+#: "pq": sub-quantisers of 4 bits each, so PQ_SUBQUANTIZERS / 2 bytes per entry and channel
+PQ_SUBQUANTIZERS = 64
+#: "pq": entries sampled to train the quantiser (faiss' 4-bit k-means uses at most 4,096 per sub-space)
+PQ_TRAIN_ROWS = 4096
+#: "ivfpq": inverted lists per entry count (about sqrt(n)), and how many of them a query reads
+IVF_LISTS_PER_SQRT = 1.0
+IVF_NPROBE = 128
+#: entries encoded at a time while an index is built (8k x 1024 floats = 32 MB)
+BUILD_CHUNK = 8192
 #: used when ranker.json gives none: the calibrated score under which resolve() answers "no match"
 DEFAULT_MIN_SCORE = 0.3
 MARGIN_CAP = 3.0
 _LOG_FLOOR = math.log(1e-4)
 #: score floor of an entry whose normalised name is exactly what was heard
 EXACT_SCORE = 0.9
+#: the features a Match shows: phon_fine and phon_coarse (their mean is Match.phonetic), lex_wratio (Match.lexical)
+_SHOWN_COLUMNS = [FEATURES.index(f) for f in ("phon_fine", "phon_coarse", "lex_wratio")]
 
 
 # ------------------------------------------------------------------------------------------------------- types
@@ -182,11 +218,14 @@ def load_rankers(path: Path = RANKER_PATH) -> tuple[dict[str, Ranker], str, str]
 # ----------------------------------------------------------------------------------------------------- catalog
 
 
-def _entries(values: Iterable[Any]) -> list[Entry]:
+def _columns(values: Iterable[Any]) -> tuple[list[str], list[Any] | None, np.ndarray | None]:
+    """(names, ids or None when no entry has one, popularity or None when every entry has 1.0), validated."""
     if isinstance(values, (str, bytes)) or not isinstance(values, Iterable):
         raise ValueError(f"catalog values must be an iterable of names, (id, name) or (id, name, popularity), "
                          f"got {type(values).__name__}")
-    entries: list[Entry] = []
+    names: list[str] = []
+    ids: list[Any] = []
+    pops: list[float] = []
     for i, item in enumerate(values):
         popularity: Any = 1.0
         if isinstance(item, str):
@@ -202,102 +241,316 @@ def _entries(values: Iterable[Any]) -> list[Entry]:
                              f"got {type(item).__name__} {item!r:.60}")
         if not isinstance(name, str):
             raise ValueError(f"catalog entry {i}: the name must be a string, got {type(name).__name__} {name!r:.60}")
-        if not normalize_text(name):
-            raise ValueError(f"catalog entry {i}: the name {name!r} has no letters or digits")
         if (isinstance(popularity, bool) or not isinstance(popularity, (int, float))
                 or not math.isfinite(popularity) or popularity <= 0):
             raise ValueError(f"catalog entry {i} ({name!r}): popularity must be a positive number, "
                              f"got {popularity!r}")
-        entries.append(Entry(name, ident, float(popularity)))
-    if not entries:
+        names.append(name)
+        ids.append(ident)
+        pops.append(float(popularity))
+    if not names:
         raise ValueError("catalog is empty: give at least one value")
-    return entries
+    has_ids = any(ident is not None for ident in ids)
+    has_pops = any(p != 1.0 for p in pops)
+    return names, ids if has_ids else None, np.array(pops, dtype=np.float64) if has_pops else None
 
 
-def _build_index(vectors: np.ndarray) -> Any:
+class _PackedStrings:
+    """Many strings as one UTF-8 buffer and an offsets array: a byte or so a character, where a list of str costs
+    ~50 bytes of object header per string (100k names: 2-3 MB instead of 8)."""
+
+    def __init__(self, data: bytes, offsets: np.ndarray):
+        self.data = data
+        self.offsets = offsets
+
+    @classmethod
+    def pack(cls, strings: Sequence[str]) -> _PackedStrings:
+        encoded = [s.encode("utf-8", "surrogatepass") for s in strings]
+        offsets = np.zeros(len(encoded) + 1, dtype=np.int64)
+        np.cumsum([len(b) for b in encoded], out=offsets[1:])
+        return cls(b"".join(encoded), offsets)
+
+    def __len__(self) -> int:
+        return len(self.offsets) - 1
+
+    def __getitem__(self, i: int) -> str:
+        return self.data[self.offsets[i]:self.offsets[i + 1]].decode("utf-8", "surrogatepass")
+
+    def take(self, ids: np.ndarray) -> list[str]:
+        data = self.data
+        return [data[a:b].decode("utf-8", "surrogatepass")
+                for a, b in zip(self.offsets[ids].tolist(), self.offsets[ids + 1].tolist())]
+
+    def empty(self) -> np.ndarray:
+        """Indices of the empty strings."""
+        return np.flatnonzero(np.diff(self.offsets) == 0)
+
+
+class _Entries(SequenceABC):
+    """The catalog's entries, column by column: names packed, ids and popularity kept only when given. Reads like
+    a list of ``Entry``; a 1M-entry catalog costs tens of MB instead of an object per entry."""
+
+    def __init__(self, names: _PackedStrings, ids: list[Any] | None, popularity: np.ndarray | None):
+        self.names = names
+        self.ids = ids
+        self.popularity = popularity
+
+    def __len__(self) -> int:
+        return len(self.names)
+
+    def __getitem__(self, i):  # type: ignore[override]
+        if isinstance(i, slice):
+            return [self[j] for j in range(*i.indices(len(self)))]
+        i = int(i)
+        if i < 0:
+            i += len(self)
+        if not 0 <= i < len(self):
+            raise IndexError(f"entry {i} of a catalog of {len(self)}")
+        return Entry(self.names[i], None if self.ids is None else self.ids[i],
+                     1.0 if self.popularity is None else float(self.popularity[i]))
+
+
+def _phone_strings(names: Sequence[str], g2p: G2P) -> list[str]:
+    """``phone_string(g2p.phrase(name))`` of every name, remembering each word's phones: a name whose words were
+    all seen costs no g2p call (its locks and LRU updates make ``phrase`` three times slower). A name with a new
+    word goes to g2p whole, as ``phrase`` sends it: the model's output can depend on the words batched with it."""
+    known: dict[str, str] = {}
+    out: list[str] = []
+    for name in names:
+        words = text_words(name)
+        if any(w not in known for w in words):
+            known.update((w, phone_string(p)) for w, p in zip(words, g2p.phonemes_many(words)))
+        out.append("".join(known[w] for w in words))
+    return out
+
+
+def _text_hash(text: str) -> int:
+    return int.from_bytes(hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=8).digest(), "little")
+
+
+# ------------------------------------------------------------------------------------------------------- index
+
+
+def _new_faiss(kind: str, dim: int, n: int) -> Any:
     import faiss
 
-    dim = vectors.shape[1]
-    if len(vectors) <= FLAT_LIMIT:
-        index = faiss.IndexFlatIP(dim)
-    else:
+    if kind == "flat":
+        return faiss.IndexFlatIP(dim)
+    if kind == "pq":
+        index = faiss.IndexPQFastScan(dim, math.gcd(dim, PQ_SUBQUANTIZERS), 4, faiss.METRIC_INNER_PRODUCT)
+        index.pq.cp.niter = 10  # 16 centroids per sub-space settle fast; 25 iterations cost 2.5 times as much
+        return index
+    if kind == "ivfpq":
+        lists = _ivf_lists(n)
+        index = faiss.IndexIVFPQFastScan(faiss.IndexFlatIP(dim), dim, lists, math.gcd(dim, PQ_SUBQUANTIZERS), 4,
+                                         faiss.METRIC_INNER_PRODUCT)
+        index.nprobe = min(IVF_NPROBE, lists)
+        index.cp.niter = 10
+        index.pq.cp.niter = 10
+        index.cp.min_points_per_centroid = 1  # trained on 16 per list (faiss asks 39): a sample, not the catalog
+        return index
+    if kind == "hnsw":
         index = faiss.IndexHNSWFlat(dim, 32, faiss.METRIC_INNER_PRODUCT)
         index.hnsw.efConstruction = 80
         index.hnsw.efSearch = 128
-    index.add(np.ascontiguousarray(vectors, dtype=np.float32))
-    return index
+        return index
+    raise ValueError(f"unknown index kind {kind!r}: expected one of {', '.join(INDEX_KINDS)}")
+
+
+def _ivf_lists(n: int) -> int:
+    return max(16, 1 << round(math.log2(IVF_LISTS_PER_SQRT * math.sqrt(n))))
+
+
+def _training_rows(kind: str, n: int) -> np.ndarray:
+    """Rows to train the quantisers on: a seeded sample (16 per inverted list for "ivfpq"), or every row repeated
+    up to 624 (39 per 4-bit centroid, what faiss' k-means asks for) when the catalog is tiny."""
+    want = max(PQ_TRAIN_ROWS, 16 * _ivf_lists(n)) if kind == "ivfpq" else PQ_TRAIN_ROWS
+    if n >= want:
+        return np.sort(np.random.default_rng(0).choice(n, want, replace=False))
+    return np.resize(np.arange(n), max(n, 624))
 
 
 class _Index:
-    """The per-catalog data that does not depend on ids or popularity: phone strings, texts, both faiss indexes."""
+    """The per-catalog data that does not depend on ids or popularity: phone strings and normalised texts (packed),
+    a sorted hash of the texts (for names heard exactly) and a faiss index per channel some ranker searched."""
 
-    def __init__(self, fines: list[str], texts: list[str], phon: Any, lex: Any, encoder: str):
-        self.fines = fines
-        self.coarses = [coarse_string(f) for f in fines]
-        self.texts = texts
-        self.by_text: dict[str, list[int]] = {}
-        for i, t in enumerate(texts):
-            self.by_text.setdefault(t, []).append(i)
-        self.phon = phon
-        self.lex = lex
+    FILES = {"phonetic": "phonetic.faiss", "lexical": "lexical.faiss"}
+
+    def __init__(self, kind: str, encoder: str, fines: _PackedStrings, texts: _PackedStrings,
+                 sorted_hashes: np.ndarray, hash_order: np.ndarray, channels: dict[str, Any] | None = None):
+        self.kind = kind
         self.encoder = encoder
+        self.fines = fines
+        self.texts = texts
+        #: the texts' 64-bit hashes, sorted, and the entry each belongs to (``named``)
+        self.sorted_hashes = sorted_hashes
+        self.hash_order = hash_order
+        self.channels: dict[str, Any] = dict(channels or {})
+
+    def __len__(self) -> int:
+        return len(self.fines)
+
+    @property
+    def phon(self) -> Any:
+        return self.channels.get("phonetic")
+
+    @property
+    def lex(self) -> Any:
+        return self.channels.get("lexical")
 
     @staticmethod
-    def key(names: Sequence[str], encoder_version: str) -> str:
+    def key(names: Sequence[str], encoder_version: str, kind: str) -> str:
         digest = hashlib.sha256()
-        digest.update(f"{INDEX_FORMAT}\n{encoder_version}\n{LEX_DIM}\n{len(names)}\n".encode("utf-8"))
+        digest.update(f"{INDEX_FORMAT}\n{encoder_version}\n{LEX_DIM}\n{kind}\n{len(names)}\n".encode("utf-8"))
         for name in names:
             digest.update(name.encode("utf-8", "surrogatepass") + b"\x00")
         return digest.hexdigest()[:32]
 
     @classmethod
-    def build(cls, names: Sequence[str], encoder: Any, g2p: G2P) -> _Index:
-        fines = [phone_string(g2p.phrase(n)) for n in names]
+    def build(cls, names: Sequence[str], kind: str, encoder_version: str, g2p: G2P) -> _Index:
+        """Strings only; ``add_channels`` makes the faiss indexes."""
         texts = [normalize_text(n) for n in names]
-        return cls(fines, texts, _build_index(encoder.encode(fines)), _build_index(lexical_vectors(names)),
-                   encoder.version)
+        hashes = np.array([_text_hash(t) for t in texts], dtype=np.uint64)
+        order = np.argsort(hashes, kind="stable")
+        return cls(kind, encoder_version, _PackedStrings.pack(_phone_strings(names, g2p)),
+                   _PackedStrings.pack(texts), hashes[order], order)
 
-    def save(self, folder: Path) -> None:
+    def add_channels(self, channels: Iterable[str], encoder: Any) -> list[str]:
+        """Builds the faiss index of each channel not there yet; returns their names."""
+        built = []
+        for channel in sorted(channels):
+            if channel not in self.channels:
+                self.channels[channel] = self._build_channel(channel, encoder)
+                built.append(channel)
+        return built
+
+    def vectors(self, channel: str, ids: np.ndarray, encoder: Any, strings: list[str] | None = None) -> np.ndarray:
+        """Exact vectors of entries ``ids``: read back from a "flat" or "hnsw" index, made again from the strings
+        for a compressed one (it keeps only codes; ``strings``: the channel's strings of ``ids`` when the caller
+        has them). The same numbers either way (the encoders are deterministic)."""
+        if self.kind in ("flat", "hnsw") and channel in self.channels:
+            return self.channels[channel].reconstruct_batch(ids)
+        if channel == "phonetic":
+            return encoder.encode(strings if strings is not None else self.fines.take(ids))
+        return lexical_vectors(strings if strings is not None else self.texts.take(ids), normalized=True)
+
+    def _build_channel(self, channel: str, encoder: Any) -> Any:
+        n = len(self)
+        index = _new_faiss(self.kind, encoder.dim if channel == "phonetic" else LEX_DIM, n)
+        if not index.is_trained:
+            index.train(self.vectors(channel, _training_rows(self.kind, n), encoder))
+        for start in range(0, n, BUILD_CHUNK):  # chunks: a 1M catalog's float vectors would take 4 GB at once
+            index.add(self.vectors(channel, np.arange(start, min(n, start + BUILD_CHUNK)), encoder))
+        return index
+
+    def search(self, channel: str, queries: np.ndarray, k: int) -> np.ndarray:
+        """[H, k] entry ids (-1 where there are fewer)."""
+        return self.channels[channel].search(np.ascontiguousarray(queries, dtype=np.float32), k)[1]
+
+    def named(self, text: str) -> list[int]:
+        """Entries whose normalised name is ``text``."""
+        h = np.uint64(_text_hash(text))
+        lo = int(np.searchsorted(self.sorted_hashes, h, side="left"))
+        hi = int(np.searchsorted(self.sorted_hashes, h, side="right"))
+        return [i for i in self.hash_order[lo:hi].tolist() if self.texts[i] == text]
+
+    # ----------------------------------------------------------------------------------------------- disk
+
+    def save(self, folder: Path, channels: Iterable[str] | None = None) -> None:
+        """Writes the strings and ``channels`` (default: all), one file at a time through a temporary name, so a
+        reader never sees half a file; ``meta.json`` last. Files for one key have the same content whoever writes
+        them, so concurrent writers need no lock."""
         import faiss
 
-        folder.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=folder.name + ".", dir=folder.parent))
-        faiss.write_index(self.phon, str(tmp / "phonetic.faiss"))
-        faiss.write_index(self.lex, str(tmp / "lexical.faiss"))
-        (tmp / "entries.json").write_text(json.dumps({"format": INDEX_FORMAT, "encoder": self.encoder,
-                                                      "fines": self.fines, "texts": self.texts}),
-                                          encoding="utf-8")
-        try:
-            os.replace(tmp, folder)  # atomic: a concurrent reader sees the whole folder or none
-        except OSError:  # another process saved it first
-            for f in tmp.iterdir():
-                f.unlink()
-            tmp.rmdir()
+        folder.mkdir(parents=True, exist_ok=True)
+        write_strings = channels is None or not (folder / "meta.json").is_file()
+        for channel in self.channels if channels is None else channels:
+            _atomic_write(folder / self.FILES[channel],
+                          lambda tmp, c=channel: faiss.write_index(self.channels[c], str(tmp)))
+        if write_strings:
+            _atomic_write(folder / "strings.npz", self._write_arrays)
+            meta = {"format": INDEX_FORMAT, "encoder": self.encoder, "kind": self.kind, "entries": len(self)}
+            _atomic_write(folder / "meta.json", lambda tmp: tmp.write_text(json.dumps(meta), encoding="utf-8"))
+
+    def _write_arrays(self, path: Path) -> None:
+        with open(path, "wb") as f:  # a file object: np.savez would add ".npz" to a path
+            np.savez(f, **self._arrays())
+
+    def _arrays(self) -> dict[str, np.ndarray]:
+        return {"fines_data": np.frombuffer(self.fines.data, dtype=np.uint8), "fines_offsets": self.fines.offsets,
+                "texts_data": np.frombuffer(self.texts.data, dtype=np.uint8), "texts_offsets": self.texts.offsets,
+                "sorted_hashes": self.sorted_hashes, "hash_order": self.hash_order}
 
     @classmethod
-    def load(cls, folder: Path, n: int) -> _Index | None:
+    def load(cls, folder: Path, n: int, kind: str, encoder: str) -> _Index | None:
+        """The cached index, or None when missing, damaged or of another format; a damaged or missing channel
+        file is left out (built again by ``add_channels``)."""
+        try:
+            meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
+            if (meta.get("format"), meta.get("entries"), meta.get("kind"), meta.get("encoder")) != (
+                    INDEX_FORMAT, n, kind, encoder):
+                return None
+            with np.load(folder / "strings.npz") as z:
+                fines = _PackedStrings(z["fines_data"].tobytes(), z["fines_offsets"])
+                texts = _PackedStrings(z["texts_data"].tobytes(), z["texts_offsets"])
+                hashes, order = z["sorted_hashes"], z["hash_order"]
+        except (OSError, ValueError, KeyError, zipfile.BadZipFile):
+            return None
+        if not len(fines) == len(texts) == len(hashes) == len(order) == n:
+            return None
+        return cls(kind, encoder, fines, texts, hashes, order, cls._load_channels(folder, n))
+
+    @classmethod
+    def _load_channels(cls, folder: Path, n: int) -> dict[str, Any]:
         import faiss
 
-        try:
-            meta = json.loads((folder / "entries.json").read_text(encoding="utf-8"))
-            if meta.get("format") != INDEX_FORMAT or len(meta["fines"]) != n:
-                return None
-            phon = faiss.read_index(str(folder / "phonetic.faiss"))
-            lex = faiss.read_index(str(folder / "lexical.faiss"))
-        except (OSError, ValueError, KeyError, RuntimeError):
-            return None  # missing or damaged cache: rebuilt
-        if phon.ntotal != n or lex.ntotal != n:
-            return None
-        return cls(meta["fines"], meta["texts"], phon, lex, meta["encoder"])
+        channels = {}
+        for channel, name in cls.FILES.items():
+            if (folder / name).is_file():
+                try:
+                    index = faiss.read_index(str(folder / name))
+                except RuntimeError:
+                    continue
+                if index.ntotal == n:
+                    channels[channel] = index
+        return channels
+
+
+def _atomic_write(path: Path, write) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 # ---------------------------------------------------------------------------------------------------- resolver
 
 
+@dataclass
+class _Pool:
+    """One query's hypotheses and candidate entries, with the cosines the wanted features need."""
+
+    h_fines: list[str]
+    h_texts: list[str]
+    h_logw: list[float]
+    ids: np.ndarray
+    c_fines: list[str]
+    c_texts: list[str]
+    pop_logw: np.ndarray
+    cosines: dict[str, np.ndarray]
+
+    def features(self, wanted: frozenset[str]) -> np.ndarray:
+        return pair_feature_matrix(self.h_fines, self.h_texts, self.c_fines, self.c_texts,
+                                   self.cosines.get("phonetic"), self.cosines.get("lexical"), self.h_logw,
+                                   self.pop_logw, wanted)
+
+
 class Resolver:
     """A catalog made searchable by sound and spelling; build it with ``from_values``."""
 
-    def __init__(self, entries: list[Entry], index: _Index, encoder: Any, ranker: Ranker, *, kind: str | None,
+    def __init__(self, entries: Sequence[Entry], index: _Index, encoder: Any, ranker: Ranker, *, kind: str | None,
                  min_score: float, g2p: G2P, cache_path: Path | None, loaded_from_cache: bool):
         self.entries = entries
         self.kind = kind
@@ -309,20 +562,29 @@ class Resolver:
         self.loaded_from_cache = loaded_from_cache
         self._index = index
         self._g2p = g2p
-        pops = np.array([e.popularity for e in entries], dtype=np.float64)
-        self._pop_logw = np.maximum(np.log(pops / pops.max()), _LOG_FLOOR)
+        pops = entries.popularity if isinstance(entries, _Entries) else np.array([e.popularity for e in entries])
+        self._pop_logw = None if pops is None else np.maximum(np.log(pops / pops.max()), _LOG_FLOOR)
+        #: the features the ranker weighs (resolve computes no other)
+        self._wanted = frozenset(f for f, w in zip(FEATURES, ranker.weights) if w)
+        self._channels = ranker.channels or frozenset({"phonetic", "lexical"})
 
     def __len__(self) -> int:
         return len(self.entries)
 
     def __repr__(self) -> str:
         return (f"Resolver(kind={self.kind!r}, entries={len(self.entries)}, ranker={self.ranker.name!r}, "
-                f"encoder={self.encoder.version!r})")
+                f"encoder={self.encoder.version!r}, index={self._index.kind!r})")
+
+    @property
+    def index_kind(self) -> str:
+        """"flat", "pq", "ivfpq" or "hnsw": the faiss index type of this catalog (see the module docstring)."""
+        return self._index.kind
 
     @classmethod
     def from_values(cls, values: Iterable[Any], kind: str | None = None,
                     weights: str | Mapping[str, float] | None = None, *, min_score: float | None = None,
-                    encoder: str | None = None, cache: bool = True, g2p: G2P | None = None) -> Resolver:
+                    encoder: str | None = None, cache: bool = True, g2p: G2P | None = None,
+                    index: str | None = None) -> Resolver:
         """A resolver over ``values``: names (str), ``(id, name)`` or ``(id, name, popularity)`` tuples.
 
         - ``kind``: what the catalog holds ("movie", "artist_name"...), for messages and logs only.
@@ -333,45 +595,33 @@ class Resolver:
         - ``encoder``: phonetic vectors, "hashed" (phone n-grams) or "learned" (the Siamese ONNX encoder, when
           models/phonetic/ ships); default: the one ranker.json names.
         - ``cache``: read/write the indexes under ``cache_dir("entity_resolver")``.
+        - ``index``: the faiss index type, one of ``INDEX_KINDS``; default "flat" up to ``FLAT_LIMIT`` entries,
+          "pq" up to ``IVF_LIMIT``, "ivfpq" above (see the module docstring).
 
         Raises ValueError naming the entry for an empty catalog, a non-string name, a name without letters or
         digits, or a bad popularity.
         """
         from .phonetic_model import get_encoder
 
-        entries = _entries(values)
-        presets, default, default_encoder = load_rankers()
-        if weights is None:
-            ranker = presets[default]
-        elif isinstance(weights, str):
-            if weights not in presets:
-                raise ValueError(f"unknown ranker preset {weights!r}: expected one of {', '.join(sorted(presets))}")
-            ranker = presets[weights]
-        elif isinstance(weights, Mapping):
-            ranker = presets[default].with_weights(weights)
-        else:
-            raise ValueError(f"weights must be a preset name or a {{feature: weight}} mapping, got "
-                             f"{type(weights).__name__}")
+        names, ids, pops = _columns(values)
+        ranker = _pick_ranker(weights)
         if min_score is None:
             min_score = ranker.min_score
         elif isinstance(min_score, bool) or not isinstance(min_score, (int, float)) or not 0 <= min_score <= 1:
             raise ValueError(f"min_score must be a number in [0, 1], got {min_score!r}")
-        enc = get_encoder(encoder or default_encoder)
+        if index is not None and index not in INDEX_KINDS:
+            raise ValueError(f"unknown index kind {index!r}: expected one of {', '.join(INDEX_KINDS)}")
+        enc = get_encoder(encoder or load_rankers()[2])
         g2p = g2p or G2P.default()
-        names = [e.name for e in entries]
         folder = None
-        index = None
         if cache:
             from hark.config import cache_dir
 
-            folder = cache_dir("entity_resolver") / "indexes" / _Index.key(names, enc.version)
-            index = _Index.load(folder, len(names))
-        loaded = index is not None
-        if index is None:
-            index = _Index.build(names, enc, g2p)
-            if folder is not None:
-                index.save(folder)
-        return cls(entries, index, enc, ranker, kind=kind, min_score=float(min_score), g2p=g2p,
+            folder = cache_dir("entity_resolver") / "indexes"
+        data, folder, loaded = _index_for(names, index or _auto_kind(len(names)), enc, g2p,
+                                          ranker.channels or frozenset({"phonetic", "lexical"}), folder)
+        entries = _Entries(_PackedStrings.pack(names), ids, pops)
+        return cls(entries, data, enc, ranker, kind=kind, min_score=float(min_score), g2p=g2p,
                    cache_path=folder, loaded_from_cache=loaded)
 
     # ------------------------------------------------------------------------------------------- hypotheses
@@ -402,43 +652,48 @@ class Resolver:
 
     # ----------------------------------------------------------------------------------------- candidates
 
+
+    # ----------------------------------------------------------------------------------------- candidates
+
     def candidates(self, text: str, nbest: Sequence[tuple[str, float]] | None = None, depth: int = 50,
                    ) -> tuple[np.ndarray, np.ndarray]:
         """(entry indices [C], features [H, C, F]) for the union of each hypothesis' ``depth`` nearest entries
         in the channels the ranker uses (every entry when the catalog is small). For tuning and benchmarks;
         ``resolve`` is built on it."""
         hyps = self.hypotheses(text, nbest)
-        n = len(self.entries)
         if not hyps:
             return np.zeros(0, dtype=np.int64), np.zeros((0, 0, len(FEATURES)), dtype=np.float32)
+        pool = self._pool(hyps, depth, frozenset(FEATURES))
+        return pool.ids, pool.features(frozenset(FEATURES))
+
+    def _pool(self, hyps: list[tuple[str, float]], depth: int, wanted: frozenset[str]) -> _Pool:
+        """The candidates of ``hyps``: each hypothesis' ``depth`` nearest entries per searched channel (as far as
+        the index knows: "pq" and "ivfpq" are approximate), and every entry named exactly as heard."""
         h_fines = [phone_string(self._g2p.phrase(t)) for t, _ in hyps]
         h_texts = [normalize_text(t) for t, _ in hyps]
-        h_phon = self.encoder.encode(h_fines)
-        h_lex = lexical_vectors(h_texts)
-        channels = self.ranker.channels or frozenset({"phonetic", "lexical"})
+        queries = _Lazy({"phonetic": lambda: self.encoder.encode(h_fines),
+                         "lexical": lambda: lexical_vectors(h_texts)})
+        n = len(self.entries)
         if n <= depth:
             ids = np.arange(n, dtype=np.int64)
         else:
             found: set[int] = set()
-            for name, index, queries in (("phonetic", self._index.phon, h_phon), ("lexical", self._index.lex, h_lex)):
-                if name in channels:
-                    _, nn = index.search(np.ascontiguousarray(queries, dtype=np.float32), depth)
-                    found.update(int(i) for i in nn.ravel() if i >= 0)
+            for channel in sorted(self._channels):
+                found.update(self._nearest(channel, queries[channel], depth))
             for t in h_texts:  # an entry named exactly as heard is always a candidate, whatever the vectors say
-                found.update(self._index.by_text.get(t, ()))
+                found.update(self._index.named(t))
             ids = np.array(sorted(found), dtype=np.int64)
-        c_phon = self._index.phon.reconstruct_batch(ids) if len(ids) else np.zeros((0, h_phon.shape[1]))
-        c_lex = self._index.lex.reconstruct_batch(ids) if len(ids) else np.zeros((0, LEX_DIM))
-        phon_cos = h_phon @ c_phon.T
-        lex_cos = h_lex @ c_lex.T
-        feats = np.zeros((len(hyps), len(ids), len(FEATURES)), dtype=np.float32)
-        fines, coarses, texts = self._index.fines, self._index.coarses, self._index.texts
-        for h, ((_, logw), hf, ht) in enumerate(zip(hyps, h_fines, h_texts)):
-            hc = coarse_string(hf)
-            for c, i in enumerate(ids.tolist()):
-                feats[h, c] = pair_features(hf, hc, ht, fines[i], coarses[i], texts[i], float(phon_cos[h, c]),
-                                            float(lex_cos[h, c]), logw, float(self._pop_logw[i]))
-        return ids, feats
+        c_fines, c_texts = self._index.fines.take(ids), self._index.texts.take(ids)
+        strings = {"phonetic": c_fines, "lexical": c_texts}
+        cosines = {channel: queries[channel] @ self._index.vectors(channel, ids, self.encoder, strings[channel]).T
+                   for channel, feature in (("phonetic", "phon_embed"), ("lexical", "lex_cosine"))
+                   if feature in wanted and len(ids)}
+        pop = self._pop_logw[ids] if self._pop_logw is not None else np.zeros(len(ids))
+        return _Pool(h_fines, h_texts, [w for _, w in hyps], ids, c_fines, c_texts, pop, cosines)
+
+    def _nearest(self, channel: str, queries: np.ndarray, depth: int) -> list[int]:
+        nn = self._index.search(channel, queries, depth)
+        return [int(i) for i in nn.ravel() if i >= 0]
 
     # -------------------------------------------------------------------------------------------- resolve
 
@@ -448,30 +703,109 @@ class Resolver:
         least ``min_score`` (no match) or the text has no words."""
         if isinstance(k, bool) or not isinstance(k, int) or k < 1:
             raise ValueError(f"k must be a positive integer, got {k!r}")
-        ids, feats = self.candidates(text, nbest, depth=max(50, 10 * k))
-        if not len(ids):
+        hyps = self.hypotheses(text, nbest)
+        if not hyps:
             return []
+        pool = self._pool(hyps, max(50, 10 * k), self._wanted)
+        if not len(pool.ids):
+            return []
+        feats = pool.features(self._wanted)
         raw = feats @ np.asarray(self.ranker.weights, dtype=np.float32)  # [H, C]
         best_h = raw.argmax(axis=0)
-        best = raw[best_h, np.arange(len(ids))]
+        best = raw[best_h, np.arange(len(pool.ids))]
         scores = self.ranker.calibrate(best.astype(np.float64))
         # a name the g2p cannot pronounce (another script) gets nothing from the phonetic channel: heard exactly
         # as spelled, it is that name (for pronounceable names the ranker decides; measured on SLURP, a floor for
         # every exact spelling costs 2 points on misrecognised rows)
         heard = normalize_text(text)
-        for c, i in enumerate(ids.tolist()):
-            name = self.entries[int(i)].name
-            if normalize_text(name) == heard and not self._g2p.phrase(name):
+        for c, t in enumerate(pool.c_texts):
+            if t == heard and not self._g2p.phrase(self._name(int(pool.ids[c]))):
                 scores[c] = EXACT_SCORE + (1.0 - EXACT_SCORE) * scores[c]  # keeps the ranker's order among them
         order = np.argsort(-scores, kind="stable")[:k]
         if scores[order[0]] < self.min_score:
             return []
-        fi, ci, wi = FEATURES.index("phon_fine"), FEATURES.index("phon_coarse"), FEATURES.index("lex_wratio")
         out = []
         for c in order.tolist():
             h = int(best_h[c])
-            entry = self.entries[int(ids[c])]
-            f = feats[h, c]
+            entry = self.entries[int(pool.ids[c])]
+            fine, coarse, wratio = self._shown(pool, h, c, feats)
             out.append(Match(entry.name, entry.id, round(float(scores[c]), 4),
-                             round(float(0.5 * (f[fi] + f[ci])), 4), round(float(f[wi]), 4), h))
+                             round(float(0.5 * (fine + coarse)), 4), round(float(wratio), 4), h))
         return out
+
+    def _name(self, i: int) -> str:
+        entries = self.entries
+        return entries.names[i] if isinstance(entries, _Entries) else entries[i].name
+
+    def _shown(self, pool: _Pool, h: int, c: int, feats: np.ndarray) -> np.ndarray:
+        """phon_fine, phon_coarse and lex_wratio of a pair (what a Match shows), float32 like ``feats``; computed
+        here (the same numbers) when the ranker did not need them."""
+        cols = _SHOWN_COLUMNS
+        if all(FEATURES[i] in self._wanted for i in cols):
+            return feats[h, c, cols]
+        hf, cf = pool.h_fines[h], pool.c_fines[c]
+        one = pair_features(hf, coarse_string(hf), pool.h_texts[h], cf, coarse_string(cf), pool.c_texts[c],
+                            0.0, 0.0, 0.0, 0.0)
+        return np.array([one[i] for i in cols], dtype=np.float32)
+
+
+class _Lazy(dict):
+    """A dict whose values are computed on first access from the functions it was made with."""
+
+    def __init__(self, makers: Mapping[str, Any]):
+        super().__init__()
+        self._makers = makers
+
+    def __missing__(self, key: str) -> Any:
+        value = self[key] = self._makers[key]()
+        return value
+
+
+def _index_for(names: list[str], kind: str, encoder: Any, g2p: G2P, channels: frozenset[str],
+               cache: Path | None) -> tuple[_Index, Path | None, bool]:
+    """(the catalog's index with ``channels``, its cache folder, whether it was all read from there): read from
+    ``cache`` (a folder of cached indexes, or None for no cache) what is there, build the rest and save it."""
+    folder = cache / _Index.key(names, encoder.version, kind) if cache is not None else None
+    data = _Index.load(folder, len(names), kind, encoder.version) if folder is not None else None
+    fresh = data is None
+    if data is None:
+        data = _Index.build(names, kind, encoder.version, g2p)
+    empty = data.texts.empty()
+    if len(empty):
+        i = int(empty[0])
+        raise ValueError(f"catalog entry {i}: the name {names[i]!r} has no letters or digits")
+    built = data.add_channels(channels, encoder)
+    if folder is not None and (fresh or built):
+        data.save(folder, None if fresh else built)
+    if fresh or built:
+        _release_free_memory()
+    return data, folder, not fresh and not built
+
+
+def _release_free_memory() -> None:
+    """Hands the heap's free pages back to the OS after a build. glibc keeps freed temporaries (vector chunks,
+    string lists) resident: a 100k-entry build left RSS 66 MB up where the index itself takes 20."""
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc: nothing to do
+        pass
+
+
+def _auto_kind(n: int) -> str:
+    return "flat" if n <= FLAT_LIMIT else "pq" if n <= IVF_LIMIT else "ivfpq"
+
+
+def _pick_ranker(weights: str | Mapping[str, float] | None) -> Ranker:
+    presets, default, _ = load_rankers()
+    if weights is None:
+        return presets[default]
+    if isinstance(weights, str):
+        if weights not in presets:
+            raise ValueError(f"unknown ranker preset {weights!r}: expected one of {', '.join(sorted(presets))}")
+        return presets[weights]
+    if isinstance(weights, Mapping):
+        return presets[default].with_weights(weights)
+    raise ValueError(f"weights must be a preset name or a {{feature: weight}} mapping, got "
+                     f"{type(weights).__name__}")
