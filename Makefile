@@ -43,10 +43,11 @@ bench-audio: install  ## speech end to end: espeak-ng voices -> VAD -> ASR -> in
 	$(BIN)/python benchmarks/g2p.py
 
 .PHONY: bench-entity
-bench-entity: install  ## entity resolution: SLURP ASR spans, spoken movie and book titles (~45 min cold, decodes cached; needs HARK_DATA)
+bench-entity: install  ## entity resolution: SLURP ASR spans, spoken movie and book titles, 10k-1M scale (~1 h cold, decodes cached; needs HARK_DATA)
 	$(BIN)/python benchmarks/entity.py --bench slurp
 	$(BIN)/python benchmarks/entity_spoken.py --bench movies
 	$(BIN)/python benchmarks/entity_spoken.py --bench books
+	$(BIN)/python benchmarks/entity_scale.py
 
 bench-intent: install  ## trained-tier benchmarks on SNIPS, ATIS, SLURP and the bundled skills (needs HARK_DATA)
 	$(BIN)/python benchmarks/templates.py --tiers all
