@@ -532,12 +532,12 @@ def resolve(heard: str, catalog: Path, column: str | None, alternatives: tuple[s
 
     \b
     The first run on a catalog builds its index (seconds for 10k names) and caches it
-    in $HARK_CACHE/entity_resolver; later runs load it. No match prints nothing
-    and exits 1.
+    in $HARK_CACHE/entity_resolver; later runs load it. When nothing sounds close
+    enough, it exits 1 and names the closest entries on stderr.
 
     \b
     Examples:
-      hark resolve --catalog skills/video/catalogs/titles.csv "the mattress"
+      hark resolve --catalog skills/video/catalogs/titles.csv "jurassic parking"
       hark resolve --catalog names.txt "jon smyth" --nbest "john smith" --json
     """
     from hark.plugins.entity_resolver import Resolver
