@@ -679,7 +679,8 @@ def train(ctx: click.Context, full: bool, out: Path | None, epochs: int, per_int
     \b
     Instant tier (seconds, no torch): loads and validates every skill, compiles the
     templates and reports what the template tier knows, and has every plugin rebuild
-    what it derives from the skills (the ASR plugin's skill language model).
+    what it derives from the skills (the ASR plugin's skill language model, the entity
+    resolver's catalog indexes).
     Full tier (--full, minutes to an hour on a small CPU): generates training sentences
     from the skills (plus out-of-scope negatives from HWU64/SLURP when HARK_DATA has them),
     trains the joint model, exports int8 ONNX and writes it with its model card to the
