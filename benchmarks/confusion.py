@@ -37,6 +37,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 from functools import lru_cache
+from itertools import accumulate
 from pathlib import Path
 from typing import Iterable, Mapping, Sequence
 
@@ -199,13 +200,6 @@ class ConfusionCounts:
 # ------------------------------------------------------------------------------------------------- model
 
 
-def _cumulative(probs: Sequence[float]) -> list[float]:
-    out, total = [], 0.0
-    for p in probs:
-        total += p
-        out.append(total)
-    return out
-
 
 def _draw(outcomes: Sequence, cum: Sequence[float], logps: Sequence[float], rng: random.Random):
     x = rng.random() * cum[-1]
@@ -238,12 +232,12 @@ class ConfusionModel:
             raw = [counts.out.get((p, o), 0) + k for o in outcomes]
             total = sum(raw)
             probs = [c / total for c in raw]
-            self._out[p] = (outcomes, _cumulative(probs), [math.log(q) for q in probs])
+            self._out[p] = (outcomes, list(accumulate(probs)), [math.log(q) for q in probs])
         n_ins = sum(counts.ins.values())
         self.p_insert = (n_ins + k) / (counts.slots + n_ins + 2 * k)
         raw = [counts.ins.get(p, 0) + k for p in PHONES]
         probs = [c / sum(raw) for c in raw]
-        self._ins = (list(PHONES), _cumulative(probs), [math.log(q) for q in probs])
+        self._ins = (list(PHONES), list(accumulate(probs)), [math.log(q) for q in probs])
 
     def prob(self, ref: str, out: str | None) -> float:
         """P(``out`` | ``ref``) inside a changed word; ``out`` None = deleted."""

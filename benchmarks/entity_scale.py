@@ -39,6 +39,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from itertools import accumulate
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -97,12 +98,12 @@ class TitleChain:
         self.max_words = max_words
         unigrams: Counter = Counter(w for run in runs for w in run)
         self.words = sorted(unigrams)
-        self.word_cum = _cumulative([unigrams[w] for w in self.words])
+        self.word_cum = list(accumulate(unigrams[w] for w in self.words))
         nexts: dict[str, Counter] = defaultdict(Counter)
         for run in runs:
             for a, b in zip(["<s>"] + run, run + ["</s>"]):
                 nexts[a][b] += 1
-        self.next = {a: (sorted(c), _cumulative([c[b] for b in sorted(c)])) for a, c in nexts.items()}
+        self.next = {a: (sorted(c), list(accumulate(c[b] for b in sorted(c)))) for a, c in nexts.items()}
 
     def name(self, rng: random.Random) -> str:
         words: list[str] = []
@@ -123,13 +124,6 @@ class TitleChain:
             words.pop()
         return " ".join(w if i and w in SMALL_WORDS else w.capitalize() for i, w in enumerate(words))
 
-
-def _cumulative(weights: list[int]) -> list[int]:
-    out, total = [], 0
-    for w in weights:
-        total += w
-        out.append(total)
-    return out
 
 
 def synthetic_catalog(size: int, seed: int = SEED) -> list[str]:
