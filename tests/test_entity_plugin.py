@@ -214,3 +214,35 @@ def test_an_audio_stream_loads_the_indexes_in_the_background(write_skill, make_e
         if thread.name == "hark-entity-warm":
             thread.join(timeout=60)
     assert "films (5)" in plugin.status
+
+
+RADIO_SKILL = """
+    name: radio
+    slots:
+      station: {type: catalog, file: stations.csv, column: name}
+    intents:
+      PlayStation:
+        examples: ["(play|tune to) [radio one](station)", "put on {station}"]
+        action: {name: radio.play, params: {station: $station}}
+"""
+STATIONS = "name\nRadio One\nBBC Radio 4\nJazz FM\nClassic FM\n"
+
+
+def test_templates_alone_reach_a_misheard_name_through_the_resolver(write_skill, make_engine):
+    """No trained model knows this skill: the template tier's catalog wildcard frames the words, the resolver
+    finds them by sound, and words that sound like no station stay out of scope."""
+    write_skill("radio", RADIO_SKILL, {"stations.csv": STATIONS})
+    engine = make_engine()
+    action = engine.parse("put on bbc radio four").action
+    assert action is not None and action.params == {"station": "BBC Radio 4"}
+    assert engine.parse("put on your shoes").action is None
+    assert engine.parse("play radio one").action.params == {"station": "Radio One"}
+
+
+def test_without_the_resolver_a_wildcard_reading_is_never_acted_on(write_skill, make_engine):
+    write_skill("radio", RADIO_SKILL, {"stations.csv": STATIONS})
+    engine = make_engine(**{"plugins.disabled": ["intent", "asr_pocketsphinx", "entity_resolver"]})
+    result = engine.parse("put on bbc radio four")
+    assert result.action is None
+    slot = result.interpretations[0].slot("station")
+    assert slot.raw == "bbc radio four" and slot.value is None and slot.confidence == 0.0

@@ -336,8 +336,12 @@ class EntityResolverPlugin:
                 continue
             taken = utt.taken(slots, but=i)
             span = utt.span_of(slot)
-            best = (self._best(spec.catalog, utt, [span] if span else [], s.min_score)
-                    or self._best(spec.catalog, utt, nearby(span, taken, s.reach)[1:], s.min_score))
+            # an unresolved slot nobody vouched for (confidence 0: a template's wildcard) needs a surer match
+            # (its words were framed by the template, so no wider or narrower span is tried either)
+            wildcard = slot.value is None and slot.confidence <= 0
+            floor = s.recover_min_score if wildcard else s.min_score
+            best = (self._best(spec.catalog, utt, [span] if span else [], floor)
+                    or (None if wildcard else self._best(spec.catalog, utt, nearby(span, taken, s.reach)[1:], floor)))
             if best is None:
                 if slot.value is None:  # heard as a name, but like none in the catalog
                     confidence = round(confidence * s.unresolved_penalty, 4)

@@ -6,10 +6,10 @@ turns match quality and ASR posteriors into one confidence per reading (see ``fu
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Sequence
 
 from hark.hookspecs import hookimpl
-from hark.skills import SkillSet
+from hark.skills import SkillSet, SlotMatch
 from hark.text import tokenize
 from hark.types import Context, EntityCandidate, Interpretation, NBest, Slot
 
@@ -39,6 +39,9 @@ class TemplateSettings:
     unmatched_weight: float = 0.15
     #: sharpness of the competition between readings of one hypothesis
     ambiguity_power: float = 4.0
+    #: when no template matches a hypothesis, match it again with catalog slots accepting any words at this
+    #: quality (value unresolved, for the entity resolver to look up by sound); 0 turns the second pass off
+    catalog_wildcard_quality: float = 0.45
 
 
 @dataclass
@@ -77,13 +80,22 @@ class TemplateIntentPlugin:
             self._fillers = sorted({tuple(t.text for t in tokenize(f)) for f in self.settings.fillers},
                                    key=len, reverse=True)
         templates = self._compile(skills)
-        per_hyp = [self.parse_hypothesis(h.text, templates, skills, context, idx)
-                   for idx, h in enumerate(nbest.hypotheses)]
-        return fuse(nbest, per_hyp, self.settings.unmatched_weight, self.settings.ambiguity_power)
+        per_hyp, weak = [], []
+        for idx, h in enumerate(nbest.hypotheses):
+            found = self.parse_hypothesis(h.text, templates, skills, context, idx)
+            wildcard = not found and self.settings.catalog_wildcard_quality > 0
+            if wildcard:  # "put on bbc radio four": the words around a catalog slot fit, its words are misheard
+                found = self.parse_hypothesis(h.text, templates, skills, context, idx, catalog_wildcards=True)
+            per_hyp.append(found)
+            weak.append(wildcard and bool(found))
+        return fuse(nbest, per_hyp, self.settings.unmatched_weight, self.settings.ambiguity_power, weak)
 
     def parse_hypothesis(self, text: str, templates: TemplateIndex, skills: SkillSet, context: Context,
-                         index: int) -> list[Interpretation]:
-        """Best parse per (skill, intent) of one hypothesis, as Interpretations whose confidence is match quality."""
+                         index: int, catalog_wildcards: bool = False) -> list[Interpretation]:
+        """Best parse per (skill, intent) of one hypothesis, as Interpretations whose confidence is match quality.
+
+        With ``catalog_wildcards`` a catalog slot also accepts words its catalog does not spell, unresolved
+        (value None, confidence 0: nobody vouched they are a name) at ``catalog_wildcard_quality``."""
         toks = tokenize(text)
         words = [t.text for t in toks]
         if not words:
@@ -103,6 +115,9 @@ class TemplateIntentPlugin:
                     if found and spec.type == "text":
                         q = max(0.5, s.text_slot_quality - s.text_slot_word_cost * (end - start - 1))
                         found = (type(found[0])(found[0].value, None, q),)
+                    elif not found and catalog_wildcards and spec.type == "catalog":
+                        q = max(0.3, s.catalog_wildcard_quality - s.text_slot_word_cost * (end - start - 1))
+                        found = (SlotMatch(None, None, q),)
                     cache[key] = found
                 return cache[key]
 
@@ -124,14 +139,15 @@ class TemplateIntentPlugin:
                 if spec.type == "catalog":
                     alts = tuple(EntityCandidate(m.value, m.entity_id, m.score)
                                  for m in cache[(skill, hit.name, hit.start, hit.end)][1:])
+                confidence = round(hit.match.score, 4) if hit.match.value is not None else 0.0
                 slots.append(Slot(hit.name, text[start:end], hit.match.value, hit.match.entity_id,
-                                  round(hit.match.score, 4), start, end, spec.type, alts))
+                                  confidence, start, end, spec.type, alts))
             out.append(Interpretation(skill, intent, round(parse.quality, 4), tuple(slots), text, index, NAME))
         return out
 
 
 def fuse(nbest: NBest, per_hypothesis: list[list[Interpretation]], unmatched_weight: float,
-         ambiguity_power: float) -> list[Interpretation]:
+         ambiguity_power: float, weak: Sequence[bool] = ()) -> list[Interpretation]:
     """Combine per-hypothesis parses into one confidence per reading.
 
     Readings of one hypothesis compete: reading r of hypothesis i gets share s_ir = q_ir^k / sum_r' q_ir'^k of
@@ -143,15 +159,18 @@ def fuse(nbest: NBest, per_hypothesis: list[list[Interpretation]], unmatched_wei
 
     which is 1 for a perfect unambiguous match of typed text, and lets a parseable second hypothesis win over an
     unparseable first one. The returned reading carries the slots of the hypothesis that supports it most.
+    A hypothesis matched only with catalog wildcards (``weak``) counts with ``unmatched_weight`` too.
     """
     support: dict[tuple, float] = {}
     carrier: dict[tuple, tuple[float, Interpretation]] = {}
     total = 0.0
-    for hyp, found in zip(nbest.hypotheses, per_hypothesis):
+    for k, (hyp, found) in enumerate(zip(nbest.hypotheses, per_hypothesis)):
         p = max(hyp.score, 1e-6)
         if not found:
             total += p * unmatched_weight
             continue
+        if k < len(weak) and weak[k]:
+            p *= unmatched_weight
         total += p
         norm = sum(i.confidence ** ambiguity_power for i in found)
         for interp in found:
