@@ -184,11 +184,15 @@ class _CatalogResolver:
     catalog: Catalog
     resolver: Any
 
+    def __post_init__(self) -> None:
+        # per instance (a cache on the method would keep closed engines' indexes alive): the top readings of one
+        # utterance ask about the same words
+        object.__setattr__(self, "_cached", functools.lru_cache(maxsize=512)(self._resolve))
+
     def resolve(self, text: str, nbest: list[tuple[str, float]] | None, k: int) -> list[tuple[Any, float]]:
         """[(CatalogEntry, score)] best first, one per entry (a name and its alias count once)."""
-        return list(self._resolve(text, tuple(nbest or ()), k))
+        return list(self._cached(text, tuple(nbest or ()), k))  # type: ignore[attr-defined]
 
-    @functools.lru_cache(maxsize=512)  # the top readings of one utterance ask about the same words
     def _resolve(self, text: str, nbest: tuple[tuple[str, float], ...], k: int) -> tuple[tuple[Any, float], ...]:
         out, seen = [], set()
         for match in self.resolver.resolve(text, nbest=list(nbest) or None, k=k + 3):
