@@ -427,9 +427,7 @@ def _learned_from(folder: Path):
 def ranker_accuracy(folder: Path) -> dict:
     """top-1 on the "tune" rows of each encoder with the "phonetic" and "combined" ranker presets, 2-fold
     cross-fitted inside "tune" exactly as ``training.tune_resolver`` decides between the encoders."""
-    from hark.plugins.entity_resolver.phonetic import FEATURES
-
-    from .tune_resolver import PRESETS, accuracy, fit_listwise, full_weights, query_features
+    from .tune_resolver import query_features, two_fold_accuracy
 
     rows = [r for r in load_rows() if r.split == "tune"]
     halves = [[i for i, r in enumerate(rows) if value_bucket(r.gold_value) % 2 == h] for h in (0, 1)]
@@ -437,20 +435,7 @@ def ranker_accuracy(folder: Path) -> dict:
     out = {}
     with _learned_from(folder):
         for enc in ("hashed", "learned"):
-            data = query_features(rows, enc)
-            entry = {}
-            for preset in ("phonetic", "combined"):
-                cols = [FEATURES.index(f) for f in PRESETS[preset]]
-                hits = {"all": 0.0, "changed": 0.0}
-                for a, b in ((0, 1), (1, 0)):
-                    w = full_weights(cols, fit_listwise([data[i] for i in halves[a]], cols))
-                    acc = accuracy([data[i] for i in halves[b]], [changed[i] for i in halves[b]], w)
-                    hits["all"] += acc["all"] * acc["rows"] / 100.0
-                    hits["changed"] += acc["changed"] * acc["changed_rows"] / 100.0
-                n_ch = sum(changed)
-                entry[preset] = {"all": round(100.0 * hits["all"] / len(rows), 2),
-                                 "changed": round(100.0 * hits["changed"] / n_ch, 2), "rows": len(rows),
-                                 "changed_rows": n_ch}
+            entry = two_fold_accuracy(query_features(rows, enc), changed, halves)
             out[enc] = entry
             print(f"{enc}: 2-fold cross-fitted ranker top-1 on 'tune': {entry}", flush=True)
     return out

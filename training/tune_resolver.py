@@ -148,6 +148,26 @@ def pick_min_score(data: list[tuple[np.ndarray, int]], ranker: Ranker) -> tuple[
                        "gold_removed_rejected": round(100 * ok_out, 2)}
 
 
+def two_fold_accuracy(data: list, changed: list[bool], halves: list[list[int]]) -> dict:
+    """{preset: {all, changed, rows, changed_rows}}: top-1 of the "phonetic" and "combined" presets, each half of
+    ``halves`` (row indices into ``data``) scored with weights fitted on the other half. How an encoder is judged
+    on "tune" here and in training/train_phonetic.py."""
+    n = sum(len(h) for h in halves)
+    n_ch = sum(changed[i] for h in halves for i in h)
+    entry = {}
+    for preset in ("phonetic", "combined"):
+        cols = [FEATURES.index(f) for f in PRESETS[preset]]
+        hits = {"all": 0.0, "changed": 0.0}
+        for a, b in ((0, 1), (1, 0)):
+            w = full_weights(cols, fit_listwise([data[i] for i in halves[a]], cols))
+            acc = accuracy([data[i] for i in halves[b]], [changed[i] for i in halves[b]], w)
+            hits["all"] += acc["all"] * acc["rows"] / 100.0
+            hits["changed"] += acc["changed"] * acc["changed_rows"] / 100.0
+        entry[preset] = {"all": round(100.0 * hits["all"] / n, 2),
+                         "changed": round(100.0 * hits["changed"] / n_ch, 2), "rows": n, "changed_rows": n_ch}
+    return entry
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--encoders", nargs="+", default=["hashed", "learned"], choices=["hashed", "learned"],
@@ -169,19 +189,7 @@ def main() -> None:
               for h in (0, 1)]
     changed = [r.changed for r in rows]
     for enc, data in feats.items():
-        entry = {}
-        for preset in ("phonetic", "combined"):
-            cols = [FEATURES.index(f) for f in PRESETS[preset]]
-            hits = {"all": 0.0, "changed": 0.0}
-            for a, b in ((0, 1), (1, 0)):
-                w = full_weights(cols, fit_listwise([data[i] for i in halves[a]], cols))
-                acc = accuracy([data[i] for i in halves[b]], [changed[i] for i in halves[b]], w)
-                hits["all"] += acc["all"] * acc["rows"] / 100.0
-                hits["changed"] += acc["changed"] * acc["changed_rows"] / 100.0
-            n = sum(len(h) for h in halves)
-            n_ch = sum(changed[i] for h in halves for i in h)
-            entry[preset] = {"all": round(100.0 * hits["all"] / n, 2),
-                             "changed": round(100.0 * hits["changed"] / n_ch, 2), "rows": n, "changed_rows": n_ch}
+        entry = two_fold_accuracy(data, changed, halves)
         report["encoders"][enc] = {"two_fold_on_tune": entry}
         print(f"{enc}: 2-fold cross-fitted top-1 on 'tune': {entry}", flush=True)
     key = lambda e: (report["encoders"][e]["two_fold_on_tune"]["phonetic"]["changed"],  # noqa: E731
