@@ -4,8 +4,9 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
+from typing import Sequence
 
-__all__ = ["Token", "tokenize", "normalize"]
+__all__ = ["Token", "tokenize", "normalize", "nearby_spans"]
 
 # numbers with optional decimals/clock colons and a percent sign; words with inner apostrophes; a lone percent sign
 _TOKEN_RE = re.compile(r"\d+(?:[.:]\d+)*%?|[^\W_]+(?:'[^\W_]+)*|%")
@@ -38,3 +39,14 @@ def tokenize(text: str) -> list[Token]:
 def normalize(text: str) -> str:
     """Lower-case words joined by single spaces: the form catalogs and parsers compare."""
     return " ".join(t.text for t in tokenize(text))
+
+
+def nearby_spans(start: int, end: int, taken: Sequence[bool], reach: int) -> list[tuple[int, int]]:
+    """Token spans within ``reach`` words of [start, end) on free words (``taken[k]`` False), fewest words moved
+    first, [start, end) itself left out: where to look when a tagger cut a name short or ran it long ("caption"
+    of "in caption")."""
+    n = len(taken)
+    return [(a, b) for _, a, b in sorted((abs(a - start) + abs(b - end), a, b)
+                                         for a in range(max(0, start - reach), min(end, n))
+                                         for b in range(a + 1, min(n, end + reach) + 1)
+                                         if (a, b) != (start, end) and not any(taken[a:b]))]

@@ -2,7 +2,6 @@
 the interpreter missed, hark train building the indexes. Real skills, real resolver, real catalogs; no data set."""
 from __future__ import annotations
 
-import dataclasses
 import json
 from pathlib import Path
 
@@ -53,6 +52,14 @@ def test_candidate_spans_are_framed_by_carriers_and_skip_taken_words():
     assert all(any(w not in carriers for w in t.split()) for t in texts)  # never only carrier words
     taken = [False, False, True, False, False, False]
     assert all(not (a <= 2 < b) for a, b in candidate_spans(words, carriers, taken, 8))
+
+
+def test_nearby_spans_move_fewest_words_first_and_skip_taken_ones():
+    from hark.text import nearby_spans
+
+    spans = nearby_spans(2, 3, [False] * 5, reach=1)
+    assert (2, 3) not in spans and spans[:2] == [(1, 3), (2, 4)]
+    assert all(not (a <= 0 < b) for a, b in nearby_spans(1, 3, [True, False, False, False], reach=2))
 
 
 def test_boost_only_raises_confidence_and_stays_below_one():

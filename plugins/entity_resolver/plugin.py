@@ -33,11 +33,11 @@ from typing import Any, Iterable, Sequence
 
 from hark.hookspecs import hookimpl
 from hark.skills import Alt, Catalog, Opt, Seq, SlotRef, Word
-from hark.text import normalize, tokenize
+from hark.text import nearby_spans, normalize, tokenize
 from hark.types import AudioChunk, Context, EntityCandidate, Interpretation, NBest, Slot
 
 __all__ = ["EntityResolverPlugin", "ResolverSettings", "project_span", "carrier_words", "candidate_spans",
-           "nearby", "boosted"]
+           "boosted"]
 
 NAME = "entity_resolver"
 PRESETS = ("default", "phonetic", "lexical", "combined")
@@ -344,8 +344,9 @@ class EntityResolverPlugin:
             # (its words were framed by the template, so no wider or narrower span is tried either)
             wildcard = slot.value is None and slot.confidence <= 0
             floor = s.recover_min_score if wildcard else s.min_score
-            best = (self._best(spec.catalog, utt, [span] if span else [], floor)
-                    or (None if wildcard else self._best(spec.catalog, utt, nearby(span, taken, s.reach)[1:], floor)))
+            best = self._best(spec.catalog, utt, [span] if span else [], floor)
+            if best is None and span is not None and not wildcard:
+                best = self._best(spec.catalog, utt, nearby_spans(*span, taken, s.reach), floor)
             if best is None:
                 if slot.value is None:  # heard as a name, but like none in the catalog
                     confidence = round(confidence * s.unresolved_penalty, 4)
@@ -434,20 +435,6 @@ class _Utterance:
         (entry, score), rest = found[0], found[1:]
         return Slot(name, self.text[start:end], entry.name, entry.id, round(score, 4), start, end, "catalog",
                     tuple(EntityCandidate(e.name, e.id, round(sc, 4)) for e, sc in rest[:alternatives]))
-
-
-def nearby(span: tuple[int, int] | None, taken: Sequence[bool], reach: int) -> list[tuple[int, int]]:
-    """``span`` first, then the spans within ``reach`` words of it on free words, fewest words moved first: a
-    tagger that cut "in caption" to "caption" still finds "Inception"."""
-    if span is None:
-        return []
-    start, end = span
-    n = len(taken)
-    around = sorted((abs(a - start) + abs(b - end), a, b)
-                    for a in range(max(0, start - reach), min(end, n))
-                    for b in range(a + 1, min(n, end + reach) + 1)
-                    if (a, b) != (start, end) and not any(taken[a:b]))
-    return [span] + [(a, b) for _, a, b in around]
 
 
 def _catalogs(skills: Any) -> list[Catalog]:

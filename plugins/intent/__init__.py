@@ -16,6 +16,7 @@ import numpy as np
 
 from hark.hookspecs import hookimpl
 from hark.skills import SkillSet
+from hark.text import nearby_spans
 from hark.types import Context, Interpretation, NBest, Slot
 
 from .model import JointModel, Prediction
@@ -165,12 +166,7 @@ def _resolve_span(pred: Prediction, text: str, spec: Any, context: Context, star
     found = match(start, end)
     if found or spec.type == "text":
         return start, end, found
-    n = len(pred.tokens)
-    candidates = sorted((abs(a - start) + abs(b - end), a, b)  # fewest words moved first
-                        for a in range(max(0, start - reach), min(end, n))
-                        for b in range(a + 1, min(n, end + reach) + 1)
-                        if (a, b) != (start, end) and not any(taken[a:b]))
-    for _, a, b in candidates:
+    for a, b in nearby_spans(start, end, taken, reach):
         found = match(a, b)
         if found:
             return a, b, found
