@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from hark.plugins.intent.model import allowed_transitions, viterbi_bio
+from hark.errors import ModelError
+from hark.plugins.intent.model import allowed_transitions, viterbi_bio, with_transition_prior
 
 TAGS = ["O", "B-room", "I-room", "B-device", "I-device"]
 
@@ -37,6 +38,36 @@ def test_viterbi_keeps_a_well_formed_greedy_path():
     lp = logp([[0.1, 0.8, 0.05, 0.03, 0.02], [0.1, 0.1, 0.7, 0.05, 0.05], [0.8, 0.05, 0.05, 0.05, 0.05]])
     start, trans = allowed_transitions(TAGS)
     assert [TAGS[i] for i in viterbi_bio(lp, start, trans)] == ["B-room", "I-room", "O"]
+
+
+def test_transition_prior_splits_nothing_the_training_data_never_split():
+    """Two adjacent spans of one type (B-room B-room) are allowed by BIO, and the logits here prefer them;
+    a prior that has seen B-room followed by I-room, never by B-room, joins them into one span."""
+    lp = logp([[0.1, 0.8, 0.05, 0.03, 0.02], [0.1, 0.48, 0.4, 0.01, 0.01]])
+    start, trans = allowed_transitions(TAGS)
+    assert [TAGS[i] for i in viterbi_bio(lp, start, trans)] == ["B-room", "B-room"]
+    log_probs = np.full((5, 5), np.log(0.2))
+    log_probs[TAGS.index("B-room")] = np.log([0.3, 0.01, 0.67, 0.01, 0.01])
+    prior = {"start": np.log(np.full(5, 0.2)).tolist(), "log_probs": log_probs.tolist(), "weight": 0.5}
+    start_p, trans_p = with_transition_prior(start, trans, prior, "meta.json")
+    assert [TAGS[i] for i in viterbi_bio(lp, start_p, trans_p)] == ["B-room", "I-room"]
+    assert np.isneginf(trans_p[TAGS.index("O"), TAGS.index("I-room")])  # the BIO constraint still holds
+
+
+def test_transition_prior_weight_zero_or_absent_is_the_plain_constraint():
+    start, trans = allowed_transitions(TAGS)
+    for prior in (None, {"weight": 0.0, "note": "did not help"}):
+        s, t = with_transition_prior(start, trans, prior, "meta.json")
+        assert s is start and t is trans
+
+
+def test_malformed_transition_prior_is_a_model_error():
+    start, trans = allowed_transitions(TAGS)
+    with pytest.raises(ModelError, match="expected \\(5,\\) and \\(5, 5\\)"):
+        with_transition_prior(start, trans, {"start": [0.0] * 4, "log_probs": [[0.0] * 5] * 5, "weight": 1},
+                              "meta.json")
+    with pytest.raises(ModelError, match="malformed"):
+        with_transition_prior(start, trans, {"weight": 1}, "meta.json")
 
 
 def test_viterbi_empty():

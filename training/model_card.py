@@ -142,8 +142,9 @@ post-LN transformer have outliers); 4-bit = `MatMulNBitsQuantizer`, symmetric bl
 the embedding table (GatherBlockQuantized), accuracy level 4. The torch/ONNX agreement of each variant is in
 meta.json (`agreement_with_torch`).
 
-The optional tag-bigram prior (meta.json `slot_transition_prior`, weight {prior_w} chosen on valid) adds weight x log P(tag | previous tag), estimated on the training tags, to
-the constrained Viterbi; the plain columns use the constraint only.
+The tag-bigram prior (meta.json `slot_transition_prior`, weight {prior_w} chosen on valid) adds weight x log P(tag |
+previous tag), estimated on the training tags, to the constrained Viterbi. The runtime decodes with it (weight 0
+means the plain constraint); the plain columns above leave it out.
 
 The fp32 ONNX and the other variants are not shipped in the artifact directory; rerun the training command to
 regenerate them (they are written next to `model.onnx` in its output directory).

@@ -3,7 +3,8 @@
 Pre-processing: ``hark.text.tokenize`` words (already lower-cased) -> ``sp.encode(word)`` per word -> ``[BOS] pieces
 [EOS]``, truncated to ``max_len``; a batch is right-padded with ``pad_id`` and ``attention_mask`` 0. Post-processing:
 softmax over intent logits (divided by the temperature), constrained BIO Viterbi over the slot logits at each word's
-first piece (:class:`training.metrics.BioDecoder`); words cut off by truncation are tagged O.
+first piece (:class:`training.metrics.BioDecoder`), plus the model's tag-bigram prior when meta.json has one (as
+the runtime does; ``use_prior=False`` scores the plain constraint); words cut off by truncation are tagged O.
 """
 from __future__ import annotations
 
@@ -63,7 +64,7 @@ class OnnxJoint:
     """A model directory (model.onnx or another variant, tokenizer.model, meta.json) ready to parse word lists."""
 
     def __init__(self, model_dir: Path | str, onnx_file: str = "model.onnx", threads: int = 1,
-                 use_prior: bool = False):
+                 use_prior: bool = True):
         d = Path(model_dir)
         self.meta = json.loads((d / "meta.json").read_text(encoding="utf-8"))
         self.sp = spm.SentencePieceProcessor(model_file=str(d / "tokenizer.model"))

@@ -443,7 +443,8 @@ def train(args) -> None:
         "lowercase": True,
         "tokenization": "hark.text.tokenize words; sp.encode(word) per word; [BOS] pieces [EOS]; "
                         "each word's label at its first piece",
-        "slot_decoding": "constrained BIO Viterbi over log-softmax of first-piece slot logits",
+        "slot_decoding": "constrained BIO Viterbi over log-softmax of first-piece slot logits, plus weight x the "
+                         "tag-bigram prior slot_transition_prior (weight chosen on valid; 0 = plain constraint)",
         "slot_transition_prior": prior,
         "sha256": {},
         "temperature": 1.0,

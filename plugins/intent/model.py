@@ -18,7 +18,8 @@ from hark.errors import ModelError
 from hark.onnx import load_session
 from hark.text import Token, tokenize
 
-__all__ = ["JointModel", "Prediction", "SpanPrediction", "viterbi_bio", "allowed_transitions"]
+__all__ = ["JointModel", "Prediction", "SpanPrediction", "viterbi_bio", "allowed_transitions",
+           "with_transition_prior"]
 
 FORMAT = "hark-joint-intent-slot/1"
 
@@ -55,6 +56,26 @@ def allowed_transitions(tags: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
                 if prev[2:] != tag[2:] or prev == "O":
                     trans[i, j] = -np.inf
     return start, trans
+
+
+def with_transition_prior(start: np.ndarray, trans: np.ndarray, prior: dict | None,
+                          source: Path) -> tuple[np.ndarray, np.ndarray]:
+    """Add ``weight * log P(tag | previous tag)`` (meta.json ``slot_transition_prior``, fitted on the training tags
+    with the weight chosen on valid) to the BIO constraint: it penalises tag pairs the training data never shows,
+    such as two adjacent spans of one type, that the per-word logits alone cannot see."""
+    weight = float((prior or {}).get("weight") or 0.0)
+    if not weight:
+        return start, trans
+    n = len(start)
+    try:
+        p_start = np.asarray(prior["start"], dtype=np.float32)
+        p_trans = np.asarray(prior["log_probs"], dtype=np.float32)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ModelError(f"{source}: slot_transition_prior is malformed ({exc})") from None
+    if p_start.shape != (n,) or p_trans.shape != (n, n):
+        raise ModelError(f"{source}: slot_transition_prior has shapes {p_start.shape} and {p_trans.shape}, "
+                         f"expected ({n},) and ({n}, {n}) for the {n} tags")
+    return start + weight * p_start, trans + weight * p_trans
 
 
 def viterbi_bio(log_probs: np.ndarray, start: np.ndarray, trans: np.ndarray) -> list[int]:
@@ -109,7 +130,8 @@ class JointModel:
                 raise ModelError(f"{tok_path}: checksum mismatch with meta.json; rebuild or restore the model")
         self.sp = spm.SentencePieceProcessor(model_file=str(tok_path))
         self.session = load_session(directory / "model.onnx", sha256=sums.get("model.onnx"), threads=threads)
-        self._start, self._trans = allowed_transitions(self.tags)
+        self._start, self._trans = with_transition_prior(*allowed_transitions(self.tags),
+                                                         meta.get("slot_transition_prior"), meta_path)
         self._piece_cache: dict[str, list[int]] = {}
 
     def _pieces(self, word: str) -> list[int]:
