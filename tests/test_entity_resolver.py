@@ -400,3 +400,64 @@ def test_feature_matrix_equals_pair_features():
             one = pair_features(hf[h], coarse_string(hf[h]), ht[h], cf[c], coarse_string(cf[c]), ct[c],
                                 float(emb[h, c]), float(lex[h, c]), logw[h], float(pop[c]))
             assert np.array_equal(matrix[h, c], np.array(one, dtype=np.float32))
+
+
+def test_kept_rows_are_the_vectors_and_rank_as_recomputation(monkeypatch, large_catalog, one_faiss_thread):
+    """A compressed catalog keeps its entries' exact vectors as non-zeros: bit for bit the encoders' vectors, so a
+    query ranks the same as when the candidates are encoded again (catalogs over SPARSE_LIMIT)."""
+    from hark.plugins.entity_resolver import resolver as module
+    from hark.plugins.entity_resolver.phonetic import lexical_vectors
+
+    monkeypatch.setattr(module, "FLAT_LIMIT", 1000)
+    values = list(enumerate(large_catalog))
+    for weights in ("phonetic", "combined"):
+        with_rows = Resolver.from_values(values, cache=False, weights=weights)
+        monkeypatch.setattr(module, "SPARSE_LIMIT", 1000)
+        without = Resolver.from_values(values, cache=False, weights=weights)
+        monkeypatch.setattr(module, "SPARSE_LIMIT", 50_000)
+        assert with_rows.index_kind == without.index_kind == "pq" and not without._index.rows
+        assert set(with_rows._index.rows) == set(with_rows.ranker.channels)
+        for heard in ("the silver rivers of dreams", "golden window add dawn", "hollow meadow", "quiet garden"):
+            nbest = [(heard, 0.6), ("broken castle at night", 0.4)]
+            assert with_rows.resolve(heard, k=10) == without.resolve(heard, k=10)
+            assert with_rows.resolve(heard, nbest=nbest, k=10) == without.resolve(heard, nbest=nbest, k=10)
+    index, encoder = with_rows._index, with_rows.encoder
+    ids = np.array([0, 7, 1234, 2999, 7])
+    assert np.array_equal(index.vectors("phonetic", ids, encoder), encoder.encode(index.fines.take(ids)))
+    lexical = lexical_vectors(index.texts.take(ids), normalized=True)
+    assert np.array_equal(index.vectors("lexical", ids, encoder), lexical)
+    assert index.rows["phonetic"].dense(np.zeros(0, dtype=np.int64)).shape == (0, encoder.dim)
+
+
+def test_kept_rows_are_cached_and_added_to_an_older_cache(tmp_path, monkeypatch, large_catalog, one_faiss_thread):
+    from hark.plugins.entity_resolver import resolver as module
+
+    monkeypatch.setenv("HARK_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setattr(module, "FLAT_LIMIT", 1000)
+    first = Resolver.from_values(large_catalog)
+    rows_file = first.cache_path / "phonetic.rows.npz"
+    assert rows_file.is_file()
+    second = Resolver.from_values(large_catalog)
+    assert second.loaded_from_cache and "phonetic" in second._index.rows
+    rows, again = first._index.rows["phonetic"], second._index.rows["phonetic"]
+    assert all(np.array_equal(a, b) for a, b in zip(rows.arrays().values(), again.arrays().values()))
+    rows_file.unlink()  # a cache written before the rows were kept: they are made and saved once
+    older = Resolver.from_values(large_catalog)
+    assert not older.loaded_from_cache and "phonetic" in older._index.rows and rows_file.is_file()
+    rows_file.write_bytes(b"damaged")
+    assert "phonetic" in Resolver.from_values(large_catalog)._index.rows
+    assert Resolver.from_values(large_catalog).loaded_from_cache
+    assert first.resolve("hidden forest at dawn") == older.resolve("hidden forest at dawn")
+
+
+def test_batched_string_helpers_equal_the_one_at_a_time_ones():
+    import unicodedata
+
+    from hark.plugins.entity_resolver.g2p import _LATIN_FOLD, normalize_word
+    from hark.plugins.entity_resolver.phonetic import coarse_strings
+
+    fines = [phone_string(("M", "EY", "T", "R", "IH", "K", "S")), "", phone_string(("B", "IY", "CH"))]
+    assert coarse_strings(fines) == [coarse_string(f) for f in fines] and coarse_strings([]) == []
+    for word in ("Beyoncé", "The Matrix", "DON\u2019T", "\ufb01lm", "Ａｍｅｌｉｅ", "rock'n'roll", "北京"):
+        folded = unicodedata.normalize("NFKD", word.lower().translate(_LATIN_FOLD))  # without the ASCII shortcut
+        assert normalize_word(word) == "".join(c for c in folded if not unicodedata.combining(c))

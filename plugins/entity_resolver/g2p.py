@@ -99,7 +99,10 @@ def edit_distance(a: Sequence[str], b: Sequence[str]) -> int:
 
 def normalize_word(word: str) -> str:
     """Lower case, accents stripped ("Beyoncé" -> "beyonce"), curly apostrophes straightened."""
-    folded = unicodedata.normalize("NFKD", word.lower().translate(_LATIN_FOLD))
+    lowered = word.lower().translate(_LATIN_FOLD)
+    if lowered.isascii():  # NFKD leaves ASCII as it is, and ASCII has no combining marks: the same, faster
+        return lowered
+    folded = unicodedata.normalize("NFKD", lowered)
     return "".join(c for c in folded if not unicodedata.combining(c))
 
 

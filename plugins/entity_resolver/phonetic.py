@@ -29,6 +29,7 @@ import hashlib
 import re
 import threading
 from array import array
+from collections import Counter
 from functools import lru_cache
 from typing import Sequence
 
@@ -66,6 +67,11 @@ def phone_string(phones: Sequence[str]) -> str:
 def coarse_string(fine: str) -> str:
     """The phone string with confusable phones merged (see the module docstring)."""
     return fine.translate(_COARSE_TABLE)
+
+
+def coarse_strings(fines: Sequence[str]) -> list[str]:
+    """``coarse_string`` of each phone string, in one ``translate`` call (phone strings have no newline)."""
+    return "\n".join(fines).translate(_COARSE_TABLE).split("\n") if fines else []
 
 
 def normalize_text(text: str) -> str:
@@ -118,11 +124,8 @@ def _cached_bucket(token: str, dim: int) -> tuple[int, float]:
 def _hashed(grams: list[str], dim: int) -> np.ndarray:
     """One L2-normalised sublinear-tf hashed vector: the definition (``_hashed_rows`` computes the same, bit for
     bit, for many rows)."""
-    counts: dict[str, int] = {}
-    for g in grams:
-        counts[g] = counts.get(g, 0) + 1
     acc = array("f", bytes(4 * dim))  # float32 storage: each addition is rounded to float32, as in an ndarray
-    for g, n in counts.items():
+    for g, n in Counter(grams).items():  # in order of first use
         i, sign = _cached_bucket(g, dim)
         acc[i] = acc[i] + sign * (_LOGW_LIST[n] if n < len(_LOGW_LIST) else 1.0 + float(np.log(n)))
     vec = np.frombuffer(acc, dtype=np.float32).copy()
@@ -345,13 +348,20 @@ def pair_features(h_fine: str, h_coarse: str, h_text: str, c_fine: str, c_coarse
         cover = partial * short / long_
     else:
         fine = coarse = partial = cover = 0.0
-    wratio = fuzz.WRatio(h_text, c_text) / 100.0 if h_text and c_text else 0.0
+    wratio = lex_wratio(h_text, c_text)
     return [fine, coarse, partial, cover, embed_cos, lex_cos, wratio, float(h_text == c_text and bool(h_text)),
             hyp_logw, pop_logw]
 
 
+def lex_wratio(h_text: str, c_text: str) -> float:
+    """The "lex_wratio" feature of one pair (normalised texts)."""
+    return fuzz.WRatio(h_text, c_text) / 100.0 if h_text and c_text else 0.0
+
+
 #: the features ``pair_feature_matrix`` computes from the two phone strings
 PHONE_STRING_FEATURES = frozenset({"phon_fine", "phon_coarse", "phon_partial", "phon_cover"})
+#: the features it computes from the candidates' texts (``c_texts`` is not read without one of them)
+TEXT_FEATURES = frozenset({"lex_wratio", "lex_exact"})
 
 
 def pair_feature_matrix(h_fines: Sequence[str], h_texts: Sequence[str], c_fines: Sequence[str],
@@ -371,8 +381,7 @@ def pair_feature_matrix(h_fines: Sequence[str], h_texts: Sequence[str], c_fines:
         if "phon_fine" in wanted:
             out[..., col["phon_fine"]] = np.where(both, _cdist(h_fines, c_fines, Levenshtein.normalized_similarity), 0)
         if "phon_coarse" in wanted:
-            sims = _cdist([coarse_string(f) for f in h_fines], [coarse_string(f) for f in c_fines],
-                          Levenshtein.normalized_similarity)
+            sims = _cdist(coarse_strings(h_fines), coarse_strings(c_fines), Levenshtein.normalized_similarity)
             out[..., col["phon_coarse"]] = np.where(both, sims, 0.0)
         if wanted & {"phon_partial", "phon_cover"}:
             partial = _cdist(h_fines, c_fines, fuzz.partial_ratio) / 100.0

@@ -38,6 +38,8 @@ class HashedEncoder:
     name = "hashed"
     version = f"hashed-phone-ngrams/1/{PHONE_DIM}"
     dim = PHONE_DIM
+    #: ~6 % of a vector's components are non-zero: a compressed index keeps the exact vectors as their non-zeros
+    sparse = True
 
     def encode(self, fines: Sequence[str]) -> np.ndarray:
         return phone_vectors(fines)
@@ -47,6 +49,7 @@ class LearnedEncoder:
     """The ONNX Siamese encoder; ``encode`` batches by length."""
 
     name = "learned"
+    sparse = False
 
     def __init__(self, directory: Path, meta: dict, session: Any):
         self.directory = directory

@@ -64,8 +64,8 @@ from typing import Any, Iterable, Mapping, Sequence
 import numpy as np
 
 from .g2p import G2P, text_words
-from .phonetic import (FEATURES, LEX_DIM, coarse_string, lexical_vectors, normalize_text, pair_feature_matrix,
-                       pair_features, phone_string)
+from .phonetic import (FEATURES, LEX_DIM, TEXT_FEATURES, coarse_string, lex_wratio, lexical_vectors,
+                       normalize_text, pair_feature_matrix, pair_features, phone_string)
 
 __all__ = ["Resolver", "Match", "Entry", "Ranker", "margins", "FLAT_LIMIT", "INDEX_FORMAT", "INDEX_KINDS",
            "RANKER_PATH"]
@@ -88,6 +88,11 @@ IVF_LISTS_PER_SQRT = 1.0
 IVF_NPROBE = 128
 #: entries encoded at a time while an index is built (8k x 1024 floats = 32 MB)
 BUILD_CHUNK = 8192
+#: "pq" and "ivfpq" catalogs up to this many entries also keep every entry's exact vector of a hashed channel as
+#: its non-zeros (``_SparseRows``: ~61 of 1,024 for a phone string, ~370 bytes an entry, 3.7 MB at 10k), so that a
+#: query's ~50 candidates are not encoded again (that was half of a 10k resolve); above, the rows would cost more
+#: memory than the compressed index itself (100k: +37 MB), and the candidates are encoded again
+SPARSE_LIMIT = 50_000
 #: used when ranker.json gives none: the calibrated score under which resolve() answers "no match"
 DEFAULT_MIN_SCORE = 0.3
 MARGIN_CAP = 3.0
@@ -184,9 +189,9 @@ def margins(raw: np.ndarray) -> np.ndarray:
     raw = np.asarray(raw, dtype=np.float64)
     if len(raw) < 2:
         return np.full(len(raw), MARGIN_CAP)
-    order = np.argsort(-raw)
-    other = np.full(len(raw), raw[order[0]])
-    other[order[0]] = raw[order[1]]
+    top = int(raw.argmax())
+    other = np.full(len(raw), raw[top])
+    other[top] = np.partition(raw, -2)[-2]  # the runner-up (equal to the best when they tie)
     return np.clip(raw - other, -MARGIN_CAP, MARGIN_CAP)
 
 
@@ -328,6 +333,66 @@ def _text_hash(text: str) -> int:
     return int.from_bytes(hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=8).digest(), "little")
 
 
+class _SparseRows:
+    """A channel's exact vectors for every entry, kept as their non-zeros: a column (uint16) and a float32 value per
+    non-zero, and each entry's offset. Hashed n-gram vectors are ~95 % zeros, so this is ~6 % of the dense floats;
+    ``dense`` gives back the rows bit for bit (the cosines are then the same matrix product as before)."""
+
+    def __init__(self, dim: int, columns: np.ndarray, values: np.ndarray, offsets: np.ndarray):
+        self.dim = dim
+        self.columns = columns
+        self.values = values
+        self.offsets = offsets
+
+    def __len__(self) -> int:
+        return len(self.offsets) - 1
+
+    @classmethod
+    def of(cls, dense: np.ndarray) -> _SparseRows:
+        """The non-zeros of dense [rows, dim] float32 vectors."""
+        rows, cols = np.nonzero(dense)  # row-major: each row's non-zeros by column
+        offsets = np.zeros(len(dense) + 1, dtype=np.int64)
+        np.cumsum(np.bincount(rows, minlength=len(dense)), out=offsets[1:])
+        return cls(dense.shape[1], cols.astype(np.uint16), dense[rows, cols], offsets)
+
+    @classmethod
+    def join(cls, parts: Sequence[_SparseRows], dim: int) -> _SparseRows:
+        """The rows of ``parts``, one after the other."""
+        offsets = [np.zeros(1, dtype=np.int64)]
+        base = 0
+        for part in parts:
+            offsets.append(part.offsets[1:] + base)
+            base += int(part.offsets[-1])
+        return cls(dim, np.concatenate([p.columns for p in parts] or [np.zeros(0, np.uint16)]),
+                   np.concatenate([p.values for p in parts] or [np.zeros(0, np.float32)]), np.concatenate(offsets))
+
+    def dense(self, ids: np.ndarray) -> np.ndarray:
+        """[len(ids), dim] float32: the rows of entries ``ids``."""
+        ids = np.asarray(ids, dtype=np.int64)
+        starts = self.offsets[ids]
+        lengths = self.offsets[ids + 1] - starts
+        ends = np.cumsum(lengths)
+        out = np.zeros((len(ids), self.dim), dtype=np.float32)
+        if len(ids) and ends[-1]:
+            pos = np.arange(int(ends[-1])) + np.repeat(starts - ends + lengths, lengths)  # each row's non-zeros
+            flat = np.repeat(np.arange(0, len(ids) * self.dim, self.dim), lengths) + self.columns[pos]
+            out.reshape(-1)[flat] = self.values[pos]
+        return out
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        return {"dim": np.array(self.dim), "columns": self.columns, "values": self.values, "offsets": self.offsets}
+
+    @classmethod
+    def from_arrays(cls, arrays: Mapping[str, np.ndarray], n: int) -> _SparseRows | None:
+        """The rows saved by ``arrays``, or None when they do not fit a catalog of ``n`` entries."""
+        rows = cls(int(arrays["dim"]), arrays["columns"], arrays["values"], arrays["offsets"])
+        if (len(rows) != n or rows.columns.dtype != np.uint16 or rows.values.dtype != np.float32
+                or len(rows.columns) != len(rows.values) or int(rows.offsets[-1]) != len(rows.values)
+                or int(rows.columns.max(initial=0)) >= rows.dim):
+            return None
+        return rows
+
+
 # ------------------------------------------------------------------------------------------------------- index
 
 
@@ -372,12 +437,15 @@ def _training_rows(kind: str, n: int) -> np.ndarray:
 
 class _Index:
     """The per-catalog data that does not depend on ids or popularity: phone strings and normalised texts (packed),
-    a sorted hash of the texts (for names heard exactly) and a faiss index per channel some ranker searched."""
+    a sorted hash of the texts (for names heard exactly), a faiss index per channel some ranker searched and, for a
+    compressed index of at most ``SPARSE_LIMIT`` entries, the exact vectors of its hashed channels (``rows``)."""
 
     FILES = {"phonetic": "phonetic.faiss", "lexical": "lexical.faiss"}
+    ROW_FILES = {"phonetic": "phonetic.rows.npz", "lexical": "lexical.rows.npz"}
 
     def __init__(self, kind: str, encoder: str, fines: _PackedStrings, texts: _PackedStrings,
-                 sorted_hashes: np.ndarray, hash_order: np.ndarray, channels: dict[str, Any] | None = None):
+                 sorted_hashes: np.ndarray, hash_order: np.ndarray, channels: dict[str, Any] | None = None,
+                 rows: dict[str, _SparseRows] | None = None):
         self.kind = kind
         self.encoder = encoder
         self.fines = fines
@@ -386,6 +454,7 @@ class _Index:
         self.sorted_hashes = sorted_hashes
         self.hash_order = hash_order
         self.channels: dict[str, Any] = dict(channels or {})
+        self.rows: dict[str, _SparseRows] = dict(rows or {})
 
     def __len__(self) -> int:
         return len(self.fines)
@@ -416,32 +485,61 @@ class _Index:
                    _PackedStrings.pack(texts), hashes[order], order)
 
     def add_channels(self, channels: Iterable[str], encoder: Any) -> list[str]:
-        """Builds the faiss index of each channel not there yet; returns their names."""
+        """Builds the faiss index of each channel not there yet, and the exact rows ``keeps_rows`` asks for where
+        they are missing (a cache written before they existed); returns the names of the channels changed."""
         built = []
         for channel in sorted(channels):
             if channel not in self.channels:
                 self.channels[channel] = self._build_channel(channel, encoder)
                 built.append(channel)
+            elif self.keeps_rows(channel, encoder) and channel not in self.rows:
+                self.rows[channel] = _SparseRows.join(
+                    [_SparseRows.of(self.vectors(channel, chunk, encoder)) for chunk in self._chunks()],
+                    self._dim(channel, encoder))
+                built.append(channel)
         return built
 
+    def keeps_rows(self, channel: str, encoder: Any) -> bool:
+        """Whether the exact vectors of ``channel`` are kept as ``_SparseRows``: a compressed index (a "flat" or
+        "hnsw" one reads them back itself) of at most ``SPARSE_LIMIT`` entries, over hashed (sparse) vectors."""
+        sparse = channel == "lexical" or getattr(encoder, "sparse", False)
+        return self.kind in ("pq", "ivfpq") and len(self) <= SPARSE_LIMIT and sparse
+
     def vectors(self, channel: str, ids: np.ndarray, encoder: Any, strings: list[str] | None = None) -> np.ndarray:
-        """Exact vectors of entries ``ids``: read back from a "flat" or "hnsw" index, made again from the strings
-        for a compressed one (it keeps only codes; ``strings``: the channel's strings of ``ids`` when the caller
-        has them). The same numbers either way (the encoders are deterministic)."""
+        """Exact vectors of entries ``ids``: read back from a "flat" or "hnsw" index or from the kept rows, made
+        again from the strings for a compressed one without rows (it keeps only codes; ``strings``: the channel's
+        strings of ``ids`` when the caller has them). The same numbers every way (the encoders are deterministic,
+        and a vector does not depend on the batch it was made in)."""
         if self.kind in ("flat", "hnsw") and channel in self.channels:
             return self.channels[channel].reconstruct_batch(ids)
+        if channel in self.rows:
+            return self.rows[channel].dense(ids)
         if channel == "phonetic":
             return encoder.encode(strings if strings is not None else self.fines.take(ids))
         return lexical_vectors(strings if strings is not None else self.texts.take(ids), normalized=True)
 
     def _build_channel(self, channel: str, encoder: Any) -> Any:
         n = len(self)
-        index = _new_faiss(self.kind, encoder.dim if channel == "phonetic" else LEX_DIM, n)
+        index = _new_faiss(self.kind, self._dim(channel, encoder), n)
         if not index.is_trained:
             index.train(self.vectors(channel, _training_rows(self.kind, n), encoder))
-        for start in range(0, n, BUILD_CHUNK):  # chunks: a 1M catalog's float vectors would take 4 GB at once
-            index.add(self.vectors(channel, np.arange(start, min(n, start + BUILD_CHUNK)), encoder))
+        keep = self.keeps_rows(channel, encoder)
+        kept = []
+        for chunk in self._chunks():  # chunks: a 1M catalog's float vectors would take 4 GB at once
+            vectors = self.vectors(channel, chunk, encoder)
+            index.add(vectors)
+            if keep:
+                kept.append(_SparseRows.of(vectors))
+        if keep:
+            self.rows[channel] = _SparseRows.join(kept, self._dim(channel, encoder))
         return index
+
+    def _chunks(self) -> Iterable[np.ndarray]:
+        return (np.arange(start, min(len(self), start + BUILD_CHUNK)) for start in range(0, len(self), BUILD_CHUNK))
+
+    @staticmethod
+    def _dim(channel: str, encoder: Any) -> int:
+        return encoder.dim if channel == "phonetic" else LEX_DIM
 
     def search(self, channel: str, queries: np.ndarray, k: int) -> np.ndarray:
         """[H, k] entry ids (-1 where there are fewer)."""
@@ -465,16 +563,15 @@ class _Index:
         folder.mkdir(parents=True, exist_ok=True)
         write_strings = channels is None or not (folder / "meta.json").is_file()
         for channel in self.channels if channels is None else channels:
+            if channel in self.rows:  # before the index: a reader that finds the index finds its rows
+                _atomic_write(folder / self.ROW_FILES[channel],
+                              lambda tmp, c=channel: _save_npz(tmp, self.rows[c].arrays()))
             _atomic_write(folder / self.FILES[channel],
                           lambda tmp, c=channel: faiss.write_index(self.channels[c], str(tmp)))
         if write_strings:
-            _atomic_write(folder / "strings.npz", self._write_arrays)
+            _atomic_write(folder / "strings.npz", lambda tmp: _save_npz(tmp, self._arrays()))
             meta = {"format": INDEX_FORMAT, "encoder": self.encoder, "kind": self.kind, "entries": len(self)}
             _atomic_write(folder / "meta.json", lambda tmp: tmp.write_text(json.dumps(meta), encoding="utf-8"))
-
-    def _write_arrays(self, path: Path) -> None:
-        with open(path, "wb") as f:  # a file object: np.savez would add ".npz" to a path
-            np.savez(f, **self._arrays())
 
     def _arrays(self) -> dict[str, np.ndarray]:
         return {"fines_data": np.frombuffer(self.fines.data, dtype=np.uint8), "fines_offsets": self.fines.offsets,
@@ -498,7 +595,8 @@ class _Index:
             return None
         if not len(fines) == len(texts) == len(hashes) == len(order) == n:
             return None
-        return cls(kind, encoder, fines, texts, hashes, order, cls._load_channels(folder, n))
+        return cls(kind, encoder, fines, texts, hashes, order, cls._load_channels(folder, n),
+                   cls._load_rows(folder, n))
 
     @classmethod
     def _load_channels(cls, folder: Path, n: int) -> dict[str, Any]:
@@ -514,6 +612,26 @@ class _Index:
                 if index.ntotal == n:
                     channels[channel] = index
         return channels
+
+    @classmethod
+    def _load_rows(cls, folder: Path, n: int) -> dict[str, _SparseRows]:
+        """The kept rows found in ``folder`` (a missing or damaged file: ``add_channels`` makes them again)."""
+        rows = {}
+        for channel, name in cls.ROW_FILES.items():
+            if n <= SPARSE_LIMIT and (folder / name).is_file():
+                try:
+                    with np.load(folder / name) as z:
+                        found = _SparseRows.from_arrays(z, n)
+                except (OSError, ValueError, KeyError, zipfile.BadZipFile):
+                    continue
+                if found is not None:
+                    rows[channel] = found
+        return rows
+
+
+def _save_npz(path: Path, arrays: Mapping[str, np.ndarray]) -> None:
+    with open(path, "wb") as f:  # a file object: np.savez would add ".npz" to a path
+        np.savez(f, **arrays)
 
 
 def _atomic_write(path: Path, write) -> None:
@@ -537,12 +655,15 @@ class _Pool:
     h_logw: list[float]
     ids: np.ndarray
     c_fines: list[str]
-    c_texts: list[str]
+    #: None when no wanted feature reads the candidates' texts (the "phonetic" preset: not decoded)
+    c_texts: list[str] | None
     pop_logw: np.ndarray
     cosines: dict[str, np.ndarray]
 
     def features(self, wanted: frozenset[str]) -> np.ndarray:
-        return pair_feature_matrix(self.h_fines, self.h_texts, self.c_fines, self.c_texts,
+        if wanted & TEXT_FEATURES and self.c_texts is None:
+            raise ValueError(f"the pool was made without the candidates' texts, wanted {sorted(wanted)}")
+        return pair_feature_matrix(self.h_fines, self.h_texts, self.c_fines, self.c_texts or [],
                                    self.cosines.get("phonetic"), self.cosines.get("lexical"), self.h_logw,
                                    self.pop_logw, wanted)
 
@@ -677,13 +798,12 @@ class Resolver:
         if n <= depth:
             ids = np.arange(n, dtype=np.int64)
         else:
-            found: set[int] = set()
-            for channel in sorted(self._channels):
-                found.update(self._nearest(channel, queries[channel], depth))
-            for t in h_texts:  # an entry named exactly as heard is always a candidate, whatever the vectors say
-                found.update(self._index.named(t))
-            ids = np.array(sorted(found), dtype=np.int64)
-        c_fines, c_texts = self._index.fines.take(ids), self._index.texts.take(ids)
+            found = [self._nearest(channel, queries[channel], depth) for channel in sorted(self._channels)]
+            # an entry named exactly as heard is always a candidate, whatever the vectors say
+            found += [np.array(self._index.named(t), dtype=np.int64) for t in h_texts]
+            ids = np.unique(np.concatenate(found))  # sorted
+        c_fines = self._index.fines.take(ids)
+        c_texts = self._index.texts.take(ids) if wanted & TEXT_FEATURES else None
         strings = {"phonetic": c_fines, "lexical": c_texts}
         cosines = {channel: queries[channel] @ self._index.vectors(channel, ids, self.encoder, strings[channel]).T
                    for channel, feature in (("phonetic", "phon_embed"), ("lexical", "lex_cosine"))
@@ -691,9 +811,9 @@ class Resolver:
         pop = self._pop_logw[ids] if self._pop_logw is not None else np.zeros(len(ids))
         return _Pool(h_fines, h_texts, [w for _, w in hyps], ids, c_fines, c_texts, pop, cosines)
 
-    def _nearest(self, channel: str, queries: np.ndarray, depth: int) -> list[int]:
-        nn = self._index.search(channel, queries, depth)
-        return [int(i) for i in nn.ravel() if i >= 0]
+    def _nearest(self, channel: str, queries: np.ndarray, depth: int) -> np.ndarray:
+        nn = self._index.search(channel, queries, depth).ravel()
+        return nn[nn >= 0].astype(np.int64)
 
     # -------------------------------------------------------------------------------------------- resolve
 
@@ -717,18 +837,18 @@ class Resolver:
         # a name the g2p cannot pronounce (another script) gets nothing from the phonetic channel: heard exactly
         # as spelled, it is that name (for pronounceable names the ranker decides; measured on SLURP, a floor for
         # every exact spelling costs 2 points on misrecognised rows)
-        heard = normalize_text(text)
-        for c, t in enumerate(pool.c_texts):
-            if t == heard and not self._g2p.phrase(self._name(int(pool.ids[c]))):
+        named = set(self._index.named(normalize_text(text)))
+        for c in [c for c, i in enumerate(pool.ids.tolist()) if i in named] if named else []:
+            if not self._g2p.phrase(self._name(int(pool.ids[c]))):
                 scores[c] = EXACT_SCORE + (1.0 - EXACT_SCORE) * scores[c]  # keeps the ranker's order among them
         order = np.argsort(-scores, kind="stable")[:k]
         if scores[order[0]] < self.min_score:
             return []
         out = []
-        for c in order.tolist():
+        shown = self._shown(pool, best_h[order], order, feats)
+        for (fine, coarse, wratio), c in zip(shown.tolist(), order.tolist()):
             h = int(best_h[c])
             entry = self.entries[int(pool.ids[c])]
-            fine, coarse, wratio = self._shown(pool, h, c, feats)
             out.append(Match(entry.name, entry.id, round(float(scores[c]), 4),
                              round(float(0.5 * (fine + coarse)), 4), round(float(wratio), 4), h))
         return out
@@ -737,17 +857,24 @@ class Resolver:
         entries = self.entries
         return entries.names[i] if isinstance(entries, _Entries) else entries[i].name
 
-    def _shown(self, pool: _Pool, h: int, c: int, feats: np.ndarray) -> np.ndarray:
-        """phon_fine, phon_coarse and lex_wratio of a pair (what a Match shows), float32 like ``feats``; computed
-        here (the same numbers) when the ranker did not need them."""
+    def _shown(self, pool: _Pool, hs: np.ndarray, cs: np.ndarray, feats: np.ndarray) -> np.ndarray:
+        """[len(cs), 3] float32 like ``feats``: phon_fine, phon_coarse and lex_wratio of the pairs (hs[j], cs[j])
+        (what a Match shows); computed here (the same numbers) when the ranker did not need them."""
         cols = _SHOWN_COLUMNS
-        if all(FEATURES[i] in self._wanted for i in cols):
-            return feats[h, c, cols]
-        hf, cf = pool.h_fines[h], pool.c_fines[c]
-        one = pair_features(hf, coarse_string(hf), pool.h_texts[h], cf, coarse_string(cf), pool.c_texts[c],
-                            0.0, 0.0, 0.0, 0.0)
-        return np.array([one[i] for i in cols], dtype=np.float32)
-
+        shown = feats[hs, cs][:, cols]
+        missing = {FEATURES[i] for i in cols} - self._wanted
+        if not missing:
+            return shown
+        pairs = list(zip(hs.tolist(), cs.tolist(), self._index.texts.take(pool.ids[cs])))
+        if missing == {"lex_wratio"}:  # the "phonetic" preset reads no spelling: only WRatio is new
+            shown[:, 2] = [lex_wratio(pool.h_texts[h], c_text) for h, _, c_text in pairs]
+            return shown
+        for j, (h, c, c_text) in enumerate(pairs):
+            hf, cf = pool.h_fines[h], pool.c_fines[c]
+            one = pair_features(hf, coarse_string(hf), pool.h_texts[h], cf, coarse_string(cf), c_text, 0.0, 0.0,
+                                0.0, 0.0)
+            shown[j] = [one[i] for i in cols]
+        return shown
 
 class _Lazy(dict):
     """A dict whose values are computed on first access from the functions it was made with."""
