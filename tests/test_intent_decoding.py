@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from hark.errors import ModelError
-from hark.plugins.intent.model import allowed_transitions, viterbi_bio, with_transition_prior
+from hark.plugins.intent.model import allowed_transitions, viterbi_bio, viterbi_bio_batch, with_transition_prior
 
 TAGS = ["O", "B-room", "I-room", "B-device", "I-device"]
 
@@ -68,6 +68,28 @@ def test_malformed_transition_prior_is_a_model_error():
                               "meta.json")
     with pytest.raises(ModelError, match="malformed"):
         with_transition_prior(start, trans, {"weight": 1}, "meta.json")
+
+
+def test_batched_viterbi_is_the_exhaustive_best_path_of_every_row():
+    """A padded batch of rows of different lengths, checked against brute force over all well-formed paths."""
+    import itertools
+
+    rng = np.random.default_rng(3)
+    start, trans = allowed_transitions(TAGS)
+    lengths = [4, 1, 0, 3, 4]
+    lp = np.stack([logp(rng.random((4, len(TAGS)))) for _ in lengths])
+    lp[1, 1:] = lp[3, 3:] = 99.0  # padding must be ignored whatever it holds
+    paths = viterbi_bio_batch(lp, lengths, start, trans)
+    for row, n, path in zip(lp, lengths, paths):
+        best, best_score = [], -np.inf
+        for cand in itertools.product(range(len(TAGS)), repeat=n):
+            score = start[cand[0]] + row[0, cand[0]] if n else 0.0
+            for t in range(1, n):
+                score += trans[cand[t - 1], cand[t]] + row[t, cand[t]]
+            if score > best_score:
+                best, best_score = list(cand), score
+        assert path == best
+        assert path == viterbi_bio(row[:n], start, trans)
 
 
 def test_viterbi_empty():

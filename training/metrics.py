@@ -1,93 +1,38 @@
 """Constrained BIO decoding and the scores of the benchmarks (numpy only: the benchmark needs no torch).
 
 Decoding is Viterbi over log-softmax scores of each word's first piece, restricted to well-formed BIO: a sentence
-starts with O or B-x; I-x may only follow B-x or I-x of the same type x. This is the same constraint the runtime
-plugin applies, so the scores here are what the engine gets.
+starts with O or B-x; I-x may only follow B-x or I-x of the same type x, plus the model's tag-bigram prior. The
+decoder is the runtime plugin's own code, so the scores here are what the engine gets.
 
 Slot F1 is conlleval-style: exact spans (type, start, end), micro-averaged over all spans of the test set; an I-x
 that does not continue an x span starts a new span (conlleval's rule; only gold tags can be malformed).
 """
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 
-
-def allowed_transitions(tags: list[str]) -> tuple[np.ndarray, np.ndarray]:
-    """(start[n] bool, trans[n, n] bool: trans[i, j] = tag j may follow tag i)."""
-    n = len(tags)
-    start = np.array([not t.startswith("I-") for t in tags])
-    trans = np.ones((n, n), dtype=bool)
-    for j, tj in enumerate(tags):
-        if tj.startswith("I-"):
-            for i, ti in enumerate(tags):
-                trans[i, j] = ti != "O" and ti[2:] == tj[2:]
-    return start, trans
+from hark.plugins.intent.model import allowed_transitions, viterbi_bio_batch, with_transition_prior
 
 
 class BioDecoder:
-    """Constrained Viterbi; ``prior`` (optional) adds weight * log P(tag | previous tag) from the training tags.
-
-    The prior is an optional extension of the contract (meta.json ``slot_transition_prior``): start row
-    ``start[n_tags]``, matrix ``log_probs[prev][cur]`` and ``weight``; without it decoding is the plain constraint.
-    """
+    """The runtime's decoder (hark.plugins.intent.model): constrained Viterbi plus, when ``prior`` has a weight,
+    weight * log P(tag | previous tag) from the training tags (meta.json ``slot_transition_prior``)."""
 
     def __init__(self, tags: list[str], prior: dict | None = None):
         self.tags = tags
-        start, trans = allowed_transitions(tags)
-        self.start_pen = np.where(start, 0.0, -1e9).astype(np.float32)
-        self.trans_pen = np.where(trans, 0.0, -1e9).astype(np.float32)
-        if prior and prior.get("weight"):
-            w = float(prior["weight"])
-            self.start_pen = self.start_pen + w * np.asarray(prior["start"], dtype=np.float32)
-            self.trans_pen = self.trans_pen + w * np.asarray(prior["log_probs"], dtype=np.float32)
+        self.start, self.trans = with_transition_prior(*allowed_transitions(tags), prior, Path("meta.json"))
 
     def decode(self, logits: np.ndarray) -> list[str]:
-        """logits: [n_words, n_tags] at each word's first piece -> tag names (Viterbi, constrained)."""
-        if len(logits) == 0:
-            return []
-        x = logits - logits.max(-1, keepdims=True)
-        lp = x - np.log(np.exp(x).sum(-1, keepdims=True))
-        score = lp[0] + self.start_pen
-        back = []
-        for t in range(1, len(lp)):
-            cand = score[:, None] + self.trans_pen  # [prev, cur]
-            arg = cand.argmax(0)
-            back.append(arg)
-            score = cand[arg, np.arange(cand.shape[1])] + lp[t]
-        best = [int(score.argmax())]
-        for arg in reversed(back):
-            best.append(int(arg[best[-1]]))
-        return [self.tags[i] for i in reversed(best)]
-
+        """logits: [n_words, n_tags] at each word's first piece -> tag names."""
+        return self.decode_batch(logits[None], [len(logits)])[0]
 
     def decode_batch(self, logits: np.ndarray, lengths: list[int]) -> list[list[str]]:
-        """Viterbi for a whole batch at once. logits: [batch, n_words_max, n_tags] (first pieces, left-aligned)."""
-        b, t, n = logits.shape
-        if t == 0:
-            return [[] for _ in range(b)]
+        """logits: [batch, n_words_max, n_tags] (first pieces, left-aligned) -> tag names per row."""
         x = logits - logits.max(-1, keepdims=True)
         lp = x - np.log(np.exp(x).sum(-1, keepdims=True))
-        lengths_a = np.asarray(lengths)
-        score = lp[:, 0] + self.start_pen  # [b, n]
-        back = np.zeros((b, t, n), dtype=np.int64)
-        cols = np.arange(n)
-        for k in range(1, t):
-            cand = score[:, :, None] + self.trans_pen[None]  # [b, prev, cur]
-            arg = cand.argmax(1)  # [b, cur]
-            new = np.take_along_axis(cand, arg[:, None, :], 1)[:, 0] + lp[:, k]
-            live = (k < lengths_a)[:, None]
-            score = np.where(live, new, score)
-            back[:, k] = np.where(live, arg, cols[None])
-        out = []
-        for i in range(b):
-            if lengths[i] == 0:
-                out.append([])
-                continue
-            best = [int(score[i].argmax())]
-            for k in range(lengths[i] - 1, 0, -1):
-                best.append(int(back[i, k, best[-1]]))
-            out.append([self.tags[j] for j in reversed(best)])
-        return out
+        return [[self.tags[j] for j in path] for path in viterbi_bio_batch(lp, lengths, self.start, self.trans)]
 
 
 def transition_prior(tags: list[str], tag_lists: list[list[str]], smoothing: float = 0.1) -> dict:

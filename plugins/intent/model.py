@@ -18,7 +18,7 @@ from hark.errors import ModelError
 from hark.onnx import load_session
 from hark.text import Token, tokenize
 
-__all__ = ["JointModel", "Prediction", "SpanPrediction", "viterbi_bio", "allowed_transitions",
+__all__ = ["JointModel", "Prediction", "SpanPrediction", "viterbi_bio", "viterbi_bio_batch", "allowed_transitions",
            "with_transition_prior"]
 
 FORMAT = "hark-joint-intent-slot/1"
@@ -80,19 +80,36 @@ def with_transition_prior(start: np.ndarray, trans: np.ndarray, prior: dict | No
 
 def viterbi_bio(log_probs: np.ndarray, start: np.ndarray, trans: np.ndarray) -> list[int]:
     """Most probable well-formed tag sequence for [words, tags] log-probabilities."""
-    n_words = log_probs.shape[0]
+    return viterbi_bio_batch(log_probs[None], [log_probs.shape[0]], start, trans)[0]
+
+
+def viterbi_bio_batch(log_probs: np.ndarray, lengths: Sequence[int], start: np.ndarray,
+                      trans: np.ndarray) -> list[list[int]]:
+    """``viterbi_bio`` for a whole n-best batch at once: log_probs [batch, words, tags], row i has ``lengths[i]``
+    words (left-aligned, the rest padding). One numpy pass per word position instead of one per word and row."""
+    batch, n_words, n_tags = log_probs.shape
     if n_words == 0:
-        return []
-    score = start + log_probs[0]
-    back = np.zeros((n_words, log_probs.shape[1]), dtype=np.int64)
+        return [[] for _ in range(batch)]
+    lengths_a = np.asarray(lengths)[:, None]
+    score = log_probs[:, 0] + start  # [batch, tags]
+    back = np.zeros((batch, n_words, n_tags), dtype=np.int64)
+    keep = np.arange(n_tags)[None]
     for t in range(1, n_words):
-        cand = score[:, None] + trans  # [prev, cur]
-        back[t] = np.argmax(cand, axis=0)
-        score = cand[back[t], np.arange(cand.shape[1])] + log_probs[t]
-    best = [int(np.argmax(score))]
-    for t in range(n_words - 1, 0, -1):
-        best.append(int(back[t, best[-1]]))
-    return best[::-1]
+        cand = score[:, :, None] + trans[None]  # [batch, prev, cur]
+        arg = cand.argmax(1)
+        live = t < lengths_a  # finished rows keep their score and point back to themselves
+        score = np.where(live, np.take_along_axis(cand, arg[:, None, :], 1)[:, 0] + log_probs[:, t], score)
+        back[:, t] = np.where(live, arg, keep)
+    paths = []
+    for b, n in enumerate(lengths):
+        if n == 0:
+            paths.append([])
+            continue
+        best = [int(score[b].argmax())]
+        for t in range(n - 1, 0, -1):
+            best.append(int(back[b, t, best[-1]]))
+        paths.append(best[::-1])
+    return paths
 
 
 class JointModel:
@@ -174,14 +191,14 @@ class JointModel:
         intent_logits, slot_logits = self.session.run(["intent_logits", "slot_logits"],
                                                       {"input_ids": input_ids, "attention_mask": mask})
         intent_probs = _softmax(intent_logits / self.temperature, axis=-1)
-        out = []
+        lengths = [len(first) for first in firsts]
+        word_logits = np.zeros((len(texts), max(lengths), len(self.tags)), dtype=np.float32)
         for b, first in enumerate(firsts):
-            word_logits = slot_logits[b, first, :] if first else np.zeros((0, len(self.tags)), dtype=np.float32)
-            log_probs = _log_softmax(word_logits, axis=-1)
-            path = viterbi_bio(log_probs, self._start, self._trans)
-            out.append(Prediction(tuple(words[b]), intent_probs[b], tuple(self._spans(path, log_probs)),
-                                  intent_logits[b]))
-        return out
+            word_logits[b, : len(first)] = slot_logits[b, first, :]
+        log_probs = _log_softmax(word_logits, axis=-1)
+        paths = viterbi_bio_batch(log_probs, lengths, self._start, self._trans)
+        return [Prediction(tuple(words[b]), intent_probs[b], tuple(self._spans(path, log_probs[b])), intent_logits[b])
+                for b, path in enumerate(paths)]
 
     def _spans(self, path: list[int], log_probs: np.ndarray) -> list[SpanPrediction]:
         spans: list[SpanPrediction] = []
