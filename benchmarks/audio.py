@@ -15,6 +15,11 @@ does) and with the 1-best alone; slot value accuracy; n-best oracle (the right i
 list parsed on its own); the same sentences typed (the NLU's ceiling); real-time factor (processing time over
 audio time, one thread); latency from the true end of speech to the action = the endpointer's wait (stream time)
 plus the processing of the frame that ended the utterance (ASR + NLU), p50/p95.
+
+``--oos N`` also speaks N requests no skill handles (benchmarks/data/out_of_scope.txt) and counts the actions
+taken on them (out-of-scope false accepts). ``--offset`` skips sentences of the shuffle, so a development set of
+other voices and other sentences can be decoded for tuning; ``--save-rows`` keeps every utterance's n-best list and
+the recogniser's raw decode, which ``benchmarks/nbest_replay.py`` parses again with other settings in seconds.
 """
 from __future__ import annotations
 
@@ -140,6 +145,9 @@ def screen(voices: list[str], tmp: Path) -> None:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--sentences", type=int, default=100, help="held-out sentences per voice and condition")
+    ap.add_argument("--offset", type=int, default=0,
+                    help="skip this many sentences of the fixed shuffle first (a development set disjoint from "
+                         "the benchmark's first --sentences)")
     ap.add_argument("--voices", default=",".join(VOICES))
     ap.add_argument("--snr", type=float, default=10.0)
     ap.add_argument("--conditions", default="clean,noisy")
@@ -147,6 +155,11 @@ def main() -> None:
     ap.add_argument("--no-streaming", action="store_true",
                     help="decode each utterance after its endpoint instead of while it is spoken")
     ap.add_argument("--fallback", choices=("auto", "always", "never"), help="override the generic-LM fallback")
+    ap.add_argument("--nbest", type=int, help="override the recogniser's n-best depth (asr_pocketsphinx.nbest)")
+    ap.add_argument("--oos", type=int, default=0, metavar="N",
+                    help="also speak N sentences of benchmarks/data/out_of_scope.txt (expected: no action), "
+                         "reported apart as out-of-scope false accepts")
+    ap.add_argument("--oos-offset", type=int, default=0, help="start at this out-of-scope sentence")
     ap.add_argument("--catalog-only", action="store_true",
                     help="only sentences with a catalog slot (titles, artists, books...)")
     ap.add_argument("--save-rows", type=Path, metavar="FILE",
@@ -173,6 +186,8 @@ def main() -> None:
         asr_settings["streaming"] = False
     if args.fallback:
         asr_settings["fallback"] = args.fallback
+    if args.nbest:
+        asr_settings["nbest"] = args.nbest
     overrides: dict = {"plugins.settings.asr_pocketsphinx": asr_settings} if asr_settings else {}
     if args.disable:
         overrides["plugins.disabled"] = [p for p in args.disable.split(",") if p]
@@ -187,7 +202,10 @@ def main() -> None:
                                          if name in engine.skills[t.skill].slots)]
     rng = random.Random(11)
     rng.shuffle(tests)
-    tests = tests[: args.sentences]
+    tests = tests[args.offset: args.offset + args.sentences]
+    oos = [line.strip() for line in (ROOT / "benchmarks" / "data" / "out_of_scope.txt").read_text().splitlines()
+           if line.strip() and not line.startswith("#")][args.oos_offset: args.oos_offset + args.oos]
+    items = [(t.text, f"{t.skill}.{t.intent}", dict(t.slots)) for t in tests] + [(text, None, {}) for text in oos]
     # warm-up: first decode loads lattices, first parse warms onnxruntime
     run_stream(engine, utterance(speak("turn on the lights", voices[0], 165, tmp), None, 0)[0])
 
@@ -196,45 +214,50 @@ def main() -> None:
     for condition in conditions:
         for vi, voice in enumerate(voices):
             vrng = random.Random(f"{voice}-{condition}")
-            for ti, t in enumerate(tests):
-                speech = speak(t.text, voice, vrng.randint(150, 185), tmp)
+            for ti, (text, expected, expected_slots) in enumerate(items):
+                speech = speak(text, voice, vrng.randint(150, 185), tmp)
                 noise = None
                 if condition == "noisy":
                     noise = esc[vrng.randrange(len(esc))][1]
                 pcm, true_end = utterance(speech, noise, args.snr)
+                asr.transcriber.last_decode = None
                 got = run_stream(engine, pcm)
-                expected = f"{t.skill}.{t.intent}"
-                ref = speakable(w.text for w in tokenize(t.text))
+                ref = speakable(w.text for w in tokenize(text))
                 hyps = [h["text"] for h in (got["nbest"] or [])]
                 best = hyps[0].split() if hyps else []
                 action = got["action"]
                 intent = f"{action['skill']}.{action['intent']}" if action else None
                 slots = {s["name"]: s.get("value") for s in (action or {}).get("slots", [])}
                 one_best = parse_intent(engine, hyps[0], ctx) if hyps else (None, {})
-                oracle = any(parse_intent(engine, h, ctx)[0] == expected for h in hyps)
-                s_ok, s_n = slots_right(dict(t.slots), slots) if intent == expected else (0, len(t.slots))
+                oracle = any(parse_intent(engine, h, ctx)[0] == expected for h in hyps) if expected else True
+                s_ok, s_n = slots_right(expected_slots, slots) if intent == expected else (0, len(expected_slots))
                 latency = None
                 if got["end_event"] is not None:
                     latency = (got["end_event"] - true_end) + got["end_cost"]
                 rows.append({
-                    "condition": condition, "voice": voice, "text": t.text, "expected": expected,
+                    "condition": condition, "voice": voice, "text": text, "expected": expected,
                     "heard": hyps[:5], "intent": intent, "one_best_intent": one_best[0],
                     "word_errors": word_errors(ref, best), "ref_words": len(ref),
                     "intent_ok": intent == expected, "one_best_ok": one_best[0] == expected, "oracle_ok": oracle,
                     "slots_ok": s_ok, "slots_n": s_n, "audio_s": len(pcm) / SR, "busy_s": got["busy"],
                     "latency_s": latency, "processing_s": got["end_cost"],
-                    "nbest": got["nbest"], "expected_slots": dict(t.slots),
+                    "nbest": got["nbest"], "expected_slots": expected_slots, "asr_raw": asr.transcriber.last_decode,
                 })
                 if ti % 20 == 0:
                     done = [r for r in rows if r["condition"] == condition and r["voice"] == voice]
-                    print(f"{condition:6} {voice:14} {ti + 1:4}/{len(tests)} intent "
+                    print(f"{condition:6} {voice:14} {ti + 1:4}/{len(items)} intent "
                           f"{np.mean([r['intent_ok'] for r in done]):.3f}  ({time.time() - t_start:.0f}s)",
                           flush=True)
     typed_ok = sum(parse_intent(engine, t.text, ctx)[0] == f"{t.skill}.{t.intent}" for t in tests) / len(tests)
     engine.close()
     shutil.rmtree(tmp, ignore_errors=True)
 
-    def summary(sel: list[dict]) -> dict:
+    def summary(everything: list[dict]) -> dict:
+        sel = [r for r in everything if r["expected"] is not None]
+        neg = [r for r in everything if r["expected"] is None]
+        oos = {"out_of_scope_utterances": len(neg),
+               "out_of_scope_false_accepts": sum(r["intent"] is not None for r in neg),
+               "out_of_scope_false_accepts_1best": sum(r["one_best_intent"] is not None for r in neg)} if neg else {}
         lat = [r["latency_s"] for r in sel if r["latency_s"] is not None]
         proc = [r["processing_s"] for r in sel if r["latency_s"] is not None]
         return {
@@ -249,6 +272,7 @@ def main() -> None:
                                            "p95": round(1000 * percentile(lat, 0.95))} if lat else None,
             "processing_after_endpoint_ms": {"p50": round(1000 * percentile(proc, 0.5)),
                                              "p95": round(1000 * percentile(proc, 0.95))} if proc else None,
+            **oos,
         }
 
     results = {c: summary([r for r in rows if r["condition"] == c]) for c in conditions}
@@ -258,6 +282,7 @@ def main() -> None:
     report = {
         "benchmark": "audio",
         "sentences": len(tests),
+        **({"out_of_scope_sentences": len(oos)} if oos else {}),
         "voices": voices,
         "conditions": {"clean": "digital silence around the speech",
                        "noisy": f"ESC-50 fold 4 ({esc_note}) at {args.snr:g} dB SNR"},
@@ -269,7 +294,7 @@ def main() -> None:
         "vad_silence_ms": engine_hangover(engine) * 1000,
         "machine": {"platform": platform.platform(), "cpus": os.cpu_count(), "python": platform.python_version()},
         "seconds": round(time.time() - t_start),
-        "errors": [r for r in rows if not r["intent_ok"]][:60],
+        "errors": [{k: v for k, v in r.items() if k != "asr_raw"} for r in rows if not r["intent_ok"]][:60],
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, indent=2) + "\n")

@@ -177,6 +177,7 @@ def test_silence_gives_no_confident_command(asr_engine):
     ({"lm": "everything"}, "lm"),
     ({"fallback": "sometimes"}, "fallback"),
     ({"nbest": 0}, "nbest"),
+    ({"generic_weight": 0}, "generic_weight"),
     ({"noise_floor_dbfs": 3}, "noise_floor_dbfs"),
     ({"streaming_lag_s": -1}, "streaming_lag_s"),
     ({"bogus": 1}, "bogus"),

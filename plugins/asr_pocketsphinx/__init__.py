@@ -35,7 +35,7 @@ from hark.types import AudioChunk, Context, Hypothesis, NBest
 
 from .compile import CompiledLM, Lexicon, compile_skills, skills_fingerprint
 
-__all__ = ["PocketsphinxPlugin", "AsrSettings", "Transcriber"]
+__all__ = ["PocketsphinxPlugin", "AsrSettings", "Transcriber", "nbest_posteriors"]
 
 NAME = "asr_pocketsphinx"
 log = logging.getLogger("hark")
@@ -59,6 +59,9 @@ class AsrSettings:
     nbest: int = 5
     #: sharpness of the n-best posteriors (scale on pocketsphinx's path scores); higher = more peaked
     score_scale: float = 250.0
+    #: factor on the generic-LM transcription's share of the n-best mass (1 - the skill transcription's
+    #: confidence) when the fallback decoded one
+    generic_weight: float = 1.0
     #: level of the noise floor added before decoding (dBFS; "none" turns it off)
     noise_floor_dbfs: float | None = -50.0
     #: sentences sampled per intent for the skill LM (every catalog entry is added once on top)
@@ -92,6 +95,8 @@ class AsrSettings:
             out.append(("nbest", f"expected 1..50, got {self.nbest}"))
         if self.score_scale <= 0:
             out.append(("score_scale", f"must be positive, got {self.score_scale}"))
+        if self.generic_weight <= 0:
+            out.append(("generic_weight", f"must be positive, got {self.generic_weight}"))
         if self.noise_floor_dbfs is not None and not -120 <= self.noise_floor_dbfs <= -20:
             out.append(("noise_floor_dbfs", f"expected -120..-20 dBFS (or null), got {self.noise_floor_dbfs}"))
         if not 10 <= self.sentences_per_intent <= 20000:
@@ -159,6 +164,9 @@ class Transcriber:
         self._adapted = False  # the skill decoder's cepstral mean has been estimated on real audio
         #: utterances decoded live (finished at the endpoint) rather than whole afterwards
         self.streamed = 0
+        #: what the last ``transcribe`` decoded before the posteriors: skill-LM (text, log score) rows, the mean
+        #: word posterior of its best path and the generic-LM rows (benchmarks replay other settings with it)
+        self.last_decode: dict[str, Any] | None = None
         self._check_options()
 
     def _check_options(self) -> None:
@@ -310,26 +318,38 @@ class Transcriber:
                     if pcm is None:
                         pcm = add_noise_floor(np.asarray(samples, dtype=np.int16), self.settings.noise_floor_dbfs)
                     extra, _ = self.decode(pcm, generic)
+        self.last_decode = {"skill": rows, "confidence": confidence, "generic": extra[:1]}
         return self._nbest(rows, confidence, extra[:1])
 
     def _nbest(self, rows: list[tuple[str, float]], confidence: float,
                extra: list[tuple[str, float]]) -> NBest | None:
-        if not rows and not extra:
+        hyps = nbest_posteriors(rows, confidence, extra, self.settings)
+        if not hyps:
             return None
-        scale = self.settings.score_scale
-        top = max((s for _, s in rows), default=0.0)
-        weights = [(t, math.exp(max(-50.0, scale * (s - top)))) for t, s in rows]
-        total = sum(w for _, w in weights) or 1.0
-        # the skill LM's share of the probability is its own confidence; the generic transcription gets the rest
-        share = confidence if extra else 1.0
-        probs: dict[str, float] = {}
-        for t, w in weights:
-            probs[t] = probs.get(t, 0.0) + share * w / total
-        for text, _ in extra:  # the generic transcription may repeat a skill one: then it adds to it
-            probs[text] = probs.get(text, 0.0) + 1.0 - share
-        hyps = sorted(probs.items(), key=lambda h: -h[1])[: self.settings.nbest]
-        kept = sum(p for _, p in hyps) or 1.0
-        return NBest(tuple(Hypothesis(t, round(p / kept, 6)) for t, p in hyps), source=NAME)
+        return NBest(tuple(Hypothesis(t, p) for t, p in hyps), source=NAME)
+
+
+def nbest_posteriors(rows: list[tuple[str, float]], confidence: float, extra: list[tuple[str, float]],
+                     settings: AsrSettings) -> list[tuple[str, float]]:
+    """Posteriors of the n-best texts: a softmax of the skill LM's path log scores times ``score_scale``, scaled
+    by the skill transcription's share; the generic-LM transcription (``extra``), when there is one, gets the rest
+    of the mass, ``(1 - confidence) * generic_weight`` before renormalising. Best first, at most ``nbest``."""
+    if not rows and not extra:
+        return []
+    scale = settings.score_scale
+    top = max((s for _, s in rows), default=0.0)
+    weights = [(t, math.exp(max(-50.0, scale * (s - top)))) for t, s in rows]
+    total = sum(w for _, w in weights) or 1.0
+    # the skill LM's share of the probability is its own confidence; the generic transcription gets the rest
+    share = confidence if extra else 1.0
+    probs: dict[str, float] = {}
+    for t, w in weights:
+        probs[t] = probs.get(t, 0.0) + share * w / total
+    for text, _ in extra:  # the generic transcription may repeat a skill one: then it adds to it
+        probs[text] = probs.get(text, 0.0) + (1.0 - share) * settings.generic_weight
+    hyps = sorted(probs.items(), key=lambda h: -h[1])[: settings.nbest]
+    kept = sum(p for _, p in hyps) or 1.0
+    return [(t, round(p / kept, 6)) for t, p in hyps]
 
 
 def _clean(hypstr: str) -> str:
