@@ -77,6 +77,19 @@ def hark_audio_end(context: "Context") -> "Event | list[Event] | None":
     """
 
 
+@hookspec(firstresult=True)
+def hark_end_of_turn(end: float, context: "Context") -> "float | None":
+    """Called by an endpointer when speech has paused briefly (the vad plugin's ``early_silence_ms``), before it
+    has waited its full ``silence_ms``: is what has been said up to stream time ``end`` a complete request?
+
+    Return the probability that it is (the vad plugin ends the utterance at once from ``complete_threshold``),
+    or ``None`` when you cannot tell; then the endpointer waits the full silence. The asr_pocketsphinx plugin
+    answers from its live partial transcription (skill-LM end-of-sentence probability and the intent tiers'
+    reading of the words so far). It runs while the user may still be speaking: keep it to a few milliseconds
+    of work on top of what the frame costs anyway. firstresult.
+    """
+
+
 @hookspec
 def hark_compile(engine: "Engine", force: bool) -> "str | None":
     """Called by ``hark train`` after start-up: rebuild what you derive from the installed skills and catalogs

@@ -324,3 +324,26 @@ def test_whole_utterance_decode_while_a_live_one_is_open(asr_engine, tmp_path):
     nbest = t.transcribe(np.zeros(16000, np.int16))  # not streamed: decodes these samples whole
     assert not t.stream_active(100.0)
     assert nbest is None or asr_engine.parse(nbest).action is None
+
+
+@needs_espeak
+def test_semantic_endpointing_ends_complete_requests_early_and_waits_through_a_hesitation(asr_engine, tmp_path):
+    """Real pocketsphinx, live decoding: a complete command ends at the short pause (reason complete); "turn off
+    the ... kitchen lights" with a 400 ms pause after "the" stays one utterance (the skill LM expects more words)."""
+    def trim(x):
+        loud = np.nonzero(np.abs(x) > 300)[0]
+        return x[loud[0]:loud[-1] + 1]
+
+    half = trim(_say("turn off the", tmp_path)), trim(_say("kitchen lights", tmp_path))
+    x = np.concatenate([silence(0.5), _say("pause the music", tmp_path), silence(1.0),  # maybe not decoded live
+                        _say("pause the music", tmp_path), silence(1.0),
+                        half[0], silence(0.4), half[1], silence(1.0)])
+    frames = [AudioChunk(x[i:i + 480].tobytes(), 16000, i / 16000, k) for k, i in enumerate(range(0, len(x), 480))]
+    events = list(asr_engine.stream(frames))
+    ends = [e.data["reason"] for e in events if e.kind == "speech_end"]
+    actions = [e.data["name"] for e in events if e.kind == "action"]
+    assert actions == ["music.pause", "music.pause", "home.lights_off"]
+    assert len(ends) == 3  # the hesitation did not split the third request
+    assert ends[1] == "complete"
+    lights = [e for e in events if e.kind == "action"][2]
+    assert lights.data["params"] == {"room": "kitchen"}, lights.data

@@ -213,6 +213,43 @@ def test_hook_audio_end(write_skill, make_engine):
     assert [e.data["name"] for e in events if e.kind == "action"] == ["home.lights_on", "home.lights_off"]
 
 
+def test_hook_end_of_turn(write_skill, make_engine):
+    """The vad plugin asks at a short pause whether the request is complete: a sure judge ends the utterance
+    there (reason "complete"), an unsure one or none makes it wait the full silence."""
+    write_skill("home", HOME_SKILL)
+
+    class Judge:
+        name = "judge"
+
+        def __init__(self, answer):
+            self.answer, self.asked = answer, []
+
+        @hookimpl
+        def hark_end_of_turn(self, end, context):
+            self.asked.append((round(end, 2), context is not None))
+            return self.answer
+
+    class Asr:
+        name = "fake_asr"
+
+        @hookimpl
+        def hark_transcribe(self, audio):
+            return NBest.from_text("turn on the lights")
+
+    audio = b"\0\0" * 8000 + _tone(0.6, 300) + b"\0\0" * 16000
+    frames = [AudioChunk(audio[i:i + 960], 16000, i / 32000, k) for k, i in enumerate(range(0, len(audio), 960))]
+    ends = {}
+    for answer in (0.95, 0.3, None):
+        judge = Judge(answer)
+        engine = make_engine(plugins=[judge, Asr()], **{"plugins.settings.vad": {"early_silence_ms": 210}})
+        events = list(engine.stream(frames))
+        end = next(e for e in events if e.kind == "speech_end")
+        ends[answer] = (end.data["reason"], end.data["end"])
+        assert judge.asked and judge.asked[0][1] and [e.kind for e in events].count("action") == 1
+    assert ends[0.95][0] == "complete" and ends[0.3][0] == ends[None][0] == "silence"
+    assert ends[0.95][1] == ends[0.3][1]  # the same speech: only the wait differs
+
+
 def test_hook_compile(write_skill, make_engine):
     """`hark train` asks every plugin to rebuild (tests/test_asr.py runs the command); a failing one is isolated."""
     write_skill("home", HOME_SKILL)

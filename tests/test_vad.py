@@ -20,7 +20,7 @@ import pytest
 from hark.audio import WavFile
 from hark.errors import ConfigError
 from hark.plugins.vad import VadPlugin, VadSettings
-from hark.plugins.vad.endpointer import Endpointer
+from hark.plugins.vad.endpointer import Boundary, Endpointer
 from hark.plugins.vad.model import EnergyDetector, SpectralDetector
 from hark.types import AudioChunk
 
@@ -321,3 +321,70 @@ def test_utterance_open_at_end_of_audio_is_closed(sentence, engine_with):
     assert len(ends) == 1 and ends[0].data["reason"] == "end_of_stream"
     # espeak-ng leaves ~0.2 s of silence at the end of its clip: speech ends shortly before the file does
     assert ends[0].utterance == 0 and len(signal) / 16000 - 0.4 < ends[0].data["end"] <= len(signal) / 16000
+
+
+# ------------------------------------------------------------------------------------- semantic endpointing
+
+
+def _run(ep: Endpointer, probs: list[float]) -> list[tuple[int, Boundary]]:
+    out = []
+    for i, p in enumerate(probs):
+        out += [(i, b) for b in ep.push(bytes([i]) * 960, p, round(i * 0.03, 3))]
+    return out
+
+
+def test_a_complete_request_ends_at_the_short_pause():
+    """early_silence_ms 90 (3 frames): the judge is asked once, with where the audio would end, and its
+    answer decides between ending now (reason complete) and waiting the full silence_ms."""
+    settings = VadSettings(min_speech_ms=60, silence_ms=300, early_silence_ms=90, post_roll_ms=30,
+                           pre_roll_ms=0, complete_threshold=0.8)
+    probs = [0.9] * 5 + [0.0] * 12
+    asked: list[float] = []
+    sure = Endpointer(settings, 30, SR, judge=lambda end: asked.append(end) or 0.95)
+    out = _run(sure, probs)
+    assert [(i, b.kind) for i, b in out] == [(1, "speech_start"), (7, "speech_end")]
+    assert out[1][1].data["reason"] == "complete" and out[1][1].data["end"] == 0.15
+    assert asked == [0.18]  # last speech frame (0.12-0.15) + one frame of post-roll
+    assert len(out[1][1].audio) == 6 * 960  # the same audio the full wait hands over
+    unsure = Endpointer(settings, 30, SR, judge=lambda end: 0.5)
+    out2 = _run(unsure, probs)
+    assert [(i, b.kind) for i, b in out2] == [(1, "speech_start"), (14, "speech_end")]
+    assert out2[1][1].data["reason"] == "silence" and out2[1][1].audio == out[1][1].audio
+    # no answer (None, e.g. no live decode yet) also waits the full silence
+    assert [i for i, _ in _run(Endpointer(settings, 30, SR, judge=lambda end: None), probs)] == [1, 14]
+
+
+def test_the_judge_is_asked_once_per_pause_and_speech_can_go_on():
+    settings = VadSettings(min_speech_ms=60, silence_ms=300, early_silence_ms=90, post_roll_ms=0, pre_roll_ms=0)
+    asked: list[float] = []
+    ep = Endpointer(settings, 30, SR, judge=lambda end: asked.append(end) or 0.0)
+    # speech, a 5-frame pause (judged once, not complete), more speech, then silence
+    probs = [0.9] * 4 + [0.0] * 5 + [0.9] * 3 + [0.0] * 12
+    out = _run(ep, probs)
+    assert [(i, b.kind) for i, b in out] == [(1, "speech_start"), (21, "speech_end")]
+    assert asked == [0.12, 0.36]
+    assert out[1][1].data["end"] == 0.36  # one utterance across the pause
+    # the second answer "complete" ends it at the second pause instead
+    answers = iter([0.0, 1.0])
+    ep2 = Endpointer(settings, 30, SR, judge=lambda end: next(answers))
+    assert [(i, b.data.get("reason")) for i, b in _run(ep2, probs)] == [(1, None), (14, "complete")]
+
+
+def test_without_a_judge_or_with_early_silence_off_the_policy_is_unchanged():
+    base = dict(min_speech_ms=90, silence_ms=150, pre_roll_ms=60, post_roll_ms=30)
+    probs = [0, 0, 0, 0.9, 0.9, 0, 0, 0, 0, 0.9, 0.9, 0.9, 0.4, 0.9, 0, 0, 0, 0, 0, 0, 0]
+    expected = [(11, "speech_start"), (18, "speech_end")]
+    never = lambda end: pytest.fail("the judge must not be asked")  # noqa: E731
+    for settings, judge in ((VadSettings(**base, early_silence_ms=0), never),
+                            (VadSettings(**base, early_silence_ms=60), None)):
+        assert [(i, b.kind) for i, b in _run(Endpointer(settings, 30, SR, judge=judge), probs)] == expected
+
+
+@pytest.mark.parametrize("settings,fragment", [
+    ({"early_silence_ms": 700}, "early_silence_ms: expected 0 (off) or 30 ms up to silence_ms (600)"),
+    ({"early_silence_ms": 10}, "early_silence_ms: expected 0 (off) or 30 ms"),
+    ({"complete_threshold": 0}, "complete_threshold: expected a probability in (0, 1]"),
+])
+def test_bad_semantic_endpointing_settings(engine_with, settings, fragment):
+    with pytest.raises(ConfigError, match=fragment.replace(".", r"\.").replace("(", r"\(").replace(")", r"\)")):
+        engine_with(**{"plugins.settings": {"vad": settings}})

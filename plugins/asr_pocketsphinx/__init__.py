@@ -34,6 +34,7 @@ from hark.hookspecs import hookimpl
 from hark.types import AudioChunk, Context, Hypothesis, NBest
 
 from .compile import CompiledLM, Lexicon, compile_skills, skills_fingerprint
+from .lm import ArpaModel
 
 __all__ = ["PocketsphinxPlugin", "AsrSettings", "Transcriber", "nbest_posteriors"]
 
@@ -70,8 +71,16 @@ class AsrSettings:
     order: int = 3
     #: decode while the user speaks (from the VAD's speech_start), so little is left when the utterance ends
     streaming: bool = True
-    #: live decoding stays this far behind the audio (at least the VAD's silence_ms minus its post_roll_ms)
-    streaming_lag_s: float = 0.5
+    #: live decoding stays this far behind the audio while the user speaks, when the endpointer asks at pauses
+    #: whether the request is complete (the vad's early_silence_ms; it flushes the decode up to the pause)
+    streaming_lag_s: float = 0.1
+    #: ... and this far behind after such a pause, and always without semantic endpointing: at least the vad's
+    #: silence_ms minus its post_roll_ms, so the trailing silence the endpointer waits through is never decoded
+    pause_lag_s: float = 0.5
+    #: semantic endpointing (the vad plugin asks at a short pause whether the request is complete): the words
+    #: heard so far are complete only if they end a sentence with at least this skill-LM probability,
+    #: P(</s> | last two words); then the answer is the intent tiers' confidence in their reading of them
+    end_of_turn_lm: float = 0.02
     #: extra sentences for the skill LM (e.g. your wake phrase or chit-chat you want transcribed well)
     extra_sentences: tuple[str, ...] = ()
     #: where compiled LMs are cached (relative to the config file); empty = $HARK_CACHE/asr
@@ -80,6 +89,9 @@ class AsrSettings:
     hmm: str = ""
     #: pronunciation dictionary; empty = pocketsphinx's cmudict-en-us.dict
     dictionary: str = ""
+    #: pocketsphinx's second, flat-lexicon search pass at the end of each utterance (fwdflat): it re-searches the
+    #: whole utterance after the endpoint (200-500 ms there); off, only the lattice rescoring remains
+    second_pass: bool = False
     #: other pocketsphinx decoder options, passed as they are (e.g. {beam: 1e-60, lw: 8.0})
     decoder: dict[str, Any] = field(default_factory=dict)
 
@@ -103,8 +115,11 @@ class AsrSettings:
             out.append(("sentences_per_intent", f"expected 10..20000, got {self.sentences_per_intent}"))
         if self.order not in (1, 2, 3, 4):
             out.append(("order", f"expected 1..4, got {self.order}"))
-        if not 0.0 <= self.streaming_lag_s <= 5.0:
-            out.append(("streaming_lag_s", f"expected 0..5 seconds, got {self.streaming_lag_s}"))
+        if not 0.0 <= self.end_of_turn_lm <= 1.0:
+            out.append(("end_of_turn_lm", f"expected a probability in [0, 1], got {self.end_of_turn_lm}"))
+        for name in ("streaming_lag_s", "pause_lag_s"):
+            if not 0.0 <= getattr(self, name) <= 5.0:
+                out.append((name, f"expected 0..5 seconds, got {getattr(self, name)}"))
         return out
 
 
@@ -148,7 +163,7 @@ class Transcriber:
     def __init__(self, hmm: Path, dictionary: Path, lm: Path, settings: AsrSettings,
                  generic_lm: Path | None = None):
         self.settings = settings
-        self._options = dict(settings.decoder)
+        self._options = {"fwdflat": settings.second_pass, **settings.decoder}
         self._hmm = hmm
         self._lm, self._dict = lm, dictionary
         self._generic_dict = dictionary
@@ -162,6 +177,9 @@ class Transcriber:
         self._live_rng = np.random.default_rng(0)
         self._pending: deque[tuple[float, np.ndarray]] = deque()
         self._adapted = False  # the skill decoder's cepstral mean has been estimated on real audio
+        #: an endpointer asks at pauses (partial() was called): decode with the short lag until a judged pause
+        self.judged_pauses = False
+        self._hold: float | None = None  # frames from this stream time on wait pause_lag_s (a judged pause)
         #: utterances decoded live (finished at the endpoint) rather than whole afterwards
         self.streamed = 0
         #: what the last ``transcribe`` decoded before the posteriors: skill-LM (text, log score) rows, the mean
@@ -253,17 +271,25 @@ class Transcriber:
             self._live_rng = np.random.default_rng(0)
             decoder.start_utt()
             self._live, self._live_samples = t0, 0
+            self._hold = None
             self._pending.clear()
             self._feed(pcm)
 
     def stream_feed(self, pcm: np.ndarray, t: float) -> None:
-        """Queue a frame that starts at stream time ``t``; frames older than ``lag_s`` are decoded now (the
-        trailing silence the endpointer waits through is never decoded: it would only invite insertions)."""
+        """Queue a frame that starts at stream time ``t``; frames older than the lag are decoded now. The lag is
+        ``pause_lag_s`` (long enough that the trailing silence the endpointer waits through is never decoded: it
+        would only invite insertions) unless an endpointer asks at pauses: then ``streaming_lag_s`` up to the
+        last pause it asked about (``partial`` decoded up to there), ``pause_lag_s`` after it."""
         with self._lock:
             if self._live is None:
                 return
             self._pending.append((t, pcm))
-            while self._pending and self._pending[0][0] < t - self.settings.streaming_lag_s:
+            short, long = t - self.settings.streaming_lag_s, t - self.settings.pause_lag_s
+            while self._pending:
+                ts = self._pending[0][0]
+                paused = not self.judged_pauses or (self._hold is not None and ts >= self._hold)
+                if ts >= (long if paused else short):
+                    break
                 self._feed(self._pending.popleft()[1])
             if self._live_samples > 30 * 16000:  # no endpoint came: stop decoding an endless utterance
                 self._end_live()
@@ -287,6 +313,22 @@ class Transcriber:
             x = np.clip(x + noise, -32768, 32767).astype(np.int16)
         self.decoder.process_raw(x.tobytes(), no_search=False, full_utt=False)
         self._live_samples += len(x)
+
+    def partial(self, until: float) -> str | None:
+        """The live decoder's best words so far, after decoding the queued frames that start before stream time
+        ``until`` (the end of the audio the endpointer would hand over now); None when nothing is decoded live.
+
+        Decoding those frames now rather than at the endpoint costs nothing extra: they belong to the utterance
+        whether it ends here or goes on, and whatever is decoded at the pause is not left for after the endpoint."""
+        with self._lock:
+            self.judged_pauses = True
+            if self._live is None:
+                return None
+            self._hold = until
+            while self._pending and self._pending[0][0] < until:
+                self._feed(self._pending.popleft()[1])
+            hyp = self.decoder.hyp()
+            return _clean(hyp.hypstr) if hyp is not None else ""
 
     def stream_active(self, near: float, tolerance: float = 1.0) -> bool:
         return self._live is not None and abs(self._live - near) <= tolerance
@@ -369,6 +411,9 @@ class PocketsphinxPlugin:
         self._recent: deque[tuple[float, np.ndarray]] = deque()
         self.compiled: CompiledLM | None = None
         self._engine: Any = None
+        self._arpa: ArpaModel | None = None
+        #: the last end-of-turn judgement: {"text", "lm", "confidence", "reading"} (for benchmarks and debugging)
+        self.last_judgement: dict[str, Any] | None = None
 
     @property
     def status(self) -> str:
@@ -448,6 +493,7 @@ class PocketsphinxPlugin:
             return
         if chunk.index == 0:  # a new stream: load the models now, not when the first utterance ends
             t.warm()
+            self._skill_lm()
             self._recent.clear()
         pcm = chunk.to_array()
         self._recent.append((chunk.timestamp, pcm))
@@ -467,6 +513,38 @@ class PocketsphinxPlugin:
         first = next((ts for ts, pcm in self._recent if ts + len(pcm) / 16000 > t0), t0)
         if pieces:
             t.stream_start(np.concatenate(pieces), max(first, t0))
+
+    def _skill_lm(self) -> ArpaModel | None:
+        """The skill LM as ARPA probabilities (read on first audio, ~1 s), None with the generic LM."""
+        if self._arpa is None and self.compiled is not None and self.settings.lm == "skills":
+            self._arpa = ArpaModel.load(self.compiled.lm)
+        return self._arpa
+
+    @hookimpl
+    def hark_end_of_turn(self, end: float, context: Context) -> float | None:
+        """At a short pause: the live partial transcription up to ``end`` is complete when the skill LM expects
+        the sentence to end there and the intent tiers read it as an in-scope request; the answer is the
+        reading's confidence (0 when the LM expects more words). None without a live decode."""
+        t = self.transcriber
+        if t is None or not self.settings.streaming:
+            return None
+        text = t.partial(end)
+        lm = self._skill_lm()
+        if not text or lm is None:
+            self.last_judgement = None
+            return None
+        p_end = lm.end_probability(text.split())
+        judgement: dict[str, Any] = {"text": text, "lm": round(p_end, 4), "confidence": 0.0, "reading": None}
+        self.last_judgement = judgement
+        if p_end < self.settings.end_of_turn_lm or self._engine is None:
+            return 0.0
+        ranked = self._engine.interpret(NBest((Hypothesis(text, 1.0),), source=NAME), context)
+        if not ranked:
+            return 0.0
+        top = ranked[0]
+        judgement["confidence"] = round(top.confidence, 4)
+        judgement["reading"] = f"{top.skill}.{top.intent}"
+        return top.confidence
 
     @hookimpl
     def hark_transcribe(self, audio: AudioChunk, context: Context) -> NBest | None:

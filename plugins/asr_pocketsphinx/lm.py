@@ -134,3 +134,60 @@ class NgramModel:
                 lines.append(text)
         lines += ["", "\\end\\", ""]
         return "\n".join(lines)
+
+
+class ArpaModel:
+    """An ARPA back-off model read back (what pocketsphinx decodes with), for P(word | history) outside the decoder.
+
+    The asr plugin asks it how likely the words heard so far end a sentence, P(</s> | last words), to judge at a
+    pause whether a request is complete (semantic endpointing)."""
+
+    def __init__(self, text: str):
+        self.order = 0
+        self._logp: dict[tuple[str, ...], float] = {}
+        self._backoff: dict[tuple[str, ...], float] = {}
+        n = 0
+        for line in text.splitlines():
+            line = line.strip()
+            if not line or line.startswith("ngram ") or line in ("\\data\\", "\\end\\"):
+                continue
+            if line.startswith("\\") and line.endswith("-grams:"):
+                n = int(line[1:-len("-grams:")])
+                self.order = max(self.order, n)
+                continue
+            if n == 0:
+                continue
+            parts = line.split("\t") if "\t" in line else line.split()
+            if "\t" in line:
+                words = tuple(parts[1].split())
+                backoff = parts[2] if len(parts) > 2 else None
+            else:
+                words, backoff = tuple(parts[1:1 + n]), (parts[1 + n] if len(parts) > 1 + n else None)
+            self._logp[words] = float(parts[0])
+            if backoff is not None:
+                self._backoff[words] = float(backoff)
+        if not self._logp:
+            raise ValueError("not an ARPA model: no n-grams")
+
+    @classmethod
+    def load(cls, path) -> "ArpaModel":
+        from pathlib import Path
+
+        return cls(Path(path).read_text(encoding="utf-8"))
+
+    def log10prob(self, history: Sequence[str], word: str) -> float:
+        """log10 P(word | history) with ARPA back-off (an unknown word gets the floor)."""
+        history = tuple(history)[-(self.order - 1):] if self.order > 1 else ()
+        penalty = 0.0
+        while True:
+            found = self._logp.get((*history, word))
+            if found is not None:
+                return penalty + found
+            if not history:
+                return _FLOOR
+            penalty += self._backoff.get(history, 0.0)
+            history = history[1:]
+
+    def end_probability(self, words: Sequence[str]) -> float:
+        """P(</s> | the last words of ``words``): how likely the sentence ends here."""
+        return 10 ** self.log10prob((BOS, *words), EOS)

@@ -6,7 +6,9 @@ benchmarks/vad.py) and the endpointing policy (``endpointer.py``). The plugin an
 - ``speech_start`` ``{"start": t0, "detector": name}`` once ``min_speech_ms`` of speech has been heard;
 - ``speech_end`` ``{"audio": <base64 PCM, pre-roll + speech + post-roll>, "sample_rate", "start": t0, "end": t1,
   "duration", "audio_start", "reason"}`` after ``silence_ms`` of silence (or at ``max_utterance_s``), which makes
-  the runtime transcribe and parse the utterance.
+  the runtime transcribe and parse the utterance. With ``early_silence_ms`` the plugin asks the
+  ``hark_end_of_turn`` judges at a shorter pause whether the request is complete, and ends the utterance there
+  (``reason`` "complete", ``judge_ms``: how long the judgement took) when they are sure enough.
 
 Times are seconds on the stream's clock (``AudioChunk.timestamp``); ``start``/``end`` bound the detected speech,
 ``audio_start`` is the time of the first sample of ``audio``. Chunks of any length are cut into 30 ms analysis
@@ -47,6 +49,9 @@ class VadPlugin:
         self._buffer = b""
         self._buffer_t = 0.0
         self._started = False
+        self._engine: Any = None
+        self._context: Context | None = None
+        self._judge_s = 0.0  # time the last end-of-turn judgement took
 
     @property
     def status(self) -> str:
@@ -60,8 +65,17 @@ class VadPlugin:
         config = engine.config
         settings = config.plugin_settings(NAME, VadSettings)  # raises ConfigError naming a bad key
         self.settings = settings
+        self._engine = engine
         self._rate = 0  # detector built on the first chunk, at its rate
         make_detector(settings.detector, 16000, FRAME_MS, **self._detector_options())  # fail at start-up
+
+    def _judge(self, end: float) -> float | None:
+        """Ask the hark_end_of_turn judges whether the speech up to ``end`` is a complete request."""
+        t0 = time.perf_counter()
+        try:
+            return self._engine.call("hark_end_of_turn", firstresult=True, end=end, context=self._context)
+        finally:
+            self._judge_s = time.perf_counter() - t0
 
     def _detector_options(self) -> dict[str, Any]:
         return {"mode": self.settings.webrtc_mode} if self.settings.detector == "webrtc" else {}
@@ -74,7 +88,8 @@ class VadPlugin:
                 raise ValueError(f"{exc}; resample the audio (hark.audio sources deliver 16 kHz)") from None
             self._rate = rate
         self._detector.reset()
-        self._endpointer = Endpointer(self.settings, FRAME_MS, rate)
+        judge = self._judge if self.settings.early_silence_ms and self._engine is not None else None
+        self._endpointer = Endpointer(self.settings, FRAME_MS, rate, judge=judge)
         self._buffer = b""
         self._started = True
 
@@ -83,6 +98,7 @@ class VadPlugin:
         if not self._started or chunk.index == 0 or chunk.sample_rate != self._rate:
             self._reset(chunk.sample_rate)
         assert self._detector is not None and self._endpointer is not None
+        self._context = context
         if not self._buffer:
             self._buffer_t = chunk.timestamp
         self._buffer += chunk.samples
@@ -115,4 +131,6 @@ class VadPlugin:
             data["detector"] = self.settings.detector
         else:
             data["audio"] = base64.b64encode(boundary.audio).decode("ascii")
+            if data.get("reason") == "complete":
+                data["judge_ms"] = round(1000 * self._judge_s, 1)
         return Event(boundary.kind, data, time=time.time())  # the runtime numbers the utterances

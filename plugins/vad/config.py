@@ -22,6 +22,11 @@ class VadSettings:
     min_speech_ms: int = 120
     #: silence that ends an utterance (the hangover); also the delay from the end of speech to speech_end
     silence_ms: int = 600
+    #: semantic endpointing: after this much silence (less than silence_ms; 0 = off) the endpointer asks the
+    #: ``hark_end_of_turn`` judges (the asr plugin) whether what was said is a complete request ...
+    early_silence_ms: int = 210
+    #: ... and ends the utterance at once when their answer reaches this probability; otherwise it waits silence_ms
+    complete_threshold: float = 0.8
     #: audio kept before the detected start of speech (ASR decodes better with a little lead-in)
     pre_roll_ms: int = 300
     #: audio kept after the detected end of speech
@@ -46,6 +51,11 @@ class VadSettings:
                 out.append((name, f"must not be negative, got {getattr(self, name)}"))
         if self.silence_ms < 30:
             out.append(("silence_ms", f"at least 30 ms (one frame), got {self.silence_ms}"))
+        if self.early_silence_ms and not 30 <= self.early_silence_ms < self.silence_ms:
+            out.append(("early_silence_ms", f"expected 0 (off) or 30 ms up to silence_ms ({self.silence_ms}), "
+                                            f"got {self.early_silence_ms}"))
+        if not 0.0 < self.complete_threshold <= 1.0:
+            out.append(("complete_threshold", f"expected a probability in (0, 1], got {self.complete_threshold}"))
         if self.max_utterance_s <= 0:
             out.append(("max_utterance_s", f"must be positive, got {self.max_utterance_s}"))
         if self.webrtc_mode not in (0, 1, 2, 3):

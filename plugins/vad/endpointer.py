@@ -10,13 +10,18 @@ dip longer than ``_CANDIDATE_GAP_MS`` first is dropped. In speech, frames at or 
 it going; ``silence_ms`` below it ends the utterance (``speech_end``, reason "silence"), and so does reaching
 ``max_utterance_s`` (reason "max_length"). The utterance audio runs from ``pre_roll_ms`` before the start to
 ``post_roll_ms`` after the last speech frame.
+
+Semantic endpointing: with a ``judge`` and ``early_silence_ms``, the first time a run of silence reaches
+``early_silence_ms`` the endpointer calls ``judge(end)`` (``end``: stream time where the utterance audio would end
+now) and ends the utterance at once (reason "complete") when it answers a probability of at least
+``complete_threshold``; otherwise it waits for ``silence_ms`` as usual. The judge is asked once per pause.
 """
 from __future__ import annotations
 
 import math
 from collections import deque
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 
 from .config import VadSettings
 
@@ -39,8 +44,10 @@ class Boundary:
 class Endpointer:
     """Feed ``push(pcm, probability, time)`` per analysis frame; it returns the boundaries that frame completes."""
 
-    def __init__(self, settings: VadSettings, frame_ms: int = 30, sample_rate: int = 16000):
+    def __init__(self, settings: VadSettings, frame_ms: int = 30, sample_rate: int = 16000,
+                 judge: Callable[[float], float | None] | None = None):
         self.settings = settings
+        self.judge = judge
         self.frame_ms = frame_ms
         self.sample_rate = sample_rate
         frames = lambda ms: max(0, int(math.ceil(ms / frame_ms)))  # noqa: E731
@@ -48,6 +55,8 @@ class Endpointer:
         self._post_frames = frames(settings.post_roll_ms)
         self._min_frames = max(1, frames(settings.min_speech_ms))
         self._silence_frames = max(1, frames(settings.silence_ms))
+        early = frames(settings.early_silence_ms)
+        self._early_frames = early if 0 < early < self._silence_frames else 0
         self._gap_frames = max(1, frames(_CANDIDATE_GAP_MS))
         self._max_frames = max(1, frames(settings.max_utterance_s * 1000))
         self.on, self.off = settings.threshold, settings.release_threshold
@@ -93,6 +102,10 @@ class Endpointer:
             self._gap += 1
         if self._gap >= self._silence_frames:
             return [self._end("silence")]
+        if self._early_frames and self._gap == self._early_frames and self.judge is not None:
+            p = self.judge(self._audio_end())
+            if p is not None and p >= self.settings.complete_threshold:
+                return [self._end("complete")]
         if len(self._frames) >= self._max_frames:
             return [self._end("max_length")]
         return []
@@ -129,9 +142,16 @@ class Endpointer:
         self._frames = []
         self.state = "idle"
 
+    def _keep(self) -> int:
+        """Frames of the utterance audio if it ended now: up to the last speech frame plus the post-roll."""
+        return min(len(self._frames), self._last_speech + 1 + self._post_frames)
+
+    def _audio_end(self) -> float:
+        return self._frames[self._keep() - 1][0] + self.frame_ms / 1000
+
     def _end(self, reason: str) -> Boundary:
         frame_s = self.frame_ms / 1000
-        keep = min(len(self._frames), self._last_speech + 1 + self._post_frames)
+        keep = self._keep()
         body = self._frames[:keep]
         pre = list(self._pre) if self._pre_frames else []
         audio = b"".join(p for _, p in pre) + b"".join(p for _, p in body)
