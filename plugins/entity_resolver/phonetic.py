@@ -17,8 +17,9 @@ Vectors for retrieval (faiss, inner product):
 Hashing (not a fitted TF-IDF vocabulary) keeps the vectors independent of the catalog: one catalog's entries never
 change another's vectors, and a query needs no catalog statistics. Many strings at once are encoded in numpy
 (``_hashed_rows``: ~60 us a name, where one at a time in Python took 0.5-0.8 ms; a 1M-name catalog is built in
-about a minute), bit for bit the vectors of the one-at-a-time definition (``_hashed``): a compressed index keeps no
-vectors, so the resolver makes its candidates' vectors again at query time and they must not differ.
+about a minute), bit for bit the vectors of the one-at-a-time definition (``_hashed``): a compressed index of more
+than 50,000 entries keeps no vectors (a smaller one keeps their non-zeros), so the resolver makes its candidates'
+vectors again at query time and they must not differ.
 
 ``pair_feature_matrix`` computes ``pair_features`` for every (hypothesis, candidate) pair with rapidfuzz's ``cdist``
 (the same numbers, one C call per feature instead of one Python call per pair).

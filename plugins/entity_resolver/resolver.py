@@ -20,7 +20,8 @@ How it works:
    - up to ``IVF_LIMIT`` (200,000) ``IndexPQFastScan`` ("pq"): product quantisation, ``PQ_SUBQUANTIZERS`` (64)
      codes of 4 bits = 32 bytes per entry and channel, trained on ``PQ_TRAIN_ROWS`` sampled entries; a query
      scans every code with SIMD look-ups (~0.5 ms per 100k entries). Its top-1 equals the exact index's at 10k
-     and 100k (p50 2.6 and 4.4 ms; a 100k catalog adds 45 MB of RSS built, 26 MB loaded). Asking it for 2-4
+     and 100k (p50 1.5 ms at 10k with the kept vectors, see 3., 4.4 ms at 100k; a 100k catalog adds 45 MB of RSS
+     built, 26 MB loaded). Asking it for 2-4
      times the neighbours and re-scoring them exactly did not change top-1 and cost 1-3 ms: not done;
    - above, ``IndexIVFPQFastScan`` ("ivfpq"): the same codes in ~sqrt(n) inverted lists (k-means on a sample),
      a query reads ``IVF_NPROBE`` (128) of them: at 1M entries p50 4.7 ms against 8.6 for "pq", 1.3 points of
@@ -30,14 +31,16 @@ How it works:
 
    Everything is cached on disk under ``hark.config.cache_dir("entity_resolver")``, keyed by a hash of the names,
    the index type, the phonetic encoder's version and ``INDEX_FORMAT``: building the same catalog again only reads
-   the files (a channel first needed later is added to the same folder).
+   the files (a channel first needed later is added to the same folder, and so are the kept vectors of a cache
+   written before they were kept).
 2. **Candidates** (``resolve``): the heard text and every n-best alternative are encoded the same way; each
    hypothesis contributes its ``depth`` nearest entries (as the index sees them) in each searched channel
    (``depth = max(50, 10 k)``), unioned, plus every entry whose normalised name is exactly what was heard.
 3. **Re-ranking**: for every (hypothesis, candidate) pair ``phonetic.pair_feature_matrix`` computes phone-string
    similarities (Levenshtein on fine and coarse phone strings, best-substring alignment), the exact vector cosines
-   (read back from a "flat"/"hnsw" index, made again from the packed strings for "pq"/"ivfpq": cosines of the
-   decoded codes cost 2-4 points of top-1), rapidfuzz WRatio and exact match, the hypothesis' n-best log-weight
+   (read back from a "flat"/"hnsw" index; for "pq"/"ivfpq" from the entries' vectors kept as their non-zeros up to
+   ``SPARSE_LIMIT`` (50,000) entries, made again from the packed strings above: cosines of the decoded codes cost
+   2-4 points of top-1), rapidfuzz WRatio and exact match, the hypothesis' n-best log-weight
    and the entry's popularity log-weight; ``resolve`` computes only the features its ranker weighs. A linear
    ranker (``models/ranker/ranker.json``, tuned on the SLURP dev part by ``training/tune_resolver.py``) scores
    each pair; a candidate keeps its best pair. ``Match.score`` is a logistic calibration of that score and of its
