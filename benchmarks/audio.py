@@ -96,6 +96,9 @@ def run_stream(engine: Engine, pcm: np.ndarray) -> dict:
         out["busy"] += dt
         if event.kind == "speech_end" and out["end_event"] is None:
             out["end_event"] = clock["t"]
+            out["end_reason"] = event.data.get("reason")
+            # a semantic endpoint ("complete") was decided by a judgement that ran before the event: count it
+            out["judge_s"] = event.data.get("judge_ms", 0.0) / 1000
             t_end = time.perf_counter()
         elif event.kind == "utterance" and out["nbest"] is None:
             out["nbest"] = event.data.get("nbest") or []
@@ -166,6 +169,8 @@ def main() -> None:
                     help="also write every utterance (n-best with scores, expected intent and slots) as JSON")
     ap.add_argument("--disable", default="", metavar="PLUGINS",
                     help="comma-separated plugins to switch off for an ablation, e.g. entity_resolver")
+    ap.add_argument("--set", action="append", default=[], metavar="PLUGIN.KEY=JSON",
+                    help="override a plugin setting, e.g. vad.early_silence_ms=0 (repeatable)")
     ap.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "audio.json")
     args = ap.parse_args()
     if not shutil.which("espeak-ng"):
@@ -189,6 +194,10 @@ def main() -> None:
     if args.nbest:
         asr_settings["nbest"] = args.nbest
     overrides: dict = {"plugins.settings.asr_pocketsphinx": asr_settings} if asr_settings else {}
+    for item in args.set:
+        key, value = item.split("=", 1)
+        plugin, name = key.split(".", 1)
+        overrides.setdefault(f"plugins.settings.{plugin}", {})[name] = json.loads(value)
     if args.disable:
         overrides["plugins.disabled"] = [p for p in args.disable.split(",") if p]
     engine = Engine(load_config(ROOT / "config.yaml", env={}, **overrides))
@@ -210,6 +219,7 @@ def main() -> None:
     run_stream(engine, utterance(speak("turn on the lights", voices[0], 165, tmp), None, 0)[0])
 
     rows = []
+    load_start = [round(x, 2) for x in os.getloadavg()]
     t_start = time.time()
     for condition in conditions:
         for vi, voice in enumerate(voices):
@@ -233,14 +243,15 @@ def main() -> None:
                 s_ok, s_n = slots_right(expected_slots, slots) if intent == expected else (0, len(expected_slots))
                 latency = None
                 if got["end_event"] is not None:
-                    latency = (got["end_event"] - true_end) + got["end_cost"]
+                    latency = (got["end_event"] - true_end) + got["judge_s"] + got["end_cost"]
                 rows.append({
                     "condition": condition, "voice": voice, "text": text, "expected": expected,
                     "heard": hyps[:5], "intent": intent, "one_best_intent": one_best[0],
                     "word_errors": word_errors(ref, best), "ref_words": len(ref),
                     "intent_ok": intent == expected, "one_best_ok": one_best[0] == expected, "oracle_ok": oracle,
                     "slots_ok": s_ok, "slots_n": s_n, "audio_s": len(pcm) / SR, "busy_s": got["busy"],
-                    "latency_s": latency, "processing_s": got["end_cost"],
+                    "latency_s": latency, "processing_s": got["end_cost"] + got.get("judge_s", 0.0),
+                    "end_reason": got.get("end_reason"),
                     "nbest": got["nbest"], "expected_slots": expected_slots, "asr_raw": asr.transcriber.last_decode,
                 })
                 if ti % 20 == 0:
@@ -272,6 +283,7 @@ def main() -> None:
                                            "p95": round(1000 * percentile(lat, 0.95))} if lat else None,
             "processing_after_endpoint_ms": {"p50": round(1000 * percentile(proc, 0.5)),
                                              "p95": round(1000 * percentile(proc, 0.95))} if proc else None,
+            "ended_complete": round(float(np.mean([r.get("end_reason") == "complete" for r in sel])), 4),
             **oos,
         }
 
@@ -292,7 +304,10 @@ def main() -> None:
         "asr": {"status": asr.status, "lm": {k: asr_meta.get(k) for k in ("sentences", "vocabulary", "ngrams",
                                                                           "dropped_sentences")}},
         "vad_silence_ms": engine_hangover(engine) * 1000,
-        "machine": {"platform": platform.platform(), "cpus": os.cpu_count(), "python": platform.python_version()},
+        "settings_overridden": args.set,
+        "machine": {"platform": platform.platform(), "cpus": os.cpu_count(), "python": platform.python_version(),
+                    # latencies are wall-clock: other jobs on the machine slow them
+                    "load_average_at_start": load_start, "load_average_at_end": [round(x, 2) for x in os.getloadavg()]},
         "seconds": round(time.time() - t_start),
         "errors": [{k: v for k, v in r.items() if k != "asr_raw"} for r in rows if not r["intent_ok"]][:60],
     }

@@ -80,7 +80,7 @@ class AsrSettings:
     #: semantic endpointing (the vad plugin asks at a short pause whether the request is complete): the words
     #: heard so far are complete only if they end a sentence with at least this skill-LM probability,
     #: P(</s> | last two words); then the answer is the intent tiers' confidence in their reading of them
-    end_of_turn_lm: float = 0.02
+    end_of_turn_lm: float = 0.2
     #: extra sentences for the skill LM (e.g. your wake phrase or chit-chat you want transcribed well)
     extra_sentences: tuple[str, ...] = ()
     #: where compiled LMs are cached (relative to the config file); empty = $HARK_CACHE/asr

@@ -24,9 +24,9 @@ class VadSettings:
     silence_ms: int = 600
     #: semantic endpointing: after this much silence (less than silence_ms; 0 = off) the endpointer asks the
     #: ``hark_end_of_turn`` judges (the asr plugin) whether what was said is a complete request ...
-    early_silence_ms: int = 210
+    early_silence_ms: int = 150
     #: ... and ends the utterance at once when their answer reaches this probability; otherwise it waits silence_ms
-    complete_threshold: float = 0.8
+    complete_threshold: float = 0.9
     #: audio kept before the detected start of speech (ASR decodes better with a little lead-in)
     pre_roll_ms: int = 300
     #: audio kept after the detected end of speech
