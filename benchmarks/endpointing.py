@@ -54,8 +54,14 @@ def main() -> None:
     ap.add_argument("--early-silence-ms", type=int, default=210)
     ap.add_argument("--set", action="append", default=[], metavar="KEY=JSON",
                     help="an asr_pocketsphinx setting, e.g. end_of_turn_lm=0.05")
-    ap.add_argument("--out", type=Path, default=Path("/tmp/endpointing.json"))
+    ap.add_argument("--out", type=Path, default=Path("/tmp/endpointing.json"), help="every judgement (large)")
+    ap.add_argument("--summary", type=Path, default=ROOT / "benchmarks" / "results" / "endpointing_dev.json",
+                    help="the threshold grid")
+    ap.add_argument("--analyze", type=Path, metavar="FILE", help="only compute the grid from an earlier --out")
     args = ap.parse_args()
+    if args.analyze:
+        summarize(json.loads(args.analyze.read_text()), args.summary)
+        return
     judged: list[dict] = []
     original = VadPlugin._judge
 
@@ -115,8 +121,56 @@ def main() -> None:
         print(f"{voice}: {len(rows)} utterances ({time.time() - t0:.0f}s)", flush=True)
     engine.close()
     shutil.rmtree(tmp, ignore_errors=True)
-    args.out.write_text(json.dumps({"settings": vars(args) | {"out": str(args.out)}, "rows": rows}, indent=1))
+    data = {"settings": {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()}, "rows": rows}
+    args.out.write_text(json.dumps(data, indent=1))
     print(f"wrote {args.out}")
+    summarize(data, args.summary)
+
+
+def summarize(data: dict, out: Path) -> None:
+    """Per (end_of_turn_lm, complete_threshold): share of utterances that would end at their last pause (early),
+    be cut at an earlier one (cut), and be cut with another intent or other slots than the full wait (damage:
+    the words heard at the cut, parsed as text, against the full wait's action)."""
+    engine = Engine(load_config(ROOT / "config.yaml", env={}, **{"plugins.disabled": ["asr_pocketsphinx"]}))
+    ctx = engine.context(now=NOW)
+    cache: dict[str, tuple] = {}
+
+    def parsed(text: str) -> tuple:
+        if text not in cache:
+            r = engine.parse(text, ctx)
+            cache[text] = (f"{r.action.skill}.{r.action.intent}", sorted((s.name, str(s.value)) for s in
+                                                                          r.action.slots)) if r.action else (None, [])
+        return cache[text]
+
+    rows = [r for r in data["rows"] if len(r["ends"]) == 1]
+    grid = []
+    for lm_min in (0.02, 0.05, 0.1, 0.2, 0.3):
+        for threshold in (0.8, 0.9, 0.95, 0.99):
+            entry: dict = {"end_of_turn_lm": lm_min, "complete_threshold": threshold}
+            for style in ("fluent", "hesitant"):
+                sel = [r for r in rows if r["style"] == style]
+                early = cut = damage = 0
+                for r in sel:
+                    for j in r["judged"]:
+                        if j.get("lm") is None or j["lm"] < lm_min or j["confidence"] < threshold:
+                            continue
+                        if j["end"] >= r["ends"][0]["end"] - 1e-6:
+                            early += 1
+                        else:
+                            cut += 1
+                            full = (r["intent"], sorted((k, str(v)) for k, v in r["slots"].items()))
+                            damage += parsed(j["text"]) != full
+                        break
+                entry[style] = {"utterances": len(sel), "early": round(early / len(sel), 4),
+                                "cut": round(cut / len(sel), 4), "damage": round(damage / len(sel), 4)}
+            grid.append(entry)
+            print(json.dumps(entry))
+    engine.close()
+    judge_ms = sorted(j["ms"] for r in rows for j in r["judged"])
+    out.write_text(json.dumps({"benchmark": "endpointing", "settings": data["settings"],
+                               "judgement_ms_p50": judge_ms[len(judge_ms) // 2] if judge_ms else None,
+                               "grid": grid}, indent=1) + "\n")
+    print(f"wrote {out}")
 
 
 if __name__ == "__main__":
