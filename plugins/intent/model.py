@@ -1,9 +1,10 @@
 """Inference for the joint intent + slot ONNX model (format ``hark-joint-intent-slot/1``).
 
 A model directory holds model.onnx, tokenizer.model (sentencepiece) and meta.json (labels, special ids,
-checksums, calibration temperature). Words come from ``hark.text.tokenize``; each word is encoded on its own
-and its tag is read at its first piece, so slot spans always fall on word boundaries. All hypotheses of an
-n-best list go through the network in one padded batch.
+checksums, calibration temperature, optional tag-bigram prior). Words come from ``hark.text.tokenize``; each word
+is encoded on its own and its tag is read at its first piece, so slot spans always fall on word boundaries. All
+hypotheses of an n-best list go through the network in one padded batch and are decoded together by a
+BIO-constrained Viterbi (plus the prior, when the model has one).
 """
 from __future__ import annotations
 
