@@ -39,7 +39,7 @@ bench: install  ## benchmarks -> benchmarks/results/*.json (vad takes a few minu
 	$(BIN)/python benchmarks/vad.py
 
 bench-audio: install  ## speech end to end: espeak-ng voices -> VAD -> ASR -> intent (~15 min; ESC-50 noise needs HARK_DATA)
-	$(BIN)/python benchmarks/audio.py
+	$(BIN)/python benchmarks/audio.py --sentences 80 --oos 20
 	$(BIN)/python benchmarks/g2p.py
 
 .PHONY: bench-entity

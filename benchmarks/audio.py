@@ -72,7 +72,7 @@ def utterance(speech: np.ndarray, noise: np.ndarray | None, snr_db: float) -> tu
     return np.clip(x * 32768, -32768, 32767).astype(np.int16), end
 
 
-def run_stream(engine: Engine, pcm: np.ndarray) -> dict:
+def run_stream(engine: Engine, pcm: np.ndarray, transcriber=None) -> dict:
     """Stream one utterance; collect what happened and how long the engine's calls took."""
     clock = {"t": 0.0}
 
@@ -102,6 +102,8 @@ def run_stream(engine: Engine, pcm: np.ndarray) -> dict:
             t_end = time.perf_counter()
         elif event.kind == "utterance" and out["nbest"] is None:
             out["nbest"] = event.data.get("nbest") or []
+            # the recogniser's raw decode of this (the first) utterance; later segments overwrite last_decode
+            out["asr_raw"] = getattr(transcriber, "last_decode", None)
         elif event.kind == "interpretation" and not out["interpretations"]:
             out["interpretations"] = event.data.get("interpretations") or []
         elif event.kind in ("action", "out_of_scope") and "decided" not in out:
@@ -231,7 +233,7 @@ def main() -> None:
                     noise = esc[vrng.randrange(len(esc))][1]
                 pcm, true_end = utterance(speech, noise, args.snr)
                 asr.transcriber.last_decode = None
-                got = run_stream(engine, pcm)
+                got = run_stream(engine, pcm, asr.transcriber)
                 ref = speakable(w.text for w in tokenize(text))
                 hyps = [h["text"] for h in (got["nbest"] or [])]
                 best = hyps[0].split() if hyps else []
@@ -252,7 +254,7 @@ def main() -> None:
                     "slots_ok": s_ok, "slots_n": s_n, "audio_s": len(pcm) / SR, "busy_s": got["busy"],
                     "latency_s": latency, "processing_s": got["end_cost"] + got.get("judge_s", 0.0),
                     "end_reason": got.get("end_reason"),
-                    "nbest": got["nbest"], "expected_slots": expected_slots, "asr_raw": asr.transcriber.last_decode,
+                    "nbest": got["nbest"], "expected_slots": expected_slots, "asr_raw": got.get("asr_raw"),
                 })
                 if ti % 20 == 0:
                     done = [r for r in rows if r["condition"] == condition and r["voice"] == voice]

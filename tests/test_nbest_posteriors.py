@@ -43,9 +43,11 @@ def test_generic_transcription_gets_the_skill_lms_missing_confidence():
 
 
 def test_generic_weight_shrinks_the_generic_share_before_renormalising():
-    p = probs(SKILL, confidence=0.3, extra=GENERIC, generic_weight=0.25)
+    p = probs(SKILL, confidence=0.3, extra=GENERIC, generic_weight=0.25, score_scale=250.0)
     assert p["turn of the light"] == pytest.approx(0.7 * 0.25 / (0.3 + 0.7 * 0.25), abs=1e-5)
-    assert next(iter(p)) == "turn off the lights"  # the skill 1-best now leads
+    assert next(iter(p)) == "turn off the lights"  # a peaked skill 1-best now leads
+    assert next(iter(probs(SKILL, confidence=0.3, extra=GENERIC, generic_weight=1.0, score_scale=250.0))) == \
+        "turn of the light"
     assert sum(p.values()) == pytest.approx(1.0, abs=1e-5)
 
 

@@ -59,10 +59,11 @@ class AsrSettings:
     #: distinct hypotheses returned
     nbest: int = 5
     #: sharpness of the n-best posteriors (scale on pocketsphinx's path scores); higher = more peaked
-    score_scale: float = 250.0
+    #: (chosen with generic_weight on dev voices' saved n-best lists, docs/decisions.md 19)
+    score_scale: float = 45.0
     #: factor on the generic-LM transcription's share of the n-best mass (1 - the skill transcription's
-    #: confidence) when the fallback decoded one
-    generic_weight: float = 1.0
+    #: confidence) when the fallback decoded one; 1 = that whole share
+    generic_weight: float = 0.3
     #: level of the noise floor added before decoding (dBFS; "none" turns it off)
     noise_floor_dbfs: float | None = -50.0
     #: sentences sampled per intent for the skill LM (every catalog entry is added once on top)
