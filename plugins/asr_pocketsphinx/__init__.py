@@ -59,7 +59,7 @@ class AsrSettings:
     #: distinct hypotheses returned
     nbest: int = 5
     #: sharpness of the n-best posteriors (scale on pocketsphinx's path scores); higher = more peaked
-    #: (chosen with generic_weight on dev voices' saved n-best lists, docs/decisions.md 19)
+    #: (chosen with generic_weight on dev voices' saved n-best lists, docs/decisions.md 21)
     score_scale: float = 45.0
     #: factor on the generic-LM transcription's share of the n-best mass (1 - the skill transcription's
     #: confidence) when the fallback decoded one; 1 = that whole share
