@@ -2,12 +2,12 @@
 # Installs the system libraries hark uses when they are missing (Debian/Ubuntu):
 #   libportaudio2  - microphone input through sounddevice
 #   espeak-ng      - synthetic speech for audio tests and benchmarks
-#   sphinxtrain, pocketsphinx - bw/map_adapt and mdef conversion for acoustic-model adaptation
+#   sphinxtrain, sphinxbase-utils, pocketsphinx - bw/map_adapt, sphinx_fe and mdef conversion for acoustic-model adaptation
 #                    (training/adapt_asr.py; never used at recognition time)
 # Safe to run repeatedly: does nothing when everything is present. Without root or apt it only warns.
 set -u
 missing=()
-for pkg in libportaudio2 espeak-ng sphinxtrain pocketsphinx; do
+for pkg in libportaudio2 espeak-ng sphinxtrain sphinxbase-utils pocketsphinx; do
   dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
 done
 [ ${#missing[@]} -eq 0 ] && exit 0

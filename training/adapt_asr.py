@@ -13,7 +13,7 @@ neither the tests nor benchmarks/audio.py use):
     python -m training.adapt_asr --espeak en-us+m4,en-us+f1,en-gb+m3,en-gb+m2,en-us+m6,en-us+f3,en-gb+m4,en-gb+f1 \\
         --per-voice 100 --out plugins/asr_pocketsphinx/models/en-us-synthetic
 
-Needs sphinxtrain (``make adapt-deps`` installs it); takes about a minute for 800 sentences.
+Needs sphinxtrain (``make system-deps`` installs it); takes about a minute for 800 sentences.
 """
 from __future__ import annotations
 

@@ -28,6 +28,7 @@ _TOOLS = ("bw", "map_adapt", "mk_s2sendump")
 _SEARCH = (Path("/usr/lib/sphinxtrain"), Path("/usr/local/lib/sphinxtrain"), Path("/usr/libexec/sphinxtrain"))
 #: the en-us model's feature layout (its feat.params: 1s_c_d_dd, three 13-dim streams)
 _SVSPEC = "0-12/13-25/26-38"
+_HOW = "apt-get install sphinxtrain sphinxbase-utils pocketsphinx (or run `make system-deps`)"
 
 
 class SphinxtrainMissing(RuntimeError):
@@ -48,11 +49,9 @@ def sphinxtrain_dir() -> Path:
         if all((d / t).exists() for t in _TOOLS):
             for tool in ("sphinx_fe", "pocketsphinx_mdef_convert"):
                 if shutil.which(tool) is None:
-                    raise SphinxtrainMissing(f"{tool} is not on PATH: apt-get install sphinxtrain pocketsphinx "
-                                             "(or run `make adapt-deps`)")
+                    raise SphinxtrainMissing(f"{tool} is not on PATH: {_HOW}")
             return d
-    raise SphinxtrainMissing("sphinxtrain's bw/map_adapt were not found in " + ", ".join(map(str, _SEARCH))
-                             + ": apt-get install sphinxtrain pocketsphinx (or run `make adapt-deps`)")
+    raise SphinxtrainMissing(f"sphinxtrain's bw/map_adapt were not found in {', '.join(map(str, _SEARCH))}: {_HOW}")
 
 
 def _read_sendump(path: Path) -> np.ndarray:
