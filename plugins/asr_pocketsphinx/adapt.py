@@ -174,9 +174,9 @@ def adapt_model(recordings: Iterable[Recording], base: Path, out: Path, pronunci
     accum.mkdir(exist_ok=True)
     model = ["-moddeffn", base_copy / "mdef.txt", "-ts2cbfn", ".ptm."]
     _run([tools / "bw", "-hmmdir", base_copy, *model, "-feat", "1s_c_d_dd", "-svspec", _SVSPEC,
-                "-cmn", "current", "-agc", "none", "-dictfn", work / "adapt.dic", "-fdictfn", base / "noisedict",
-                "-ctlfn", work / "adapt.fileids", "-lsnfn", work / "adapt.transcription", "-cepdir", audio,
-                "-accumdir", accum, "-mixwfn", base_copy / "mixture_weights"])
+          "-cmn", "current", "-agc", "none", "-dictfn", work / "adapt.dic", "-fdictfn", base / "noisedict",
+          "-ctlfn", work / "adapt.fileids", "-lsnfn", work / "adapt.transcription", "-cepdir", audio,
+          "-accumdir", accum, "-mixwfn", base_copy / "mixture_weights"])
 
     out.mkdir(parents=True, exist_ok=True)
     for name in ("mdef", "noisedict", "feat.params"):
