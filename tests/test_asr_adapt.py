@@ -108,3 +108,25 @@ def test_adaptation_names_a_word_it_cannot_pronounce(tmp_path):
     rec = Recording(np.zeros(16000, dtype=np.int16), ("hello", "zorblax"))
     with pytest.raises(ValueError, match="zorblax"):
         adapt_model([rec], BASE / "en-us", tmp_path / "out", {"hello": "HH AH L OW"}, tmp_path / "work")
+
+
+@needs_espeak
+def test_engine_decodes_with_the_shipped_adapted_model(tmp_path, monkeypatch):
+    """The folder works as `asr_pocketsphinx.hmm` end to end: a test voice's command -> the right words."""
+    from conftest import silence
+
+    from hark import Engine, load_config
+    from hark.types import AudioChunk
+
+    monkeypatch.setenv("HARK_CACHE", str(tmp_path / "cache"))
+    root = SHIPPED.parents[3]
+    engine = Engine(load_config(root / "config.yaml", env={},
+                                **{"plugins.settings.asr_pocketsphinx": {"hmm": str(SHIPPED)}}))
+    try:
+        pcm = np.concatenate([silence(0.3), espeak("turn off the kitchen lights", tmp_path / "c.wav", "en-us+f4"),
+                              silence(0.6)])
+        nbest = engine.transcribe(AudioChunk(samples=pcm.astype("<i2").tobytes()))
+        assert Path(engine.pm.get_plugin("asr_pocketsphinx").transcriber._hmm) == SHIPPED
+        assert nbest.hypotheses[0].text == "turn off the kitchen lights"
+    finally:
+        engine.close()
