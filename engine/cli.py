@@ -454,7 +454,7 @@ def listen(ctx: click.Context, wav: str | None, raw: bool, rate: int, device: st
     if wav:
         source: Any = audio.WavFile(wav)
     elif raw:
-        source = audio.RawPCM(click.get_binary_stream("stdin"), sample_rate=rate)
+        source = audio.RawPCM(sys.stdin.buffer, sample_rate=rate)
     else:
         source = audio.Microphone(device)
     with _engine(ctx, **overrides) as engine:

@@ -301,6 +301,7 @@ def test_listen_ctrl_c_stops_with_a_summary(sentence, small_config):
         while b"out_of_scope" not in seen and time.time() < deadline:
             seen += proc.stdout.readline()
         proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=30)  # stdin stays open until it has stopped: an EOF would end the stream normally
         out, err = proc.communicate(timeout=30)
     finally:
         if proc.poll() is None:
