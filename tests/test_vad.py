@@ -291,8 +291,10 @@ def test_listen_ctrl_c_stops_with_a_summary(sentence, small_config):
     """A live stream (a pipe that stays open) interrupted with SIGINT after one utterance."""
     x, _, _ = sentence
     env = _vad_only_env()
+    # a test run started in the background inherits SIGINT ignored, and Python then leaves it ignored: restore it
     proc = subprocess.Popen([sys.executable, "-m", "hark.cli", "--config", str(small_config), "listen", "--raw"],
-                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
         proc.stdin.write(np.concatenate([silence(0.5), x, silence(1.2)]).astype("<i2").tobytes())
         proc.stdin.flush()
