@@ -396,6 +396,10 @@ class Intent:
     responses: tuple[str, ...] = ()
     description: str = ""
     tests: tuple[SkillTest, ...] = ()
+    #: sensitive action (unlocking, opening the garage): the engine asks "yes or no?" before acting
+    confirm: bool = False
+    #: a stricter confidence threshold than engine.min_confidence for this intent (None = the engine's)
+    min_confidence: float | None = None
 
     @property
     def qualified(self) -> str:
@@ -429,7 +433,7 @@ def load_skill(folder: Path, slot_types: SlotTypeRegistry) -> Skill:
 
 
 _SKILL_KEYS = {"name", "description", "intents", "slots", "version"}
-_INTENT_KEYS = {"examples", "action", "response", "description", "tests"}
+_INTENT_KEYS = {"examples", "action", "response", "description", "tests", "confirm", "min_confidence"}
 _SLOT_FIELDS = ("value", "raw", "entity_id", "confidence")
 _SLOT_KEYS = {"type", "description", "values", "file", "column", "id", "aliases", "weight", "fuzzy_cutoff"}
 
@@ -576,8 +580,16 @@ class _SkillBuilder:
                     raise self.fail(f"{key}.response", f"unknown slot field {{{ref}}} (use "
                                                        f"{', '.join(_SLOT_FIELDS)})")
         tests = self.build_tests(data.get("tests") or [], f"{key}.tests", skill, iname, slots)
+        confirm = data.get("confirm", False)
+        self.expect(confirm, bool, f"{key}.confirm", "true or false")
+        threshold = data.get("min_confidence")
+        if threshold is not None:
+            if isinstance(threshold, bool) or not isinstance(threshold, (int, float)) \
+                    or not 0.0 < threshold <= 1.0:
+                raise self.fail(f"{key}.min_confidence", f"expected a number in (0, 1], got {threshold!r}")
+            threshold = float(threshold)
         return Intent(iname, skill, tuple(examples), tuple(templates), action, tuple(responses),
-                      str(data.get("description") or ""), tests)
+                      str(data.get("description") or ""), tests, confirm, threshold)
 
     def build_action(self, data: Any, key: str, skill: str, intent: str,
                      slots: Mapping[str, SlotSpec]) -> ActionSpec:
