@@ -25,6 +25,8 @@ from typing import Any, BinaryIO, Iterator
 
 import numpy as np
 
+from . import limits as limits_
+from .config import LimitSettings
 from .errors import InputError
 from .types import AudioChunk
 
@@ -57,6 +59,7 @@ class Resampler:
     def __init__(self, src_rate: int, dst_rate: int, *, passband: float = 0.85, attenuation_db: float = 70.0):
         if int(src_rate) != src_rate or int(dst_rate) != dst_rate or src_rate <= 0 or dst_rate <= 0:
             raise InputError(f"resampling needs positive whole sample rates, got {src_rate} -> {dst_rate}")
+        limits_.check_resample_ratio(int(src_rate), int(dst_rate))
         self.src_rate, self.dst_rate = int(src_rate), int(dst_rate)
         g = math.gcd(self.src_rate, self.dst_rate)
         self.up, self.down = self.dst_rate // g, self.src_rate // g
@@ -229,8 +232,9 @@ class _WavFormat:
         return f"{self.rate} Hz, {self.channels} channel(s), {8 * self.width}-bit {kind}"
 
 
-def _parse_wav_header(f: BinaryIO, path: Path) -> _WavFormat:
-    """RIFF/WAVE header: PCM 8/16/24/32-bit, IEEE float 32/64-bit, WAVE_FORMAT_EXTENSIBLE with either.
+def _parse_wav_header(f: BinaryIO, path: Path, limits: LimitSettings = limits_.DEFAULT) -> _WavFormat:
+    """RIFF/WAVE header: PCM 8/16/24/32-bit, IEEE float 32/64-bit, WAVE_FORMAT_EXTENSIBLE with either. The rate
+    and channel count must be within ``limits`` (checked here, before any buffer or filter is sized by them).
 
     Our own parser rather than the stdlib ``wave`` module, which (Python 3.11) reads neither float WAVs nor
     WAVE_FORMAT_EXTENSIBLE, the header most tools write for 24-bit and multichannel files.
@@ -271,6 +275,7 @@ def _parse_wav_header(f: BinaryIO, path: Path) -> _WavFormat:
                 raise InputError(f"{path}: {bits}-bit float WAV is not supported (32 or 64 bits)")
             if channels < 1 or rate < 1:
                 raise InputError(f"{path}: WAV header says {channels} channels at {rate} Hz")
+            limits_.check_wav_format(rate, channels, limits, str(path))
             # 0 or 0xFFFFFFFF: written by a program streaming to a pipe, which could not seek back: read to EOF
             data_size = None if size in (0, 0xFFFFFFFF) else size
             return _WavFormat(codec, channels, rate, bits // 8, f.tell(), data_size)
@@ -304,14 +309,17 @@ class WavFile(AudioSource):
     """Frames from a WAV file of any rate, channel count and sample format, as ``sample_rate`` mono int16.
 
     The header is read when the object is made, so a missing, unreadable or non-WAV file fails at once
-    (``InputError`` naming the file). Channels are averaged; other rates are resampled (see ``Resampler``).
+    (``InputError`` naming the file), and so does one whose header is outside ``limits`` (rate, channels, a
+    duration over ``max_file_s``). A header that declares more audio than the file holds is believed only as far as
+    the file goes (a warning says so). Channels are averaged; other rates are resampled (see ``Resampler``).
     A 16 kHz mono 16-bit file passes through bit-exact.
     """
 
     #: input bytes decoded per step (about 0.25-1 s of audio)
     _BLOCK_FRAMES = 16384
 
-    def __init__(self, path: str | Path, frame_ms: int = FRAME_MS, sample_rate: int = SAMPLE_RATE):
+    def __init__(self, path: str | Path, frame_ms: int = FRAME_MS, sample_rate: int = SAMPLE_RATE,
+                 limits: LimitSettings = limits_.DEFAULT):
         self.path = Path(path)
         self.frame_ms = frame_ms
         self.sample_rate = sample_rate
@@ -319,18 +327,22 @@ class WavFile(AudioSource):
         _Framer(sample_rate, frame_ms)  # validates frame_ms
         try:
             with open(self.path, "rb") as f:
-                self.format = _parse_wav_header(f, self.path)
+                self.format = _parse_wav_header(f, self.path, limits)
         except FileNotFoundError:
             raise InputError(f"{self.path}: no such WAV file") from None
         except IsADirectoryError:
             raise InputError(f"{self.path}: is a folder, not a WAV file") from None
         except OSError as exc:
             raise InputError(f"{self.path}: cannot read ({exc.strerror or exc})") from None
+        actual = max(0, self.path.stat().st_size - self.format.data_offset)
         size = self.format.data_size
-        if size is None:
-            size = max(0, self.path.stat().st_size - self.format.data_offset)
+        if size is not None and size > actual:
+            log.warning("%s: the WAV header declares %d bytes of audio, the file holds %d: reading those",
+                        self.path, size, actual)
+            self.format.data_size = size = actual
         #: length of the file's audio in seconds
-        self.duration = size // self.format.frame_bytes / self.format.rate
+        self.duration = (actual if size is None else size) // self.format.frame_bytes / self.format.rate
+        limits_.check_audio_seconds(self.duration, limits, utterance=False, what=str(self.path))
 
     @property
     def source_rate(self) -> int:
@@ -371,9 +383,15 @@ class WavFile(AudioSource):
         yield from framer.finish()
 
 
-def read_wav(path: str | Path, sample_rate: int = SAMPLE_RATE) -> np.ndarray:
-    """A whole WAV file as ``sample_rate`` mono int16 samples (a convenience over ``WavFile``)."""
-    pcm = b"".join(c.samples for c in WavFile(path, frame_ms=1000, sample_rate=sample_rate))
+def read_wav(path: str | Path, sample_rate: int = SAMPLE_RATE, limits: LimitSettings = limits_.DEFAULT,
+             utterance: bool = False) -> np.ndarray:
+    """A whole WAV file as ``sample_rate`` mono int16 samples (a convenience over ``WavFile``). With
+    ``utterance``, the file is one utterance: its length is checked against ``limits.max_utterance_s`` from the
+    header, before anything is read."""
+    wav = WavFile(path, frame_ms=1000, sample_rate=sample_rate, limits=limits)
+    if utterance:
+        limits_.check_audio_seconds(wav.duration, limits, what=str(path))
+    pcm = b"".join(c.samples for c in wav)
     return np.frombuffer(pcm, dtype="<i2")
 
 

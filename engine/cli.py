@@ -18,10 +18,19 @@ from .errors import HarkError, InputError
 __all__ = ["main", "cli"]
 
 
-def _engine(ctx: click.Context, **overrides: Any):
+def _config(ctx: click.Context, **overrides: Any):
+    """The config of this command; plugin names in plugins.enabled/disabled must be installed ones."""
+    from .config import check_plugin_names
+
+    config = load_config(ctx.obj["config"], **overrides)
+    check_plugin_names(config)
+    return config
+
+
+def _engine(ctx: click.Context, config: Any = None, **overrides: Any):
     from .runtime import Engine
 
-    return Engine(load_config(ctx.obj["config"], **overrides))
+    return Engine(config or _config(ctx, **overrides))
 
 
 def _user_errors(fn: Callable) -> Callable:
@@ -103,10 +112,15 @@ def parse(ctx: click.Context, text: str | None, nbest_file: Any, now: str | None
       hark parse --now 2026-11-24T21:00:00+01:00 "wake me up tomorrow at 7 am"
       hark parse --nbest hypotheses.json
     """
+    from . import limits
+
     if (text is None) == (nbest_file is None):
         raise InputError("give either TEXT or --nbest FILE (see: hark parse --help)")
-    if nbest_file is not None:
-        raw = nbest_file.read()
+    overrides = {"engine.min_confidence": min_confidence} if min_confidence is not None else {}
+    config = _config(ctx, **overrides)
+    if nbest_file is not None:  # bounded before decoding: size, then nesting depth
+        raw = limits.check_json_depth(limits.read_bounded(nbest_file, config.limits, "--nbest"), config.limits,
+                                      "--nbest")
         try:
             data = json.loads(raw)
         except json.JSONDecodeError as exc:
@@ -120,8 +134,7 @@ def parse(ctx: click.Context, text: str | None, nbest_file: Any, now: str | None
         item: Any = NBest.from_scores(data)
     else:
         item = text
-    overrides = {"engine.min_confidence": min_confidence} if min_confidence is not None else {}
-    with _engine(ctx, **overrides) as engine:
+    with _engine(ctx, config) as engine:
         context = engine.context(now=now) if now else None
         result = engine.parse(item, context)
     click.echo(_dump(result.to_dict(), pretty))
@@ -145,15 +158,17 @@ def stream(ctx: click.Context, input: Any, now: str | None) -> None:
     """
     from .runtime import read_jsonl
 
+    config = _config(ctx)
+
     def items() -> Iterable[Any]:
-        for item in read_jsonl(input):
+        for item in read_jsonl(input, config.limits):  # a bounded line at a time
             if now and isinstance(item, (str, list)):
                 item = {"nbest": item} if isinstance(item, list) else {"text": item}
             if now and isinstance(item, dict) and "context" not in item:
                 item = {**item, "context": {"now": now}}
             yield item
 
-    with _engine(ctx) as engine:
+    with _engine(ctx, config) as engine:
         for event in engine.stream(items()):
             click.echo(_dump(event.to_dict(), False))
             sys.stdout.flush()
@@ -258,7 +273,7 @@ def doctor(ctx: click.Context) -> None:
     report(True if shutil.which("espeak-ng") else None, "espeak-ng",
            shutil.which("espeak-ng") or "not found (needed only to synthesize test speech)")
     try:
-        config = load_config(ctx.obj["config"])
+        config = _config(ctx)
         report(True, "config", str(config.path or "built-in defaults"))
     except HarkError as exc:
         report(False, "config", str(exc))
@@ -451,13 +466,14 @@ def listen(ctx: click.Context, wav: str | None, raw: bool, rate: int, device: st
     if wake is not None and not wake.strip():
         raise InputError("--wake: the phrase is empty")
     overrides = {"engine.wake_phrase": wake.strip()} if wake else {}
+    config = _config(ctx, **overrides)
     if wav:
-        source: Any = audio.WavFile(wav)
+        source: Any = audio.WavFile(wav, limits=config.limits)
     elif raw:
         source = audio.RawPCM(sys.stdin.buffer, sample_rate=rate)
     else:
         source = audio.Microphone(device)
-    with _engine(ctx, **overrides) as engine:
+    with _engine(ctx, config) as engine:
         if isinstance(source, audio.Microphone):
             source.open()
         if not engine.pm.hook.hark_audio_chunk.get_hookimpls():
@@ -617,10 +633,11 @@ def transcribe(ctx: click.Context, wav: str, as_json: bool) -> None:
     from . import audio
     from .types import AudioChunk
 
-    pcm = audio.read_wav(wav)
+    config = _config(ctx)
+    pcm = audio.read_wav(wav, limits=config.limits, utterance=True)  # the header is checked before reading
     if len(pcm) == 0:
         raise InputError(f"{wav}: holds no audio")
-    with _engine(ctx) as engine:
+    with _engine(ctx, config) as engine:
         if not engine.pm.hook.hark_transcribe.get_hookimpls():
             raise click.ClickException("no ASR plugin is installed or enabled (see `hark plugins`)")
         errors: list = []
@@ -696,7 +713,7 @@ def train(ctx: click.Context, full: bool, out: Path | None, epochs: int, per_int
     from .runtime import Engine
 
     t0 = _time.perf_counter()
-    config = load_config(ctx.obj["config"])
+    config = _config(ctx)
     with Engine(config) as engine:
         intents = list(engine.skills.intents())
         templates = sum(len(i.templates) for i in intents)

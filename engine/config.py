@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import collections.abc
 import dataclasses
+import math
 import os
 import typing
 from dataclasses import dataclass, field
@@ -16,8 +17,9 @@ from typing import Any, Mapping, TypeVar
 from .errors import ConfigError
 from .yamlfile import load_located
 
-__all__ = ["Config", "EngineSettings", "SkillSettings", "PluginSettings", "load_config", "project_root",
-           "default_config_path", "data_dir", "cache_dir"]
+__all__ = ["Config", "EngineSettings", "SkillSettings", "PluginSettings", "LimitSettings", "Range", "ranged",
+           "load_config", "project_root", "default_config_path", "data_dir", "cache_dir", "check_plugin_names",
+           "installed_plugin_names"]
 
 T = TypeVar("T")
 
@@ -51,20 +53,84 @@ def cache_dir(*parts: str) -> Path:
 
 
 @dataclass(frozen=True)
+class Range:
+    """Allowed values of a numeric setting, declared as field metadata (``field(default=..., metadata=ranged(0,
+    1))``) so that every section, plugins' included, is range-checked in one place (``_build``) with one message
+    format: ``dotted.key: expected a number in [0, 1], got 1.5``."""
+
+    low: float | None = None
+    high: float | None = None
+    #: the bound itself is not allowed: (0, 1] rather than [0, 1]
+    low_open: bool = False
+    high_open: bool = False
+
+    def describe(self) -> str:
+        if self.high is None:
+            return f"{'>' if self.low_open else '>='} {self.low:g}"
+        if self.low is None:
+            return f"{'<' if self.high_open else '<='} {self.high:g}"
+        return f"{'(' if self.low_open else '['}{self.low:g}, {self.high:g}{')' if self.high_open else ']'}"
+
+    def problem(self, value: Any) -> str | None:
+        """None when ``value`` is allowed (None is, for optional settings), else the message."""
+        if value is None or isinstance(value, bool) or not isinstance(value, (int, float)):
+            return None
+        too_low = self.low is not None and (value < self.low or (self.low_open and value == self.low))
+        too_high = self.high is not None and (value > self.high or (self.high_open and value == self.high))
+        if not math.isfinite(value) or too_low or too_high:
+            return f"expected a number {self.describe()}, got {value!r}"
+        return None
+
+
+def ranged(low: float | None = None, high: float | None = None, *, low_open: bool = False,
+           high_open: bool = False) -> dict[str, Range]:
+    """Field metadata for a numeric setting's allowed range: ``field(default=3, metadata=ranged(1, 50))``."""
+    return {"range": Range(low, high, low_open, high_open)}
+
+
+@dataclass(frozen=True)
 class EngineSettings:
     #: interpretations below this confidence are out of scope: no action
-    min_confidence: float = 0.5
+    min_confidence: float = field(default=0.5, metadata=ranged(0, 1))
     #: how many ranked alternatives a result keeps
-    max_alternatives: int = 5
+    max_alternatives: int = field(default=5, metadata=ranged(1, 1000))
     #: how many top interpretations go through hark_resolve
-    resolve_top: int = 3
+    resolve_top: int = field(default=3, metadata=ranged(1, 1000))
     locale: str = "en-US"
     #: IANA time zone for relative times ("tomorrow at 7"); empty = the machine's
     timezone: str = ""
     #: spoken audio is acted on only after this phrase ("hey hark ..."); empty = every utterance is a command
     wake_phrase: str = ""
     #: after the wake phrase alone, the next utterance within this many seconds needs no phrase
-    wake_window_s: float = 8.0
+    wake_window_s: float = field(default=8.0, metadata=ranged(0, 3600))
+
+
+@dataclass(frozen=True)
+class LimitSettings:
+    """Bounds on what one input may cost (docs/configuration.md#limits). Input past a bound is refused with an
+    InputError naming the ``limits.<key>``, except an over-long n-best list, which keeps its best hypotheses
+    (with a warning): a recognizer's tail carries almost no probability, whereas cutting a sentence could turn
+    "unlock the front door ... (anything)" into a command nobody gave."""
+
+    #: characters in one hypothesis (typed text or one n-best entry)
+    max_text_chars: int = field(default=1000, metadata=ranged(1, 1_000_000))
+    #: words in one hypothesis
+    max_text_words: int = field(default=100, metadata=ranged(1, 100_000))
+    #: hypotheses of one n-best list kept (the best by score); the rest are dropped with a warning
+    max_nbest: int = field(default=10, metadata=ranged(1, 1000))
+    #: nesting of JSON input ({"nbest": [{...}]} is 3), checked before decoding
+    max_json_depth: int = field(default=20, metadata=ranged(2, 200))
+    #: characters of one JSON/text line of `hark stream` and of a `hark parse --nbest` document
+    max_line_chars: int = field(default=1_000_000, metadata=ranged(100, 1_000_000_000))
+    #: seconds of audio transcribed as one utterance (the ASR plugin, `hark transcribe`)
+    max_utterance_s: float = field(default=30.0, metadata=ranged(1, 3600))
+    #: seconds of audio in one file (`hark listen --wav`, `hark transcribe`)
+    max_file_s: float = field(default=3600.0, metadata=ranged(1, 7 * 24 * 3600))
+    #: sample rates a WAV header may declare (Hz)
+    min_sample_rate: int = field(default=8000, metadata=ranged(1000, 192000))
+    max_sample_rate: int = field(default=192000, metadata=ranged(8000, 768000))
+    #: channels a WAV header may declare
+    max_channels: int = field(default=8, metadata=ranged(1, 64))
 
 
 @dataclass(frozen=True)
@@ -90,6 +156,7 @@ class Config:
     engine: EngineSettings = field(default_factory=EngineSettings)
     skills: SkillSettings = field(default_factory=SkillSettings)
     plugins: PluginSettings = field(default_factory=PluginSettings)
+    limits: LimitSettings = field(default_factory=LimitSettings)
     #: file the config came from (None: built-in defaults)
     path: Path | None = field(default=None, metadata={"internal": True})
     #: folder relative paths are resolved against
@@ -136,7 +203,16 @@ def _build(cls: type[T], data: Any, key: str, path: Path | None, lines: Mapping[
             raise ConfigError(f"{where}{_line(lines, child)} {child}: unknown setting "
                               f"(known: {', '.join(sorted(names))})")
         kwargs[k] = _coerce(hints[k], v, child, path, lines)
+        problem = _range_problem(cls, k, kwargs[k])
+        if problem:
+            raise ConfigError(f"{where}{_line(lines, child)} {child}: {problem}".strip())
     return cls(**kwargs)
+
+
+def _range_problem(cls: type, name: str, value: Any) -> str | None:
+    """The message when ``value`` is outside the ``ranged(...)`` metadata of field ``name`` of ``cls``."""
+    spec = next((f.metadata.get("range") for f in dataclasses.fields(cls) if f.name == name), None)
+    return spec.problem(value) if spec is not None else None
 
 
 def _line(lines: Mapping[str, int] | None, key: str) -> str:
@@ -182,6 +258,8 @@ def _coerce(hint: Any, value: Any, key: str, path: Path | None, lines: Mapping[s
                 raise bad("a number") from None
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise bad("a number")
+        if not math.isfinite(value):  # .nan / .inf in YAML, "nan" in a variable: never a meaningful setting
+            raise bad("a finite number")
         if hint is int and float(value) != int(value):
             raise bad("a whole number")
         return hint(value)
@@ -204,7 +282,7 @@ _ENV = {
 }
 
 
-_SECTIONS = {"engine": EngineSettings, "skills": SkillSettings, "plugins": PluginSettings}
+_SECTIONS = {"engine": EngineSettings, "skills": SkillSettings, "plugins": PluginSettings, "limits": LimitSettings}
 
 
 def _env_overrides(env: Mapping[str, str]) -> dict[str, dict[str, Any]]:
@@ -221,6 +299,9 @@ def _env_overrides(env: Mapping[str, str]) -> dict[str, dict[str, Any]]:
             except ConfigError as exc:
                 raise ConfigError(f"environment variable {var} ({section}.{key}): "
                                   f"{str(exc).split(': ', 1)[-1]}") from None
+            problem = _range_problem(_SECTIONS[section], key, value)
+            if problem:
+                raise ConfigError(f"environment variable {var} ({section}.{key}): {problem}")
             out.setdefault(section, {})[key] = value
     spec = env.get("HARK_PLUGINS", "").strip()
     if spec:  # "a,b" = only these; "-c" = also disable c; both may be combined
@@ -270,6 +351,25 @@ def load_config(path: str | Path | None = None, env: Mapping[str, str] | None = 
             merged = _merge(merged, {"plugins": {"disabled": [*file_disabled, *env_disabled]}})
     cfg = _build(Config, {k: v for k, v in merged.items()}, "", path, lines)
     return dataclasses.replace(cfg, path=path, base_dir=base, lines=lines)
+
+
+def installed_plugin_names() -> list[str]:
+    """Names of the plugins installed in this Python (entry-point group ``hark``), the names that
+    ``plugins.enabled`` / ``plugins.disabled`` can refer to."""
+    import importlib.metadata as md
+
+    return sorted({ep.name for ep in md.entry_points(group="hark")})
+
+
+def check_plugin_names(config: Config, known: list[str] | None = None) -> None:
+    """Raise a ConfigError for a name in ``plugins.enabled`` / ``plugins.disabled`` that no installed plugin has:
+    such a name does nothing, so a typo ("asr_pocketspinx") would silently leave a plugin on or off."""
+    known = installed_plugin_names() if known is None else known
+    for key in ("enabled", "disabled"):
+        for i, name in enumerate(getattr(config.plugins, key) or ()):
+            if name not in known:
+                raise config.error_at(f"plugins.{key}[{i}]", f"unknown plugin {name!r} (installed: "
+                                                              f"{', '.join(known) or 'none'}; see `hark plugins`)")
 
 
 def _merge(a: Mapping[str, Any], b: Mapping[str, Any]) -> dict[str, Any]:

@@ -17,7 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Mapping, Sequence
 
-from .config import Config, load_config
+from . import limits as limits_
+from .config import Config, LimitSettings, load_config
 from .errors import ConfigError, HarkError, InputError, PluginError, SkillError
 from .plugin_manager import _describe, _register, build_plugin_manager, load_module_plugin
 from .skills import SkillRegistry, SkillSet
@@ -97,15 +98,23 @@ def _slot_summary(slot: Any) -> dict[str, Any]:
     return out
 
 
-def coerce_nbest(value: Any) -> NBest:
-    """Accept text, an NBest, a list of hypotheses ({text, score} / (text, score) / Hypothesis) or {"nbest": [...]}."""
+def coerce_nbest(value: Any, limits: LimitSettings | None = None) -> NBest:
+    """Accept text, an NBest, a list of hypotheses ({text, score} / (text, score) / Hypothesis) or {"nbest": [...]}.
+
+    ``limits`` (the engine's ``config.limits``; default: the built-in ones) bounds the result: text longer than
+    ``max_text_chars``/``max_text_words`` is refused, a list longer than ``max_nbest`` keeps its best hypotheses
+    (with a warning), so what a caller hands in cannot make the parse arbitrarily slow."""
+    return limits_.check_nbest(_to_nbest(value), limits or limits_.DEFAULT)
+
+
+def _to_nbest(value: Any) -> NBest:
     if isinstance(value, NBest):
         return value
     if isinstance(value, str):
         return NBest.from_text(value)
     if isinstance(value, Mapping):
         if "nbest" in value:
-            return coerce_nbest(value["nbest"])
+            return _to_nbest(value["nbest"])
         if "text" in value:
             if not isinstance(value["text"], str):
                 raise InputError("'text' must be a string")
@@ -301,7 +310,7 @@ class Engine:
 
         ``context`` defaults to ``engine.context()`` (now, configured locale, current scene).
         """
-        nbest = coerce_nbest(text_or_nbest)
+        nbest = coerce_nbest(text_or_nbest, self.config.limits)
         context = context or self.context()
         events: list[Event] = []
         self._event(events, "utterance", {"nbest": nbest.to_dict()["hypotheses"], "source": nbest.source}, utterance)
@@ -457,17 +466,29 @@ class Engine:
         self._awake_until = -1.0  # the next stream's clock starts again at 0
 
 
-def read_jsonl(lines: Iterable[str]) -> Iterator[Any]:
+def read_jsonl(lines: Iterable[str], limits: LimitSettings | None = None) -> Iterator[Any]:
     """Decode a JSON-lines stream for ``Engine.stream``: JSON values, plain-text lines as text, and an
-    InputError in place of a line that looks like JSON but is not (the stream reports it and goes on)."""
-    for number, line in enumerate(lines, 1):
-        line = line.strip()
-        if not line:
+    InputError in place of a line that looks like JSON but is not, or that is longer or deeper than ``limits``
+    allow (the stream reports it and goes on). A file object is read a bounded line at a time."""
+    limits = limits or limits_.DEFAULT
+    source: Iterable[Any] = limits_.bounded_lines(lines, limits) if hasattr(lines, "readline") else lines
+    for number, line in enumerate(source, 1):
+        if isinstance(line, InputError):
+            yield line
             continue
-        if line[0] in "{[\"":
-            try:
-                yield json.loads(line)
-            except json.JSONDecodeError as exc:
-                yield InputError(f"input line {number}: not valid JSON ({exc.msg} at column {exc.colno})")
-            continue
-        yield line
+        try:
+            line = limits_.check_line(line, limits, f"input line {number}").strip()
+            if not line:
+                continue
+            if line[0] not in "{[\"":
+                yield line
+                continue
+            limits_.check_json_depth(line, limits, f"input line {number}")
+            value: Any = json.loads(line)
+        except json.JSONDecodeError as exc:
+            value = InputError(f"input line {number}: not valid JSON ({exc.msg} at column {exc.colno})")
+        except InputError as exc:
+            value = exc
+        except RecursionError:  # deeper than the interpreter allows, with a max_json_depth set near it
+            value = limits_.InputLimitError(f"input line {number}: JSON nested too deep", "limits.max_json_depth")
+        yield value

@@ -31,6 +31,7 @@ import numpy as np
 
 from hark.config import cache_dir
 from hark.hookspecs import hookimpl
+from hark.limits import check_audio_seconds
 from hark.types import AudioChunk, Context, Hypothesis, NBest
 
 from .compile import CompiledLM, Lexicon, compile_skills, skills_fingerprint
@@ -553,6 +554,9 @@ class PocketsphinxPlugin:
         t = self.transcriber
         if t is None:
             return None
+        # decoding costs about real time: refuse (an error event naming limits.max_utterance_s) rather than spend
+        # minutes on what cannot be one command (the vad plugin cuts live speech at its max_utterance_s)
+        check_audio_seconds(audio.duration, self._engine.config.limits, what="utterance audio")
         return t.transcribe(audio.to_array(), audio.sample_rate, streamed=t.stream_active(audio.timestamp),
                             end=audio.timestamp + audio.duration)
 
