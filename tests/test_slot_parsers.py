@@ -217,7 +217,8 @@ DATETIMES = _dt([
     ("the day after tomorrow", EVENING, "2026-11-26T00:00:00+01:00", "day"),
     ("day after tomorrow", EVENING, "2026-11-26T00:00:00+01:00", "day"),
     ("today at 7 am", EVENING, "2026-11-24T07:00:00+01:00", "hour"),  # explicit day: past is kept
-    ("tomorrow at 6", EVENING, "2026-11-25T18:00:00+01:00", "hour"),  # 1-6 -> pm
+    ("tomorrow at 6", EVENING, "2026-11-25T06:00:00+01:00", "hour"),  # rule 3: 5-11 -> am
+    ("tomorrow at 4", EVENING, "2026-11-25T16:00:00+01:00", "hour"),  # rule 3: 1-4 -> pm
     ("tomorrow at 8", EVENING, "2026-11-25T08:00:00+01:00", "hour"),  # 7-11 -> am
     ("tomorrow at 12", EVENING, "2026-11-25T12:00:00+01:00", "hour"),  # 12 -> noon
     # weekdays (today is Tuesday)
@@ -227,11 +228,13 @@ DATETIMES = _dt([
     ("fri", EVENING, "2026-11-27T00:00:00+01:00", "day"),
     ("next friday", EVENING, "2026-11-27T00:00:00+01:00", "day"),
     ("this friday", EVENING, "2026-11-27T00:00:00+01:00", "day"),
-    ("tuesday", EVENING, "2026-11-24T00:00:00+01:00", "day"),  # weekday == today -> today
+    ("tuesday", EVENING, "2026-12-01T00:00:00+01:00", "day"),  # a weekday is strictly after today
+    ("this tuesday at 10 pm", EVENING, "2026-11-24T22:00:00+01:00", "hour"),  # "this": today if still ahead
+    ("this tuesday at 8 pm", EVENING, "2026-12-01T20:00:00+01:00", "hour"),
     ("this tuesday", EVENING, "2026-11-24T00:00:00+01:00", "day"),
     ("next tuesday", EVENING, "2026-12-01T00:00:00+01:00", "day"),
     ("tuesday at 7 am", EVENING, "2026-12-01T07:00:00+01:00", "hour"),  # already past today -> next week
-    ("tuesday at 10 pm", EVENING, "2026-11-24T22:00:00+01:00", "hour"),
+    ("tuesday at 10 pm", EVENING, "2026-12-01T22:00:00+01:00", "hour"),
     ("tuesday morning", EVENING, "2026-12-01T09:00:00+01:00", "hour"),
     ("friday at 3", EVENING, "2026-11-27T15:00:00+01:00", "hour"),
     ("friday at 9", EVENING, "2026-11-27T09:00:00+01:00", "hour"),
@@ -272,10 +275,15 @@ DATETIMES = _dt([
     ("november 25 2027", EVENING, "2027-11-25T00:00:00+01:00", "day"),
     ("march 1st, 2020", EVENING, "2020-03-01T00:00:00+01:00", "day"),
     # now = Friday 2026-11-27 08:15 -05:00
-    ("friday", MORNING, "2026-11-27T00:00:00-05:00", "day"),
-    ("friday at 5 pm", MORNING, "2026-11-27T17:00:00-05:00", "hour"),
+    ("friday", MORNING, "2026-12-04T00:00:00-05:00", "day"),
+    ("this friday", MORNING, "2026-11-27T00:00:00-05:00", "day"),
+    ("friday at 5 pm", MORNING, "2026-12-04T17:00:00-05:00", "hour"),
     ("friday at 7 am", MORNING, "2026-12-04T07:00:00-05:00", "hour"),
-    ("friday morning", MORNING, "2026-11-27T09:00:00-05:00", "hour"),
+    ("friday morning", MORNING, "2026-12-04T09:00:00-05:00", "hour"),
+    ("this friday at 7", MORNING, "2026-12-04T07:00:00-05:00", "hour"),  # rule 3 reading past -> a week on
+    ("the 27th at 7 am", MORNING, "2026-12-27T07:00:00-05:00", "hour"),  # today, time past -> next month
+    ("november 27 at 7 am", MORNING, "2027-11-27T07:00:00-05:00", "hour"),  # -> next year
+    ("the 27th at 5 pm", MORNING, "2026-11-27T17:00:00-05:00", "hour"),
     ("next friday", MORNING, "2026-12-04T00:00:00-05:00", "day"),
     ("this morning", MORNING, "2026-11-27T09:00:00-05:00", "hour"),
     ("in the morning", MORNING, "2026-11-27T09:00:00-05:00", "hour"),
@@ -309,7 +317,7 @@ def test_parse_datetime(text, now, iso, grain):
     "february 30", "april 31", "the 32nd", "may thirty second", "the 22th", "seven pm in the morning",
     "19:30 in the morning", "7 am tonight", "noon in the afternoon", "half to eight", "next week at 7",
     "next week tomorrow", "this november 25", "next november", "the day", "day after", "in ten minutes tomorrow",
-    "minutes", "ten minutes", "in", "quarter past", "past seven", "twenty past", "at half", "7 tomorrow",
+    "minutes", "ten minutes", "in", "quarter past", "past seven", "twenty past", "at half",
     "november", "the 3rd of", "3rd", "the three", "on the", "yesterday at", "seventy thirty", "seven five",
     "at 19 pm", "19:30 pm", "0:30 am",
 ])
@@ -383,7 +391,7 @@ def test_random_word_salad_never_raises():
                 continue
             accepted += 1
             if name == "datetime":
-                assert set(value) == {"iso", "grain"} and value["grain"] in {"minute", "hour", "day", "week"}
+                assert set(value) == {"iso", "grain"} and value["grain"] in {"minute", "hour", "day", "week", "weekend"}
                 assert datetime.fromisoformat(value["iso"]).tzinfo is not None
             else:
                 assert isinstance(value, (int, float)) and not isinstance(value, bool), (name, text, value)

@@ -7,21 +7,16 @@ one day ("tomorrow", "on friday", "november 25", "the 3rd of december", "next we
 The result is in the time zone of ``now``, to the second; ``grain`` says how precise it is: "minute" (minutes
 were said), "hour" (a whole hour or a part of the day), "day" or "week".
 
-Choices (all documented in the tests):
+Which moment an expression means (am or pm, today or tomorrow, which Friday) is the policy of
+docs/time-expressions.md, implemented in ``timepolicy``; the ``wake`` argument says the utterance is a wake-up
+("wake me up at 6"), which reads an ambiguous hour as morning. Other choices:
     * parts of the day are points: morning 09:00, afternoon 15:00, evening 19:00, night and "tonight" 20:00 (grain
       hour); with a clock time they only pick am/pm ("seven in the evening" -> 19:00);
-    * "this morning" / "today at 7 am" are today even when already past; an explicit day is never moved;
-    * a time without a day is the next one after ``now``: today if still to come, else tomorrow;
-      "at 6" with no am/pm is the next of 06:00 and 18:00; "07:30" and "19:30" are 24-hour and fixed;
-    * a day with an am/pm-less hour ("tomorrow at 6") reads 7-11 as am and 12-6 as pm, except today, where
-      the next hour still to come wins;
-    * a weekday ("friday", "on friday", "this friday") is the next day with that name, today included; with a
-      time or part of the day that is already past today, the same weekday next week; "next friday" is the next
-      friday strictly after today;
     * "november 25" (no year) is the next such date, today included; invalid dates ("february 30") are ``None``;
-    * "midnight" is the end of the day: "tomorrow at midnight" is 00:00 the day after tomorrow; bare "midnight"
-      is the next 00:00;
-    * "next week" is Monday 00:00 of next week (grain week); "today", "tomorrow", ... are 00:00 (grain day);
+    * "midnight" is the end of the day: "tomorrow at midnight" is 00:00 the day after tomorrow;
+    * "next week" / "this week" are Monday 00:00 of that week (grain week); "this weekend" / "the weekend" the
+      coming Saturday 00:00, or today on a weekend (grain weekend), "next weekend" the Saturday after;
+      "today", "tomorrow", ... are 00:00 (grain day);
     * "in <duration>" / "<duration> from now" is ``now`` plus the duration; the grain is the largest of week, day,
       hour that divides it, else minute (seconds are kept in ``iso``).
 """
@@ -30,11 +25,12 @@ from __future__ import annotations
 import datetime as _dt
 import re
 from types import MappingProxyType
-from typing import NamedTuple, Sequence
+from typing import Sequence
 
 from .durations import COMPACT_DURATION, DURATION_WORDS, duration_from_tokens
 from .numbers import (ORDINAL_TO_CARDINAL, TEENS, TENS, UNITS, all_known, parse_cardinal_prefix,
                       parse_ordinal_prefix, tokenize)
+from .timepolicy import PART_HOURS, Day, Time, combine
 
 __all__ = ["parse_datetime", "PART_HOURS", "WEEKDAYS", "MONTHS"]
 
@@ -47,39 +43,35 @@ MONTHS = MappingProxyType(
      "june": 6, "jun": 6, "july": 7, "jul": 7, "august": 8, "aug": 8, "september": 9, "sep": 9, "sept": 9,
      "october": 10, "oct": 10, "november": 11, "nov": 11, "december": 12, "dec": 12}
 )
-#: the hour a part of the day stands for when no clock time is given
-PART_HOURS = MappingProxyType({"morning": 9, "afternoon": 15, "evening": 19, "night": 20})
 HOUR_WORDS = MappingProxyType({**UNITS, "ten": 10, "eleven": 11, "twelve": 12})
 _PAST = frozenset({"past", "after"})
 _TO = frozenset({"to", "till", "til", "before"})
 _OCLOCK = frozenset({"o'clock", "oclock"})
 _MINUTE_WORDS = frozenset({"minute", "minutes", "min", "mins"})
+#: "thirteen" ... "twenty three": hours only a 24-hour clock has
+_HOURS24 = MappingProxyType({**{w: v for w, v in TEENS.items() if v >= 13}, "twenty": 20})
+_WEEKEND = frozenset({"weekend", "weekends"})
+#: fixed-date holidays, longest first
+_HOLIDAYS = MappingProxyType({
+    ("christmas", "day"): (12, 25), ("christmas", "eve"): (12, 24), ("christmas",): (12, 25),
+    ("new", "year's", "day"): (1, 1), ("new", "years", "day"): (1, 1), ("new", "year's", "eve"): (12, 31),
+    ("new", "years", "eve"): (12, 31), ("halloween",): (10, 31),
+})
 
 _VOCABULARY = frozenset(
     {*DURATION_WORDS, *ORDINAL_TO_CARDINAL, *WEEKDAYS, *MONTHS, *PART_HOURS, *_PAST, *_TO, *_OCLOCK,
      "tonight", "today", "tomorrow", "yesterday", "the", "day", "next", "this", "on", "at", "in", "from", "now",
-     "right", "noon", "midday", "midnight", "clock", "am", "pm", "p", "m", "week"}
+     "right", "noon", "midday", "midnight", "clock", "am", "pm", "p", "m", "week", "hundred", "hours",
+     *_WEEKEND, *(w for words in _HOLIDAYS for w in words)}
 )
 #: "7", "7:30", "19:30", "7pm", "7:30am"
 _CLOCK = re.compile(r"(\d{1,2})(?::(\d{2}))?(am|pm)?", re.ASCII)
+#: "630 am", "1145pm": hour and minutes run together, only with am/pm
+_RUN_TOGETHER = re.compile(r"(\d{1,2})(\d{2})(am|pm)?", re.ASCII)
+#: "0730", "1930" (24-hour, said with "at" or "hours", or zero-padded)
+_MILITARY = re.compile(r"([01]\d|2[0-3])([0-5]\d)", re.ASCII)
 _ORDINAL_NUMERAL = re.compile(r"\d+(?:st|nd|rd|th)", re.ASCII)
 _YEAR = re.compile(r"(?:19|20|21)\d\d", re.ASCII)
-
-
-class _Time(NamedTuple):
-    hour: int
-    minute: int
-    meridiem: str | None  # "am", "pm" or None
-    minute_given: bool
-    is24: bool  # the hour is fixed: 24-hour form, noon, midnight
-    kind: str = "clock"  # "clock", "noon" or "midnight"
-
-
-class _Day(NamedTuple):
-    date: _dt.date
-    #: a weekday that fell on today: move it a week on if the time is already past
-    roll: bool = False
-    week: bool = False
 
 
 # --------------------------------------------------------------------------------------------------- time
@@ -122,12 +114,61 @@ def _word_minutes(tokens: Sequence[str], j: int) -> tuple[int, int] | None:
     return None
 
 
+_DAY_STARTS = frozenset({"today", "tomorrow", "on", "next", "the", *WEEKDAYS})
+
+
 def _followed_by_part(tokens: Sequence[str], j: int) -> bool:
-    """A part of the day comes next, so a bare hour is a time: "seven in the evening", "6 tonight"."""
-    return _part_at(tokens, j) is not None
+    """A part of the day or a day comes next, so a bare hour is a time: "seven in the evening", "6 tonight",
+    "7 tomorrow", "8 on monday"."""
+    return _part_at(tokens, j) is not None or (j < len(tokens) and tokens[j] in _DAY_STARTS)
 
 
-def _clock_at(tokens: Sequence[str], j: int, at: bool) -> tuple[_Time, int] | None:
+def _hour24_word(tokens: Sequence[str], j: int) -> tuple[int, int, bool] | None:
+    """A spoken hour of a 24-hour clock: "oh seven" / "zero seven" (0-9), "thirteen" ... "twenty three"; then
+    (hour, end, said with a leading zero)."""
+    n = len(tokens)
+    t = tokens[j]
+    if t in ("oh", "zero") and j + 1 < n and (tokens[j + 1] in UNITS or tokens[j + 1] == "hundred"):
+        return (UNITS[tokens[j + 1]], j + 2, True) if tokens[j + 1] in UNITS else (0, j + 1, True)
+    if t == "twenty":
+        if j + 1 < n and tokens[j + 1] in ("one", "two", "three"):
+            return 20 + UNITS[tokens[j + 1]], j + 2, False
+        return 20, j + 1, False
+    if t in _HOURS24:
+        return _HOURS24[t], j + 1, False
+    if t in HOUR_WORDS:
+        return HOUR_WORDS[t], j + 1, False
+    return None
+
+
+def _spoken24_at(tokens: Sequence[str], j: int, at: bool) -> tuple[Time, int] | None:
+    """24-hour clock times: "oh seven hundred (hours)", "nineteen thirty", "seven hundred hours", "0730",
+    "1930 hours", "at 1930"."""
+    n = len(tokens)
+    m = _MILITARY.fullmatch(tokens[j])
+    if m:
+        hours = j + 1 < n and tokens[j + 1] == "hours"
+        if not (hours or at or tokens[j][0] == "0"):
+            return None
+        return Time(int(m.group(1)), int(m.group(2)), None, True, True), j + 1 + hours
+    found = _hour24_word(tokens, j)
+    if found is None:
+        return None
+    hour, k, zero = found
+    if k < n and tokens[k] == "hundred":
+        minute, minute_given, k = 0, False, k + 1
+    else:
+        minutes = _word_minutes(tokens, k)
+        if minutes is None:
+            return None
+        (minute, k), minute_given = minutes, True
+    hours = k < n and tokens[k] == "hours"
+    if not (zero or hour >= 13 or hours):
+        return None  # "seven thirty" is the 12-hour clock; "seven hundred" a number
+    return Time(hour, minute, None, minute_given, True), k + hours
+
+
+def _clock_at(tokens: Sequence[str], j: int, at: bool) -> tuple[Time, int] | None:
     """"7", "7:30", "7pm", "19:30", "seven", "seven thirty", "seven oh five", with o'clock / am / pm."""
     n = len(tokens)
     t = tokens[j]
@@ -140,6 +181,14 @@ def _clock_at(tokens: Sequence[str], j: int, at: bool) -> tuple[_Time, int] | No
         j += 1
         if not minute_given and meridiem is None and j < n and len(tokens[j]) == 2 and _is_digits(tokens[j]):
             minute, minute_given, j = int(tokens[j]), True, j + 1  # "7 30 pm"
+    elif _RUN_TOGETHER.fullmatch(t):
+        m = _RUN_TOGETHER.fullmatch(t)
+        meridiem, j = m.group(3), j + 1  # type: ignore[union-attr]
+        if meridiem is None:
+            meridiem, j = _meridiem(tokens, j)
+        if meridiem is None:
+            return None
+        hour, minute, minute_given, zero_padded = int(m.group(1)), int(m.group(2)), True, False  # type: ignore
     elif t in HOUR_WORDS:
         hour, minute, minute_given, zero_padded, meridiem = HOUR_WORDS[t], 0, False, False, None
         j += 1
@@ -162,7 +211,7 @@ def _clock_at(tokens: Sequence[str], j: int, at: bool) -> tuple[_Time, int] | No
         return None
     if not (minute_given or meridiem or oclock or at or _followed_by_part(tokens, j)):
         return None  # a lone "6" is a number, not a time
-    return _Time(hour, minute, meridiem, minute_given, is24), j
+    return Time(hour, minute, meridiem, minute_given, is24), j
 
 
 def _hour_token(tokens: Sequence[str], j: int) -> int | None:
@@ -174,7 +223,7 @@ def _hour_token(tokens: Sequence[str], j: int) -> int | None:
     return None
 
 
-def _past_to_at(tokens: Sequence[str], j: int) -> tuple[_Time, int] | None:
+def _past_to_at(tokens: Sequence[str], j: int) -> tuple[Time, int] | None:
     """"half past seven", "quarter to eight", "a quarter after 7", "ten to six", "twenty five minutes past two"."""
     n = len(tokens)
     t = tokens[j]
@@ -198,10 +247,10 @@ def _past_to_at(tokens: Sequence[str], j: int) -> tuple[_Time, int] | None:
     if tokens[k] in _TO:
         hour, minutes = (hour - 1 or 12), 60 - minutes
     meridiem, end = _meridiem(tokens, k + 2)
-    return _Time(hour, minutes, meridiem, True, False), end
+    return Time(hour, minutes, meridiem, True, False), end
 
 
-def _time_at(tokens: Sequence[str], i: int) -> tuple[_Time, int] | None:
+def _time_at(tokens: Sequence[str], i: int) -> tuple[Time, int] | None:
     """A clock time at ``tokens[i:]``, with an optional leading "at"."""
     at = tokens[i] == "at"
     j = i + 1 if at else i
@@ -209,10 +258,10 @@ def _time_at(tokens: Sequence[str], i: int) -> tuple[_Time, int] | None:
         return None
     t = tokens[j]
     if t in ("noon", "midday"):
-        return _Time(12, 0, None, False, True, "noon"), j + 1
+        return Time(12, 0, None, False, True, "noon"), j + 1
     if t == "midnight":
-        return _Time(0, 0, None, False, True, "midnight"), j + 1
-    return _past_to_at(tokens, j) or _clock_at(tokens, j, at)
+        return Time(0, 0, None, False, True, "midnight"), j + 1
+    return _past_to_at(tokens, j) or _spoken24_at(tokens, j, at) or _clock_at(tokens, j, at)
 
 
 # --------------------------------------------------------------------------------------------------- day
@@ -261,7 +310,7 @@ def _year(tokens: Sequence[str], k: int) -> tuple[int | None, int]:
     return None, k
 
 
-def _date_at(tokens: Sequence[str], j: int, today: _dt.date) -> tuple[_Day, int] | None:
+def _date_at(tokens: Sequence[str], j: int, today: _dt.date) -> tuple[Day, int] | None:
     """"november 25", "december the third", "25 november 2027", "the 3rd of december", "the 3rd"."""
     n = len(tokens)
     t = tokens[j]
@@ -272,8 +321,7 @@ def _date_at(tokens: Sequence[str], j: int, today: _dt.date) -> tuple[_Day, int]
         if found is None or (the and not found[2]):
             return None
         year, k = _year(tokens, found[1])
-        date = _next_date(MONTHS[t], found[0], year, today)
-        return (_Day(date), k) if date else None
+        return _month_day(MONTHS[t], found[0], year, today, k)
     the = t == "the"
     found = _day_number(tokens, j + the)
     if found is None:
@@ -282,15 +330,32 @@ def _date_at(tokens: Sequence[str], j: int, today: _dt.date) -> tuple[_Day, int]
     of = k < n and tokens[k] == "of"
     if k + of < n and tokens[k + of] in MONTHS:
         year, end = _year(tokens, k + of + 1)
-        date = _next_date(MONTHS[tokens[k + of]], day, year, today)
-        return (_Day(date), end) if date else None
+        return _month_day(MONTHS[tokens[k + of]], day, year, today, end)
     if the and ordinal and not of:
         date = _next_day_of_month(day, today)
-        return (_Day(date), k) if date else None
+        later = _next_day_of_month(day, today + _dt.timedelta(days=1)) if date == today else None
+        return (Day(date, later), k) if date else None
     return None
 
 
-def _day_at(tokens: Sequence[str], i: int, today: _dt.date) -> tuple[_Day, int] | None:
+def _month_day(month: int, day: int, year: int | None, today: _dt.date, end: int) -> tuple[Day, int] | None:
+    """A month and day: the next such date, today included; a year later if it is today and the time has past."""
+    date = _next_date(month, day, year, today)
+    if date is None:
+        return None
+    later = _next_date(month, day, None, today + _dt.timedelta(days=1)) if date == today and year is None else None
+    return Day(date, later), end
+
+
+def _holiday_at(tokens: Sequence[str], j: int, today: _dt.date) -> tuple[Day, int] | None:
+    """Fixed-date holidays: "christmas (day)", "christmas eve", "new year's day/eve", "halloween"."""
+    for words, (month, day) in _HOLIDAYS.items():
+        if tuple(tokens[j:j + len(words)]) == words:
+            return _month_day(month, day, None, today, j + len(words))
+    return None
+
+
+def _day_at(tokens: Sequence[str], i: int, today: _dt.date) -> tuple[Day, int] | None:
     """A day at ``tokens[i:]``, with an optional leading "on"."""
     n = len(tokens)
     j = i + 1 if tokens[i] == "on" else i
@@ -299,26 +364,47 @@ def _day_at(tokens: Sequence[str], i: int, today: _dt.date) -> tuple[_Day, int] 
     t = tokens[j]
     one_day = _dt.timedelta(days=1)
     if t == "today":
-        return _Day(today), j + 1
+        return Day(today), j + 1
     if t == "tomorrow":
-        return _Day(today + one_day), j + 1
+        return Day(today + one_day), j + 1
     if t == "yesterday":
-        return _Day(today - one_day), j + 1
+        return Day(today - one_day), j + 1
     the = t == "the"
     if tokens[j + the:j + the + 3] == ["day", "after", "tomorrow"]:
-        return _Day(today + 2 * one_day), j + the + 3
+        return Day(today + 2 * one_day), j + the + 3
+    weekend = _weekend_at(tokens, i, today)
+    if weekend is not None:
+        return weekend
     mode = t if t in ("this", "next") else ""
     k = j + 1 if mode else j
-    if k < n and tokens[k] in WEEKDAYS:
+    if k < n and tokens[k] in WEEKDAYS:  # strictly after today, except "this friday" on a Friday
         delta = (WEEKDAYS[tokens[k]] - today.weekday()) % 7
-        if mode == "next" and delta == 0:
-            delta = 7
-        return _Day(today + delta * one_day, roll=delta == 0), k + 1
-    if mode == "next" and k < n and tokens[k] == "week":
-        return _Day(today + (7 - today.weekday()) * one_day, week=True), k + 1
+        if delta == 0 and mode == "this":
+            return Day(today, today + 7 * one_day), k + 1
+        return Day(today + (delta or 7) * one_day), k + 1
+    if mode and k < n and tokens[k] == "week":
+        monday = today - today.weekday() * one_day
+        return Day(monday + 7 * one_day if mode == "next" else monday, week=True), k + 1
     if mode:
         return None
-    return _date_at(tokens, j, today)
+    return _holiday_at(tokens, j, today) or _date_at(tokens, j, today)
+
+
+def _weekend_at(tokens: Sequence[str], i: int, today: _dt.date) -> tuple[Day, int] | None:
+    """"weekend", "the weekend", "this weekend", "on/at/over the weekend", "next weekend": its Saturday (today on
+    a weekend day). "next weekend" is the coming one on a weekday, like "next friday", and the following one on a
+    weekend."""
+    n = len(tokens)
+    j = i + 1 if tokens[i] in ("on", "at", "over") else i
+    mode = tokens[j] if j < n and tokens[j] in ("the", "this", "next") else ""
+    k = j + 1 if mode else j
+    if k >= n or tokens[k] not in _WEEKEND or (j > i and not mode):
+        return None
+    weekday = today.weekday()
+    saturday = today + _dt.timedelta(days=5 - weekday) if weekday < 5 else today
+    if mode == "next" and weekday >= 5:
+        saturday = today + _dt.timedelta(days=12 - weekday)
+    return Day(saturday, weekend=True), k + 1
 
 
 # --------------------------------------------------------------------------------------------------- part of day
@@ -345,71 +431,6 @@ def _part_at(tokens: Sequence[str], i: int) -> tuple[str, bool, int] | None:
 # --------------------------------------------------------------------------------------------------- combine
 
 
-def _hours(time: _Time, part: str | None) -> list[int] | None:
-    """The 24-hour readings of ``time`` given a part of the day; ``None`` if they contradict each other."""
-    if time.is24 or time.meridiem:
-        hour = time.hour if time.is24 else time.hour % 12 + (12 if time.meridiem == "pm" else 0)
-        if part is not None and (hour < 12) != (part == "morning"):
-            return None
-        return [hour]
-    if part == "morning":
-        return [time.hour % 12]
-    if part is not None:
-        return [time.hour if time.hour == 12 else time.hour + 12]
-    return [time.hour % 12, time.hour % 12 + 12]
-
-
-def _usual_hour(hours: list[int]) -> int:
-    """An am/pm-less hour on a given day: 7-11 am, 12 noon, 1-6 pm."""
-    return hours[0] if 7 <= hours[0] <= 11 else hours[1]
-
-
-def _combine(now: _dt.datetime, day: _Day | None, time: _Time | None,
-             part: str | None) -> tuple[_dt.datetime, str] | None:
-    tz = now.tzinfo
-    today = now.date()
-    one_day = _dt.timedelta(days=1)
-
-    def at(date: _dt.date, hour: int, minute: int = 0) -> _dt.datetime:
-        return _dt.datetime.combine(date, _dt.time(hour, minute), tzinfo=tz)
-
-    if day is not None and day.week:
-        return (at(day.date, 0), "week") if time is None and part is None else None
-    if time is None and part is None:
-        return (at(day.date, 0), "day") if day is not None else None
-    if time is None:
-        hour = PART_HOURS[part]  # type: ignore[index]
-        if day is None:
-            result = at(today, hour)
-            return (result if result > now else at(today + one_day, hour)), "hour"
-        result = at(day.date, hour)
-        if day.roll and result <= now:
-            result = at(day.date + 7 * one_day, hour)
-        return result, "hour"
-    grain = "minute" if time.minute_given else "hour"
-    if time.kind == "midnight":
-        if part not in (None, "evening", "night"):
-            return None
-        return at((day.date if day else today) + one_day, 0), grain
-    if time.kind == "noon" and part is not None:
-        return None
-    hours = _hours(time, part)
-    if hours is None:
-        return None
-    if day is None:
-        for date in (today, today + one_day):
-            for hour in hours:
-                if at(date, hour, time.minute) > now:
-                    return at(date, hour, time.minute), grain
-        return None  # pragma: no cover - tomorrow is always after now
-    upcoming = [h for h in hours if day.date == today and at(today, h, time.minute) > now]
-    hour = upcoming[0] if upcoming else (hours[0] if len(hours) == 1 else _usual_hour(hours))
-    result = at(day.date, hour, time.minute)
-    if day.roll and result <= now:
-        result = at(day.date + 7 * one_day, hour, time.minute)
-    return result, grain
-
-
 def _relative(tokens: Sequence[str], now: _dt.datetime) -> tuple[_dt.datetime, str] | None:
     """"in ten minutes", "two days from now", "now", "right now"."""
     if tokens in (["now"], ["right", "now"]):
@@ -429,10 +450,10 @@ def _relative(tokens: Sequence[str], now: _dt.datetime) -> tuple[_dt.datetime, s
     return utc.astimezone(now.tzinfo), grain
 
 
-def _parts(tokens: Sequence[str], today: _dt.date) -> tuple[_Day | None, _Time | None, str | None] | None:
+def _parts(tokens: Sequence[str], today: _dt.date) -> tuple[Day | None, Time | None, str | None] | None:
     """Split ``tokens`` into one day, one time and one part of the day; ``None`` on any leftover or repeat."""
-    day: _Day | None = None
-    time: _Time | None = None
+    day: Day | None = None
+    time: Time | None = None
     part: str | None = None
     i, n = 0, len(tokens)
     while i < n:
@@ -455,20 +476,22 @@ def _parts(tokens: Sequence[str], today: _dt.date) -> tuple[_Day | None, _Time |
         if means_today:
             if day is not None:
                 return None
-            day = _Day(today)
+            day = Day(today)
     return day, time, part
 
 
-def parse_datetime(text: object, now: _dt.datetime) -> dict[str, str] | None:
+def parse_datetime(text: object, now: _dt.datetime, wake: bool = False) -> dict[str, str] | None:
     """When ``text`` means, relative to ``now``: ``{"iso": ..., "grain": ...}`` or ``None``.
 
     "tomorrow at 7 pm" -> {"iso": "2026-11-25T19:00:00+01:00", "grain": "hour"} when now is 2026-11-24 in UTC+1.
-    A naive ``now`` is taken as local time.
+    A naive ``now`` is taken as local time. ``wake``: the utterance is a wake-up, so an hour without am/pm or a
+    part of the day is in the morning (policy rule 2).
     """
     if not isinstance(now, _dt.datetime):
         return None
     tokens = tokenize(text)
-    if not tokens or not all_known(tokens, _VOCABULARY, _CLOCK, _ORDINAL_NUMERAL, COMPACT_DURATION):
+    if not tokens or not all_known(tokens, _VOCABULARY, _CLOCK, _RUN_TOGETHER, _ORDINAL_NUMERAL,
+                                      COMPACT_DURATION):
         return None
     try:
         if now.tzinfo is None:
@@ -476,7 +499,7 @@ def parse_datetime(text: object, now: _dt.datetime) -> dict[str, str] | None:
         found = _relative(tokens, now)
         if found is None:
             parts = _parts(tokens, now.date())
-            found = None if parts is None else _combine(now, *parts)
+            found = None if parts is None else combine(now, *parts, wake=wake)
     except (OverflowError, ValueError):  # "in a billion weeks", or a now at the edge of the calendar
         return None
     if found is None:
