@@ -180,8 +180,9 @@ def stream(ctx: click.Context, input: Any, now: str | None) -> None:
 @click.pass_context
 @_user_errors
 def skills(ctx: click.Context, as_json: bool, verbose: bool) -> None:
-    """List the installed skills, their intents and slots."""
+    """List the installed skills, their intents and slots; warn about sentences two intents claim."""
     with _engine(ctx) as engine:
+        _warn_collisions(engine.skills)
         rows = []
         for skill in engine.skills:
             rows.append({
@@ -207,6 +208,17 @@ def skills(ctx: click.Context, as_json: bool, verbose: bool) -> None:
                           for n, s in row["slots"].items())
         if slots:
             click.echo(f"  slots: {slots}")
+
+
+def _warn_collisions(skills: Any, shown: int = 10) -> None:
+    """One stderr line per pair of intents that claim the same sentence (engine/collisions.py), at most ``shown``."""
+    from .collisions import find_collisions
+
+    found = find_collisions(skills)
+    for collision in found[:shown]:
+        click.echo(f"hark: warning: {collision.message()}", err=True)
+    if len(found) > shown:
+        click.echo(f"hark: warning: ... and {len(found) - shown} more pairs of intents that share sentences", err=True)
 
 
 @cli.command()
@@ -719,6 +731,7 @@ def train(ctx: click.Context, full: bool, out: Path | None, epochs: int, per_int
         templates = sum(len(i.templates) for i in intents)
         catalogs = sum(len(s.catalog) for sk in engine.skills for s in sk.slots.values() if s.catalog)
         held_out = len(engine.skills.tests())
+        _warn_collisions(engine.skills)
         click.echo(f"instant tier: {len(engine.skills)} skills, {len(intents)} intents, {templates} templates, "
                    f"{catalogs} catalog entries, {held_out} held-out test sentences "
                    f"({_time.perf_counter() - t0:.1f}s)")

@@ -78,7 +78,8 @@ class Range:
         too_low = self.low is not None and (value < self.low or (self.low_open and value == self.low))
         too_high = self.high is not None and (value > self.high or (self.high_open and value == self.high))
         if not math.isfinite(value) or too_low or too_high:
-            return f"expected a number {self.describe()}, got {value!r}"
+            within = self.describe()
+            return f"expected a number {'in ' if within[0] in '[(' else ''}{within}, got {value!r}"
         return None
 
 

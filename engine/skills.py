@@ -464,6 +464,16 @@ class _SkillBuilder:
             k = f"{key}.{extra[0]}" if key else extra[0]
             raise self.fail(k, f"unknown key {extra[0]!r} (allowed: {', '.join(sorted(allowed))})")
 
+    def inside_folder(self, file: str, key: str) -> Path:
+        """``file`` relative to the skill folder, which it must not leave (``..``, an absolute path, a symlink to
+        elsewhere): a skill someone shares must not be able to read /etc/passwd into a catalog."""
+        folder = self.path.parent.resolve()
+        target = (folder / file).resolve()
+        if Path(file).is_absolute() or not target.is_relative_to(folder):
+            raise self.fail(key, f"catalog file {file!r} is outside the skill folder {folder} (resolves to "
+                                 f"{target}); put the catalog inside the skill folder")
+        return target
+
     def build(self) -> Skill:
         data = self.expect(self.doc.data, dict, "", "a mapping with name, intents, slots")
         self.unknown_keys(data, _SKILL_KEYS, "")
@@ -508,7 +518,7 @@ class _SkillBuilder:
                 cutoff = spec.get("fuzzy_cutoff", 86.0)
                 self.expect(cutoff, (int, float), f"{key}.fuzzy_cutoff", "a number 0-100")
                 try:
-                    catalog = Catalog.from_csv(self.path.parent / file, column=spec.get("column"),
+                    catalog = Catalog.from_csv(self.inside_folder(file, f"{key}.file"), column=spec.get("column"),
                                                id_column=spec.get("id"), aliases_column=spec.get("aliases"),
                                                weight_column=spec.get("weight"), skill_file=self.path, key=key)
                 except SkillError as exc:  # add the line of the key at fault
@@ -555,6 +565,9 @@ class _SkillBuilder:
         templates = []
         for i, ex in enumerate(examples):
             k = f"{key}.examples[{i}]"
+            if isinstance(ex, (list, dict)):  # "- [add {item}]" or "- {item} please" read as YAML structure
+                raise self.fail(k, "expected an example sentence, got a YAML list or mapping: an example that "
+                                   "starts with [ or { must be quoted, e.g. - \"[ten minutes](duration) timer\"")
             self.expect(ex, str, k, "an example sentence")
             try:
                 tree = parse_template(ex)

@@ -1,6 +1,12 @@
-"""YAML loading that remembers where every key came from, so validation errors can say file:line: key."""
+"""YAML loading that remembers where every key came from, so validation errors can say file:line: key.
+
+Stricter than plain YAML where plain YAML silently loses what was written: a key repeated in one mapping is an
+error (PyYAML keeps the last value). Syntax errors get a hint for the usual causes (an example sentence starting
+with ``[`` or ``{``, tabs, ``key:value`` without a space).
+"""
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -41,10 +47,46 @@ def load_located(path: Path, error: type[Exception], text: str | None = None) ->
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         problem = getattr(exc, "problem", None) or str(exc)
-        raise _err(error, f"invalid YAML: {problem}", path, mark.line + 1 if mark else None) from None
+        context = getattr(exc, "context_mark", None)
+        first = min(m.line for m in (mark, context) if m is not None) if (mark or context) else None
+        hint = syntax_hint(text, problem, first, mark.line if mark else None)
+        raise _err(error, f"invalid YAML: {problem}" + (f" ({hint})" if hint else ""), path,
+                   mark.line + 1 if mark else None) from None
     lines: dict[str, int] = {}
-    data = _build(node, "", lines) if node is not None else None
+    try:
+        data = _build(node, "", lines) if node is not None else None
+    except _DuplicateKey as dup:
+        raise _err(error, f"key {dup.key!r} appears twice in the same mapping (first on line {dup.first}); "
+                          f"YAML would keep only the last one", path, dup.line) from None
     return LocatedYAML(data, lines, path)
+
+
+_MISSING_SPACE = re.compile(r"^\s*(?:-\s+)?[A-Za-z_][\w.-]*:[^\s:/]")
+
+
+def syntax_hint(text: str, problem: str, first: int | None, last: int | None) -> str:
+    """A hint for the common causes of a YAML syntax error, from the lines ``first``..``last`` (0-based) around it;
+    empty when none applies."""
+    if first is None or last is None:
+        return ""
+    around = text.splitlines()[max(0, first - 1): last + 1]
+    if any("\t" in line[:len(line) - len(line.lstrip())] for line in around):
+        return "indent with spaces: YAML does not allow tabs"
+    for line in reversed(around):
+        stripped = line.strip()
+        if stripped.startswith(("- [", "- {")):
+            return f"quote the example: - \"{stripped[2:].strip()}\""
+    for line in reversed(around):
+        if _MISSING_SPACE.match(line) and not line.strip().startswith(("'", '"', "#")):
+            key, _, value = line.strip().partition(":")
+            return f"put a space after the colon: {key}: {value}"
+    return ""
+
+
+class _DuplicateKey(Exception):
+    def __init__(self, key: Any, line: int, first: int):
+        super().__init__(key)
+        self.key, self.line, self.first = key, line, first
 
 
 def _err(error: type[Exception], message: str, path: Path, line: int | None) -> Exception:
@@ -59,8 +101,12 @@ def _build(node: yaml.Node, key: str, lines: dict[str, int]) -> Any:
         lines[key] = node.start_mark.line + 1
     if isinstance(node, yaml.MappingNode):
         out: dict[Any, Any] = {}
+        seen: dict[Any, int] = {}
         for knode, vnode in node.value:
             k = _scalar(knode)
+            if k in seen:
+                raise _DuplicateKey(k, knode.start_mark.line + 1, seen[k])
+            seen[k] = knode.start_mark.line + 1
             child = f"{key}.{k}" if key else str(k)
             lines[child] = knode.start_mark.line + 1
             out[k] = _build(vnode, child, lines)

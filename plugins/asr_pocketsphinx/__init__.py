@@ -29,7 +29,7 @@ from typing import Any
 
 import numpy as np
 
-from hark.config import cache_dir
+from hark.config import cache_dir, ranged
 from hark.hookspecs import hookimpl
 from hark.limits import check_audio_seconds
 from hark.types import AudioChunk, Context, Hypothesis, NBest
@@ -61,10 +61,10 @@ class AsrSettings:
     nbest: int = 5
     #: sharpness of the n-best posteriors (scale on pocketsphinx's path scores); higher = more peaked
     #: (chosen with generic_weight on dev voices' saved n-best lists, docs/decisions.md 21)
-    score_scale: float = 45.0
+    score_scale: float = field(default=45.0, metadata=ranged(0, 10_000, low_open=True))
     #: factor on the generic-LM transcription's share of the n-best mass (1 - the skill transcription's
     #: confidence) when the fallback decoded one; 1 = that whole share
-    generic_weight: float = 0.3
+    generic_weight: float = field(default=0.3, metadata=ranged(0, 1, low_open=True))
     #: level of the noise floor added before decoding (dBFS; "none" turns it off)
     noise_floor_dbfs: float | None = -50.0
     #: sentences sampled per intent for the skill LM (every catalog entry is added once on top)

@@ -5,9 +5,10 @@ turns match quality and ASR posteriors into one confidence per reading (see ``fu
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Sequence
 
+from hark.config import ranged
 from hark.hookspecs import hookimpl
 from hark.skills import SkillSet, SlotMatch
 from hark.text import tokenize
@@ -29,19 +30,19 @@ class TemplateSettings:
         "uh", "hey", "ok", "okay", "right now",
     )
     #: quality factor per skipped filler token
-    filler_cost: float = 0.97
+    filler_cost: float = field(default=0.97, metadata=ranged(0, 1, low_open=True))
     #: quality of a free-text slot of one word; each further word costs text_slot_word_cost
-    text_slot_quality: float = 0.9
-    text_slot_word_cost: float = 0.04
+    text_slot_quality: float = field(default=0.9, metadata=ranged(0, 1, low_open=True))
+    text_slot_word_cost: float = field(default=0.04, metadata=ranged(0, 1))
     #: longest span a slot may cover, in words
-    max_slot_words: int = 10
+    max_slot_words: int = field(default=10, metadata=ranged(1, 50))
     #: weight of a hypothesis no template matches, relative to a perfect match (see ``fuse``)
-    unmatched_weight: float = 0.15
+    unmatched_weight: float = field(default=0.15, metadata=ranged(0, 1))
     #: sharpness of the competition between readings of one hypothesis
-    ambiguity_power: float = 4.0
+    ambiguity_power: float = field(default=4.0, metadata=ranged(0, 32, low_open=True))
     #: when no template matches a hypothesis, match it again with catalog slots accepting any words at this
     #: quality (value unresolved, for the entity resolver to look up by sound); 0 turns the second pass off
-    catalog_wildcard_quality: float = 0.45
+    catalog_wildcard_quality: float = field(default=0.45, metadata=ranged(0, 1))
 
 
 @dataclass

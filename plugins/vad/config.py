@@ -1,7 +1,9 @@
 """Settings of the ``vad`` plugin (``plugins.settings.vad`` in config.yaml); unknown keys are errors."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+
+from hark.config import ranged
 
 __all__ = ["VadSettings", "DETECTORS"]
 
@@ -19,7 +21,7 @@ class VadSettings:
     #: once in speech, frames stay speech down to this probability (hysteresis); default threshold - 0.15
     neg_threshold: float | None = None
     #: speech needed (within one candidate, short dips allowed) before speech_start is emitted
-    min_speech_ms: int = 120
+    min_speech_ms: int = field(default=120, metadata=ranged(0, 10_000))
     #: silence that ends an utterance (the hangover); also the delay from the end of speech to speech_end
     silence_ms: int = 600
     #: semantic endpointing: after this much silence (less than silence_ms; 0 = off) the endpointer asks the
@@ -28,11 +30,11 @@ class VadSettings:
     #: ... and ends the utterance at once when their answer reaches this probability; otherwise it waits silence_ms
     complete_threshold: float = 0.9
     #: audio kept before the detected start of speech (ASR decodes better with a little lead-in)
-    pre_roll_ms: int = 300
+    pre_roll_ms: int = field(default=300, metadata=ranged(0, 5_000))
     #: audio kept after the detected end of speech
-    post_roll_ms: int = 150
+    post_roll_ms: int = field(default=150, metadata=ranged(0, 5_000))
     #: an utterance is cut (speech_end with reason "max_length") after this long
-    max_utterance_s: float = 15.0
+    max_utterance_s: float = field(default=15.0, metadata=ranged(0, 600, low_open=True))
     #: webrtc detector only: aggressiveness 0 (least) .. 3 (most eager to call a frame non-speech)
     webrtc_mode: int = 3
 
