@@ -188,6 +188,8 @@ DATETIMES = _dt([
     ("8 pm", EVENING, "2026-11-25T20:00:00+01:00", "hour"),  # already past today -> tomorrow
     ("9 pm", EVENING, "2026-11-25T21:00:00+01:00", "hour"),  # now exactly -> tomorrow
     ("at 6", EVENING, "2026-11-25T06:00:00+01:00", "hour"),  # next of 06:00 / 18:00
+    ("6", EVENING, "2026-11-25T06:00:00+01:00", "hour"),  # an hour alone in a datetime slot is a time
+    ("ten", EVENING, "2026-11-24T22:00:00+01:00", "hour"),
     ("at 12", EVENING, "2026-11-25T00:00:00+01:00", "hour"),
     ("19:30", EVENING, "2026-11-25T19:30:00+01:00", "minute"),
     ("07:30", EVENING, "2026-11-25T07:30:00+01:00", "minute"),
@@ -311,7 +313,7 @@ def test_parse_datetime(text, now, iso, grain):
 
 
 @pytest.mark.parametrize("text", [
-    *GARBAGE, "tomorrow at 7 pm please", "remind me tomorrow", "set an alarm for 7 pm", "7", "six", "at", "on",
+    *GARBAGE, "tomorrow at 7 pm please", "remind me tomorrow", "set an alarm for 7 pm", "at", "on",
     "next", "this", "in", "in ten", "in the", "from now", "tomorrow tomorrow", "tomorrow today",
     "tonight tomorrow", "at 7 at 8", "morning evening", "13 pm", "0 am", "25:00", "7:60", "24:00",
     "february 30", "april 31", "the 32nd", "may thirty second", "the 22th", "seven pm in the morning",

@@ -29,7 +29,7 @@ from typing import Sequence
 
 from .durations import COMPACT_DURATION, DURATION_WORDS, duration_from_tokens
 from .numbers import (ORDINAL_TO_CARDINAL, TEENS, TENS, UNITS, all_known, parse_cardinal_prefix,
-                      parse_ordinal_prefix, tokenize)
+                      join_ordinal_suffixes, parse_ordinal_prefix, tokenize)
 from .timepolicy import PART_HOURS, Day, Time, combine
 
 __all__ = ["parse_datetime", "PART_HOURS", "WEEKDAYS", "MONTHS"]
@@ -172,6 +172,7 @@ def _clock_at(tokens: Sequence[str], j: int, at: bool) -> tuple[Time, int] | Non
     """"7", "7:30", "7pm", "19:30", "seven", "seven thirty", "seven oh five", with o'clock / am / pm."""
     n = len(tokens)
     t = tokens[j]
+    first = j == 0
     m = _CLOCK.fullmatch(t)
     if m:
         hour, meridiem = int(m.group(1)), m.group(3)
@@ -209,8 +210,8 @@ def _clock_at(tokens: Sequence[str], j: int, at: bool) -> tuple[Time, int] | Non
     is24 = meridiem is None and (hour > 12 or hour == 0 or zero_padded)
     if hour > 23 or minute > 59:
         return None
-    if not (minute_given or meridiem or oclock or at or _followed_by_part(tokens, j)):
-        return None  # a lone "6" is a number, not a time
+    if not (minute_given or meridiem or oclock or at or _followed_by_part(tokens, j) or (first and j == n)):
+        return None  # "6" is a time alone in a datetime slot ("an alarm for [6]"), a number among other words
     return Time(hour, minute, meridiem, minute_given, is24), j
 
 
@@ -490,6 +491,7 @@ def parse_datetime(text: object, now: _dt.datetime, wake: bool = False) -> dict[
     if not isinstance(now, _dt.datetime):
         return None
     tokens = tokenize(text)
+    tokens = join_ordinal_suffixes(tokens) if tokens else tokens  # the engine hands over "24 th" for "24th"
     if not tokens or not all_known(tokens, _VOCABULARY, _CLOCK, _RUN_TOGETHER, _ORDINAL_NUMERAL,
                                       COMPACT_DURATION):
         return None

@@ -119,6 +119,20 @@ def tokenize(text: object) -> list[str] | None:
     return _SEPARATORS.sub(" ", text).split()
 
 
+_SUFFIXES = frozenset({"st", "nd", "rd", "th"})
+
+
+def join_ordinal_suffixes(tokens: list[str]) -> list[str]:
+    """["24", "th"] -> ["24th"]: the engine's tokenizer splits digits from letters before a slot parser sees them."""
+    out: list[str] = []
+    for t in tokens:
+        if t in _SUFFIXES and out and out[-1].isascii() and out[-1].isdigit():
+            out[-1] += t
+        else:
+            out.append(t)
+    return out
+
+
 def all_known(tokens: Sequence[str], vocabulary: frozenset[str], *patterns: re.Pattern[str]) -> bool:
     """Fast reject: every token is in ``vocabulary``, is a numeral, or fully matches one of ``patterns``."""
     for t in tokens:

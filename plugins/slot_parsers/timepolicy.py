@@ -18,12 +18,10 @@ import datetime as _dt
 from types import MappingProxyType
 from typing import NamedTuple
 
-__all__ = ["PART_HOURS", "Time", "Day", "combine", "ambiguous_hours"]
+__all__ = ["PART_HOURS", "Time", "Day", "combine", "ambiguous_hours", "is_wake_up"]
 
 #: the hour a part of the day stands for when no clock time is given
 PART_HOURS = MappingProxyType({"morning": 9, "afternoon": 15, "evening": 19, "night": 20})
-#: parts of the day that put an hour after noon
-_LATE_PARTS = frozenset({"afternoon", "evening", "night"})
 _ONE_DAY = _dt.timedelta(days=1)
 
 
@@ -142,3 +140,24 @@ def combine(now: _dt.datetime, day: Day | None, time: Time | None, part: str | N
         return _or_later(_at(day.date, 12, 0, tz), day, now), grain
     result = _clock(now, day, time, part, wake)
     return None if result is None else (result, grain)
+
+
+# --------------------------------------------------------------------------------------------------- wake-up cue
+
+_WAKE_WORDS = frozenset({"wake", "waken", "wakes", "waking", "woken", "wakeup"})
+_GET_UP_VERBS = frozenset({"get", "gets", "getting", "got", "be"})
+#: words that put a wake-up outside the morning ("wake me up from my nap at 4", "wake me at 6 this evening")
+_LATE_WORDS = frozenset({"afternoon", "evening", "tonight", "night", "nap", "pm"})
+
+
+def is_wake_up(words: "list[str] | tuple[str, ...]") -> bool:
+    """Rule 2's cue: the words (lower case, outside the time itself) ask to be woken or to be up: "wake me",
+    "get me up", "get up", "be up"; evening words ("this evening", "nap") cancel it.
+
+    The datetime parser only sees the slot's words, so the plugin looks for this cue in the rest of the reading.
+    """
+    if any(w in _LATE_WORDS for w in words):
+        return False
+    if any(w in _WAKE_WORDS for w in words):
+        return True
+    return any(w in _GET_UP_VERBS and "up" in words[k + 1:k + 3] for k, w in enumerate(words))
