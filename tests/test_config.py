@@ -359,3 +359,137 @@ def test_relative_config_path_is_resolved(tmp_path, monkeypatch):
     cfg = load_config("sub/config.yaml", env={})
     assert cfg.path is not None and cfg.path.is_absolute()
     assert cfg.skill_paths() == [(tmp_path / "sub").resolve() / "s"]
+
+
+# ------------------------------------------------------------------------------------------------ strictness (issue 14)
+
+
+def test_a_duplicate_key_is_an_error_with_both_lines(tmp_path):
+    path = write_config(tmp_path, """
+        engine:
+          min_confidence: 0.3
+          locale: en-GB
+          min_confidence: 0.9
+    """)
+    with pytest.raises(ConfigError, match=rf"{path}:4: key 'min_confidence' appears twice in the same mapping "
+                                          r"\(first on line 2\)"):
+        load_config(path, env={})
+
+
+@pytest.mark.parametrize("key,value,fragment", [
+    ("engine.min_confidence", "1.5", "expected a number in [0, 1], got 1.5"),
+    ("engine.min_confidence", "-0.1", "expected a number in [0, 1], got -0.1"),
+    ("engine.min_confidence", ".nan", "expected a finite number"),
+    ("engine.min_confidence", ".inf", "expected a finite number"),
+    ("engine.max_alternatives", "0", "expected a number in [1, 1000], got 0"),
+    ("engine.resolve_top", "0", "expected a number in [1, 1000], got 0"),
+    ("engine.wake_window_s", "-1", "expected a number in [0, 3600], got -1.0"),
+    ("limits.max_nbest", "0", "expected a number in [1, 1000], got 0"),
+    ("limits.max_json_depth", "100000", "expected a number in [2, 200], got 100000"),
+    ("limits.max_utterance_s", "-.inf", "expected a finite number"),
+])
+def test_numeric_settings_are_range_checked(tmp_path, key, value, fragment):
+    section, name = key.split(".")
+    path = write_config(tmp_path, f"{section}:\n  {name}: {value}\n")
+    with pytest.raises(ConfigError) as info:
+        load_config(path, env={})
+    message = str(info.value)
+    assert message.startswith(f"{path}:2: {key}: "), message
+    assert fragment in message, message
+
+
+def test_an_environment_variable_out_of_range_names_the_variable():
+    with pytest.raises(ConfigError, match=r"environment variable HARK_MIN_CONFIDENCE \(engine\.min_confidence\): "
+                                          r"expected a number in \[0, 1\], got 7\.0"):
+        load_config(None, env={"HARK_MIN_CONFIDENCE": "7"})
+    with pytest.raises(ConfigError, match="a finite number"):
+        load_config(None, env={"HARK_MIN_CONFIDENCE": "nan"})
+
+
+@dataclass(frozen=True)
+class _RangedSettings:
+    from dataclasses import field as _field
+
+    from hark.config import ranged as _ranged
+
+    top: int = _field(default=3, metadata=_ranged(1, 50))
+    weight: float = _field(default=0.5, metadata=_ranged(0, 1, low_open=True))
+    free: float = 2.0
+
+
+@pytest.mark.parametrize("settings,fragment", [
+    ("{top: 0}", "plugins.settings.demo.top: expected a number in [1, 50], got 0"),
+    ("{weight: 0}", "plugins.settings.demo.weight: expected a number in (0, 1], got 0.0"),
+    ("{free: .nan}", "plugins.settings.demo.free: expected a finite number"),
+])
+def test_plugin_settings_ranges_come_from_field_metadata(tmp_path, settings, fragment):
+    path = write_config(tmp_path, f"plugins:\n  settings:\n    demo: {settings}\n")
+    with pytest.raises(ConfigError) as info:
+        load_config(path, env={}).plugin_settings("demo", _RangedSettings)
+    assert fragment in str(info.value)
+    assert str(info.value).startswith(f"{path}:3: ")
+
+
+@pytest.mark.parametrize("plugin,settings,key", [
+    ("intent_templates", {"filler_cost": 0}, "filler_cost"),
+    ("intent_templates", {"max_slot_words": 0}, "max_slot_words"),
+    ("intent_templates", {"ambiguity_power": -1}, "ambiguity_power"),
+    ("vad", {"max_utterance_s": 0}, "max_utterance_s"),
+    ("vad", {"pre_roll_ms": -5}, "pre_roll_ms"),
+    ("asr_pocketsphinx", {"score_scale": 0}, "score_scale"),
+])
+def test_bundled_plugins_declare_ranges(plugin, settings, key):
+    from hark.plugins.asr_pocketsphinx import AsrSettings
+    from hark.plugins.intent_templates import TemplateSettings
+    from hark.plugins.vad.config import VadSettings
+
+    cls = {"intent_templates": TemplateSettings, "vad": VadSettings, "asr_pocketsphinx": AsrSettings}[plugin]
+    cfg = load_config(None, env={}, **{f"plugins.settings.{plugin}": settings})
+    with pytest.raises(ConfigError, match=rf"plugins\.settings\.{plugin}\.{key}: expected"):
+        cfg.plugin_settings(plugin, cls)
+
+
+def test_unknown_plugin_names_are_errors_naming_the_installed_ones(tmp_path):
+    from hark.config import check_plugin_names, installed_plugin_names
+
+    known = installed_plugin_names()
+    assert {"vad", "intent_templates", "slot_parsers"} <= set(known)
+    path = write_config(tmp_path, "plugins:\n  disabled:\n    - vad\n    - asr_pocketspinx\n")
+    with pytest.raises(ConfigError) as info:
+        check_plugin_names(load_config(path, env={}))
+    message = str(info.value)
+    assert message.startswith(f"{path}:4: plugins.disabled[1]: unknown plugin 'asr_pocketspinx'"), message
+    assert "vad" in message and "intent_templates" in message
+    check_plugin_names(load_config(write_config(tmp_path, "plugins: {enabled: [vad, slot_parsers]}\n", "ok.yaml"),
+                                   env={}))
+    with pytest.raises(ConfigError, match=r"plugins\.enabled\[0\]: unknown plugin 'nope'"):
+        check_plugin_names(load_config(None, env={"HARK_PLUGINS": "nope"}))
+
+
+def test_the_cli_refuses_an_unknown_plugin_name(tmp_path):
+    import subprocess
+    import sys
+
+    from hark.config import installed_plugin_names
+
+    path = write_config(tmp_path, "skills: {paths: []}\nplugins:\n  enabled: [intent_templtes]\n")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HARK_")}
+    proc = subprocess.run([sys.executable, "-m", "hark.cli", "-c", str(path), "parse", "hello"], capture_output=True,
+                          text=True, timeout=120, env=env)
+    assert proc.returncode == 1
+    assert proc.stderr.strip().splitlines() == [
+        f"Error: {path}:3: plugins.enabled[0]: unknown plugin 'intent_templtes' (installed: "
+        + ", ".join(installed_plugin_names())
+        + "; see `hark plugins`)"]
+
+
+@pytest.mark.parametrize("text,hint", [
+    ("engine:\n\tmin_confidence: 0.3\n", "indent with spaces"),
+    ("engine:\n  min_confidence:0.3\n  locale: en-GB\n", "put a space after the colon: min_confidence: 0.3"),
+])
+def test_yaml_syntax_errors_carry_a_hint(tmp_path, text, hint):
+    path = tmp_path / "config.yaml"
+    path.write_text(text)
+    with pytest.raises(ConfigError, match="invalid YAML") as info:
+        load_config(path, env={})
+    assert hint in str(info.value)
