@@ -67,7 +67,7 @@ def intent_sentences(intent: Intent, slots: dict[str, SlotSpec], per_template: i
             for seq in expand_template(tree, limit=10 ** 9)
             for parts in itertools.product(*([item.text] if isinstance(item, Word) else
                                              _fillers(item, slots.get(item.name)) for item in seq)))
-        out.update(normalize(s) for s in itertools.islice(rendered, per_template))
+        out.update(" ".join(s.split()) for s in itertools.islice(rendered, per_template))  # words: normalised
     out.discard("")
     return out
 

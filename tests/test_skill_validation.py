@@ -614,3 +614,171 @@ def test_expand_limit_raises_value_error():
     with pytest.raises(ValueError, match="100"):
         sentences(template, limit=100)
     assert len(sentences("(a|b) (c|d)", limit=4)) == 4  # exactly at the limit is fine
+
+
+# ------------------------------------------------------------------------------------- strictness (issue 14)
+
+CATALOG_SKILL = """
+name: s
+slots:
+  thing:
+    type: catalog
+    file: {file}
+intents:
+  Get:
+    examples: ["get {{thing}}"]
+"""
+
+
+@pytest.mark.parametrize("file", ["../../outside.csv", "ABSOLUTE", "link.csv", "sub/../../outside.csv"])
+def test_a_catalog_file_outside_the_skill_folder_is_refused(skill_dir, slot_types, tmp_path, file):
+    outside = tmp_path / "outside.csv"
+    outside.write_text("name\nsecret\n")
+    if file == "ABSOLUTE":
+        file = str(outside)
+    folder, text = skill_dir(CATALOG_SKILL.format(file=file))
+    (folder / "sub").mkdir(exist_ok=True)
+    (folder / "link.csv").symlink_to(outside)
+    err = load_error(folder, slot_types)
+    assert_located(err, folder, line_of(text, "file:"), "slots.thing.file", "outside the skill folder")
+
+
+def test_a_catalog_file_inside_the_skill_folder_loads_even_through_a_subfolder_or_symlink(skill_dir, slot_types):
+    folder, _ = skill_dir(CATALOG_SKILL.format(file="data/../data/link.csv"))
+    (folder / "data").mkdir()
+    (folder / "data" / "real.csv").write_text("name\nlamp\n")
+    (folder / "data" / "link.csv").symlink_to(folder / "data" / "real.csv")
+    skill = load_skill(folder, slot_types)
+    assert [e.name for e in skill.slots["thing"].catalog.entries] == ["lamp"]
+
+
+def test_etc_passwd_as_a_catalog_is_refused(skill_dir, slot_types):
+    folder, text = skill_dir(CATALOG_SKILL.format(file="../../../../../../../../etc/passwd"))
+    err = load_error(folder, slot_types)
+    assert_located(err, folder, line_of(text, "file:"), "slots.thing.file", "outside the skill folder")
+
+
+def test_a_duplicate_key_in_a_skill_is_an_error(skill_dir, slot_types):
+    folder, text = skill_dir("""
+        name: s
+        intents:
+          Stop:
+            examples: [stop]
+          Go:
+            examples: [go]
+          Stop:
+            examples: [halt]
+    """)
+    err = load_error(folder, slot_types)
+    assert str(err).startswith(f"{folder / 'skill.yaml'}:{line_of(text, 'Stop:', 2)}: key 'Stop' appears twice")
+    assert f"first on line {line_of(text, 'Stop:')}" in str(err)
+
+
+@pytest.mark.parametrize("example,hint", [
+    ("- [add {item}] to my list", 'quote the example: - "[add {item}] to my list"'),
+    ("- {item} to my list", 'quote the example: - "{item} to my list"'),
+    ("- [ten](item) things", 'quote the example: - "[ten](item) things"'),
+])
+def test_an_unquoted_example_starting_with_a_bracket_gets_a_hint(skill_dir, slot_types, example, hint):
+    folder, _ = skill_dir(f"""
+        name: s
+        slots: {{item: text}}
+        intents:
+          Add:
+            examples:
+              {example}
+    """)
+    err = load_error(folder, slot_types)
+    assert "invalid YAML" in str(err) and hint in str(err), str(err)
+
+
+def test_an_example_that_yaml_reads_as_a_list_is_explained(skill_dir, slot_types):
+    folder, text = skill_dir("""
+        name: s
+        slots: {item: text}
+        intents:
+          Add:
+            examples:
+              - [add {item}]
+    """.replace("[add {item}]", "[add, more]"))
+    err = load_error(folder, slot_types)
+    assert_located(err, folder, line_of(text, "[add, more]"), "intents.Add.examples[0]", "must be quoted")
+
+
+def test_yaml_hints_for_tabs_and_a_missing_space(skill_dir, slot_types):
+    folder, _ = skill_dir("name: s\nintents:\n  Stop:\n\texamples: [stop]\n")
+    assert "indent with spaces" in str(load_error(folder, slot_types))
+    folder, _ = skill_dir("name: s\nintents:\n  Stop:\n    examples: [stop]\n    action:stop.now\n    response: ok\n")
+    assert "put a space after the colon: action: stop.now" in str(load_error(folder, slot_types))
+
+
+# ------------------------------------------------------------------------------------- colliding sentences
+
+DUPLICATE_OF_BUNDLED = """
+name: lamps
+slots:
+  place:
+    type: list
+    values: [kitchen, bedroom]
+intents:
+  Dark:
+    examples:
+      - turn off the {place} lights
+      - make it dark
+    tests:
+      - switch off the light
+"""
+
+
+def test_find_collisions_names_both_intents_and_a_sentence(skill_dir, slot_types):
+    from hark.collisions import find_collisions
+    from hark.skills import SkillSet
+
+    a, _ = skill_dir(DUPLICATE_OF_BUNDLED, name="lamps")
+    b, _ = skill_dir("""
+        name: house
+        slots:
+          room: {type: list, values: [bedroom, hall]}
+        intents:
+          LightsOff:
+            examples: ["(turn|switch) off the {room} lights", "switch off the light"]
+          Quiet:
+            examples: ["make it quiet"]
+    """, name="house")
+    found = find_collisions(SkillSet([load_skill(a, slot_types), load_skill(b, slot_types)]))
+    assert [(c.first, c.second, c.sentence, c.kind) for c in found] == [
+        ("house.LightsOff", "lamps.Dark", "turn off the bedroom lights", "template"),
+        ("lamps.Dark", "house.LightsOff", "switch off the light", "test")]
+    assert "house.LightsOff and lamps.Dark both claim 'turn off the bedroom lights'" in found[0].message()
+
+
+def test_typed_slots_collide_whatever_their_example(skill_dir, slot_types):
+    from hark.collisions import find_collisions
+    from hark.skills import SkillSet
+
+    a, _ = skill_dir('name: a\nslots: {d: duration}\nintents:\n  T:\n    examples: ["wait [ten minutes](d)"]\n',
+                     name="a")
+    b, _ = skill_dir('name: b\nslots: {x: duration}\nintents:\n  U:\n    examples: ["wait {x}"]\n', name="b")
+    found = find_collisions(SkillSet([load_skill(a, slot_types), load_skill(b, slot_types)]))
+    assert [(c.first, c.second, c.sentence) for c in found] == [("a.T", "b.U", "wait <duration>")]
+
+
+@pytest.mark.parametrize("command", [["skills"], ["train"]])
+def test_skills_and_train_warn_about_a_sentence_a_bundled_skill_claims_too(skill_dir, tmp_path, command):
+    import json
+    import os
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parent.parent
+    skill_dir(DUPLICATE_OF_BUNDLED, name="lamps", root=tmp_path / "mine")
+    cfg = tmp_path / "config.yaml"
+    cfg.write_text(json.dumps({"skills": {"paths": [str(root / "skills"), str(tmp_path / "mine")]},
+                               "plugins": {"disabled": ["asr_pocketsphinx", "intent", "entity_resolver"]}}))
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HARK_") or k == "HARK_DATA"}
+    env["HARK_CACHE"] = str(tmp_path / "cache")
+    proc = subprocess.run([sys.executable, "-m", "hark.cli", "-c", str(cfg), *command], capture_output=True,
+                          text=True, timeout=300, env=env)
+    assert proc.returncode == 0, proc.stderr
+    warnings = [line for line in proc.stderr.splitlines() if "lamps.Dark" in line]
+    assert any("home.LightsOff and lamps.Dark both claim 'turn off the" in w for w in warnings), proc.stderr
