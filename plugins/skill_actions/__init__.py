@@ -1,13 +1,17 @@
 """Generic actions: the skill file's ``action`` and ``response`` turned into a SkillAction.
 
-Runs last (``trylast``) so a skill's own handler.py can answer first.
+Runs last (``trylast``) so a skill's own handler.py can answer first. A response speaks each slot's normalised
+value ("6:30 am tomorrow", "three minutes"), not the words the user said, so it reads well whatever form they
+were said in ("at 6:30 tomorrow", "3 minute").
 """
 from __future__ import annotations
 
+import datetime as _dt
 import re
 from typing import Any
 
 from hark.hookspecs import hookimpl
+from hark.plugins.slot_parsers.spoken import speak
 from hark.skills import SkillSet
 from hark.types import Context, Interpretation, SkillAction, Slot
 
@@ -20,8 +24,11 @@ def _slot_field(slot: Slot, field: str | None) -> Any:
     return getattr(slot, field or "value")
 
 
-def build_action(interpretation: Interpretation, skills: SkillSet) -> SkillAction | None:
-    """The SkillAction the skill file declares for this interpretation (None for an unknown skill/intent)."""
+def build_action(interpretation: Interpretation, skills: SkillSet,
+                 context: Context | None = None) -> SkillAction | None:
+    """The SkillAction the skill file declares for this interpretation (None for an unknown skill/intent).
+
+    ``context`` gives the clock that responses speak dates against ("tomorrow" rather than a date)."""
     intent = skills.intent(interpretation.skill, interpretation.intent)
     if intent is None or intent.action is None:
         return None
@@ -38,21 +45,33 @@ def build_action(interpretation: Interpretation, skills: SkillSet) -> SkillActio
         intent=interpretation.intent,
         name=intent.action.name,
         params=params,
-        response=render_response(intent.responses, interpretation),
+        response=render_response(intent.responses, interpretation, _clock(context)),
         confidence=interpretation.confidence,
         slots=interpretation.slots,
         text=interpretation.text,
     )
 
 
-def spoken(slot: Slot) -> str:
-    """How a response speaks a slot: the catalog/list name when resolved, else the words the user said."""
+def _clock(context: Context | None) -> _dt.datetime | None:
+    try:
+        return context.clock if context is not None else None
+    except (AttributeError, TypeError, ValueError):
+        return None
+
+
+def spoken(slot: Slot, now: _dt.datetime | None = None) -> str:
+    """How a response speaks a slot: the catalog/list name when resolved; for the built-in types the normalised
+    value in words ("6:30 am tomorrow" relative to ``now``, "an hour and a half", "seventy two", "fifty percent",
+    "third"); else (free text, unresolved values, types from other plugins) the words the user said."""
     if slot.type in ("catalog", "list") and isinstance(slot.value, str):
         return slot.value
-    return slot.raw
+    if slot.value is None:
+        return slot.raw
+    return speak(slot.type, slot.value, now) or slot.raw
 
 
-def render_response(templates: tuple[str, ...], interpretation: Interpretation) -> str | None:
+def render_response(templates: tuple[str, ...], interpretation: Interpretation,
+                    now: _dt.datetime | None = None) -> str | None:
     """The first template whose placeholders are all filled; ``{slot}`` speaks the slot, ``{slot.raw}`` etc."""
     for template in templates:
         missing = False
@@ -63,7 +82,7 @@ def render_response(templates: tuple[str, ...], interpretation: Interpretation) 
             if slot is None:
                 missing = True
                 return ""
-            return spoken(slot) if m.group(2) is None else str(_slot_field(slot, m.group(2)))
+            return spoken(slot, now) if m.group(2) is None else str(_slot_field(slot, m.group(2)))
 
         text = _PLACEHOLDER.sub(fill, template)
         if not missing:
@@ -78,4 +97,4 @@ class SkillActionsPlugin:
 
     @hookimpl(trylast=True)
     def hark_act(self, interpretation: Interpretation, skills: SkillSet, context: Context) -> SkillAction | None:
-        return build_action(interpretation, skills)
+        return build_action(interpretation, skills, context)
