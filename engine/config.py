@@ -104,6 +104,11 @@ class EngineSettings:
     wake_phrase: str = ""
     #: after the wake phrase alone, the next utterance within this many seconds needs no phrase
     wake_window_s: float = field(default=8.0, metadata=ranged(0, 3600))
+    #: drop readings that are not requests: negated commands, questions about state, statements, reported
+    #: speech, commands buried in other talk (engine/speech_acts.py; docs/decisions.md 23)
+    request_gate: bool = True
+    #: an intent marked ``confirm: true`` waits this long for a yes in the same conversation
+    confirm_timeout_s: float = field(default=20.0, metadata=ranged(1, 3600))
 
 
 @dataclass(frozen=True)

@@ -19,10 +19,12 @@ from typing import Any, Iterable, Iterator, Mapping, Sequence
 
 from . import limits as limits_
 from .config import Config, LimitSettings, load_config
+from .conversation import Confirmation, Conversation, confirmation_prompt
 from .errors import ConfigError, HarkError, InputError, PluginError, SkillError
 from .plugin_manager import _describe, _register, build_plugin_manager, load_module_plugin
 from .skills import SkillRegistry, SkillSet
 from .slots import SlotTypeRegistry
+from .speech_acts import FormLicences, summarise, veto_reason
 from .types import (AudioChunk, Context, Event, Hypothesis, Interpretation, NBest, PronunciationReport, SceneState,
                     SkillAction)
 
@@ -53,6 +55,10 @@ class Result:
     action: SkillAction | None
     context: Context
     events: tuple[Event, ...] = ()
+    #: a sensitive action waiting for a yes (``confirm:`` in the skill); no action was taken
+    confirm: Confirmation | None = None
+    #: this utterance answered a pending confirmation with a no (or too late)
+    cancelled: bool = False
 
     @property
     def best(self) -> Interpretation | None:
@@ -60,7 +66,7 @@ class Result:
 
     @property
     def out_of_scope(self) -> bool:
-        return self.action is None
+        return self.action is None and self.confirm is None and not self.cancelled
 
     @property
     def errors(self) -> tuple[Event, ...]:
@@ -68,16 +74,17 @@ class Result:
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON object ``hark parse`` prints."""
-        best = self.best if self.action is not None else None
-        chosen = self.action
+        best = self.best if self.action is not None or self.confirm is not None else None
+        chosen = self.action or (self.confirm.interpretation if self.confirm else None)
         return {
             "text": (chosen.text if chosen else self.nbest.best.text),
             "out_of_scope": self.out_of_scope,
             "skill": chosen.skill if chosen else None,
             "intent": chosen.intent if chosen else None,
             "confidence": round(chosen.confidence if chosen else (self.best.confidence if self.best else 0.0), 4),
-            "action": None if chosen is None else {"name": chosen.name, "params": chosen.to_dict()["params"],
-                                                   "response": chosen.response},
+            "action": None if self.action is None else {"name": self.action.name,
+                                                        "params": self.action.to_dict()["params"],
+                                                        "response": self.action.response},
             "slots": [_slot_summary(s) for s in (chosen.slots if chosen else ())],
             "hypothesis_index": best.hypothesis_index if best else None,
             "alternatives": [
@@ -86,6 +93,7 @@ class Result:
                 for i in self.interpretations[(1 if best else 0):]
             ],
             "errors": [dict(e.data) for e in self.errors],
+            "confirm": self.confirm.to_dict(self.context.clock.timestamp()) if self.confirm else None,
         }
 
 
@@ -148,6 +156,7 @@ class Engine:
             if skill.handler is not None:
                 self._register_handler(skill.name, skill.handler)
         self._closed = False
+        self._licences: FormLicences | None = None
         #: stream time until which an utterance needs no wake phrase (after the phrase was said alone)
         self._awake_until = -1.0
         self.call("hark_startup", sink=self.startup_events, reraise=(ConfigError,), engine=self)
@@ -308,27 +317,82 @@ class Engine:
     def parse(self, text_or_nbest: Any, context: Context | None = None, *, utterance: int | None = None) -> Result:
         """Interpret typed text or an ASR n-best list and choose the skill action.
 
-        ``context`` defaults to ``engine.context()`` (now, configured locale, current scene).
+        ``context`` defaults to ``engine.context()`` (now, configured locale, current scene). A reading that is
+        not a request (a negated command, a question about state, ...) is never acted on; an intent marked
+        ``confirm:`` returns ``Result.confirm`` instead of an action (answer it through ``engine.conversation()``).
         """
         nbest = coerce_nbest(text_or_nbest, self.config.limits)
         context = context or self.context()
         events: list[Event] = []
         self._event(events, "utterance", {"nbest": nbest.to_dict()["hypotheses"], "source": nbest.source}, utterance)
         ranked = self.resolve(self.interpret(nbest, context, events), nbest, context, events)
+        ranked, vetoed = self._requests_only(ranked)
         ranked = ranked[: self.config.engine.max_alternatives]
-        action = None
-        if ranked and ranked[0].confidence >= self.config.engine.min_confidence:
-            action = self.call("hark_act", firstresult=True, sink=events, interpretation=ranked[0],
+        action = confirm = None
+        chosen = ranked[0] if ranked and ranked[0].confidence >= self._threshold(ranked[0]) else None
+        intent = self.skills.intent(chosen.skill, chosen.intent) if chosen else None
+        if chosen is not None and intent is not None and intent.confirm:
+            confirm = Confirmation(chosen, confirmation_prompt(intent.confirm_prompts, chosen, intent.description),
+                                   context.clock.timestamp() + self.config.engine.confirm_timeout_s)
+        elif chosen is not None:
+            action = self.call("hark_act", firstresult=True, sink=events, interpretation=chosen,
                                skills=self.skills, context=context)
         if ranked:
             self._event(events, "interpretation", {"interpretations": [i.to_dict() for i in ranked]}, utterance)
         if action is not None:
             self._event(events, "action", action.to_dict(), utterance)
+        elif confirm is not None:
+            self._event(events, "confirm", confirm.to_dict(context.clock.timestamp()), utterance)
         else:
             best = ranked[0].to_dict() if ranked else None
-            self._event(events, "out_of_scope", {"text": nbest.best.text, "best": best,
-                                                 "min_confidence": self.config.engine.min_confidence}, utterance)
-        return Result(nbest, tuple(ranked), action, context, tuple(events))
+            data = {"text": nbest.best.text, "best": best, "min_confidence": self.config.engine.min_confidence}
+            if vetoed:
+                data["not_a_request"] = summarise(vetoed)
+            self._event(events, "out_of_scope", data, utterance)
+        return Result(nbest, tuple(ranked), action, context, tuple(events), confirm)
+
+    def _threshold(self, interpretation: Interpretation) -> float:
+        """The intent's own ``min_confidence`` when its skill sets one, else the engine's."""
+        intent = self.skills.intent(interpretation.skill, interpretation.intent)
+        own = intent.min_confidence if intent is not None else None
+        return own if own is not None else self.config.engine.min_confidence
+
+    def _requests_only(self, ranked: list[Interpretation]) -> tuple[list[Interpretation],
+                                                                   list[tuple[Interpretation, str]]]:
+        """Readings that are requests; when the best reading is not one (a negated command, a question about
+        state, ...), nothing is kept: the utterance as a whole was not addressed to us as a request."""
+        if not self.config.engine.request_gate or not ranked:
+            return ranked, []
+        if self._licences is None or self._licences.skills is not self.skills:
+            self._licences = FormLicences(self.skills)
+        verdicts = [(i, veto_reason(i, self._licences)) for i in ranked]
+        vetoed = [(i, form) for i, form in verdicts if form]
+        if verdicts[0][1]:
+            return [], vetoed
+        return [i for i, form in verdicts if not form], vetoed
+
+    def conversation(self) -> Conversation:
+        """Per-conversation state (a pending confirmation) for one device, client or stream."""
+        return Conversation(self)
+
+    def answer_confirmation(self, pending: Confirmation, nbest: NBest, context: Context, confirmed: bool, *,
+                            expired: bool = False, utterance: int | None = None) -> Result:
+        """Act on a pending reading after a yes, or report it cancelled after a no (or a yes too late)."""
+        events: list[Event] = []
+        self._event(events, "utterance", {"nbest": nbest.to_dict()["hypotheses"], "source": nbest.source}, utterance)
+        action = None
+        if confirmed:
+            action = self.call("hark_act", firstresult=True, sink=events, interpretation=pending.interpretation,
+                               skills=self.skills, context=context)
+        if action is not None:
+            self._event(events, "action", dict(action.to_dict(), confirmed=True), utterance)
+        else:
+            reason = "expired" if expired else ("no action" if confirmed else "declined")
+            self._event(events, "cancelled", dict(pending.to_dict(), reason=reason,
+                                                  response="Too late, I did not do it." if expired
+                                                  else "OK, I won't."), utterance)
+        return Result(nbest, (pending.interpretation,), action, context, tuple(events), None,
+                      cancelled=action is None)
 
     def _event(self, sink: list[Event], kind: str, data: dict[str, Any], utterance: int | None) -> None:
         event = Event(kind, data, time=time.time(), utterance=utterance)
@@ -347,9 +411,10 @@ class Engine:
         return self.call("hark_assess_pronunciation", firstresult=True, sink=sink, audio=audio, expected=expected,
                          context=context or self.context())
 
-    def utterance_audio(self, audio: AudioChunk, context: Context | None = None,
-                        utterance: int | None = None) -> list[Event]:
-        """Run one endpointed utterance: pronunciation assessment in practice mode, else ASR then ``parse``."""
+    def utterance_audio(self, audio: AudioChunk, context: Context | None = None, utterance: int | None = None,
+                        conversation: Conversation | None = None) -> list[Event]:
+        """Run one endpointed utterance: pronunciation assessment in practice mode, else ASR then ``parse``
+        (through ``conversation`` when given, so a spoken yes answers a pending confirmation)."""
         context = context or self.context()
         events: list[Event] = []
         if context.expected_text:
@@ -367,7 +432,8 @@ class Engine:
             nbest = self._wake_gate(nbest, phrase, audio, events, utterance)
             if nbest is None:
                 return events
-        return events + list(self.parse(nbest, context, utterance=utterance).events)
+        parse = conversation.parse if conversation is not None else self.parse
+        return events + list(parse(nbest, context, utterance=utterance).events)
 
     def _wake_gate(self, nbest: NBest, phrase: str, audio: AudioChunk, events: list[Event],
                    utterance: int | None) -> NBest | None:
@@ -392,7 +458,8 @@ class Engine:
         self._awake_until = -1.0
         return found.command
 
-    def _audio_events(self, hook: str, context: Context, utterance: int, **kwargs: Any) -> Iterator[Event]:
+    def _audio_events(self, hook: str, context: Context, utterance: int, conversation: Conversation | None = None,
+                      **kwargs: Any) -> Iterator[Event]:
         """Run an audio observer hook; emit what the observers return, and run each endpointed utterance."""
         sink: list[Event] = []
         found = self.call(hook, sink=sink, context=context, **kwargs)
@@ -412,7 +479,7 @@ class Engine:
                         "sample_rate": int(event.data.get("sample_rate", 16000)),
                         # the audio starts with the pre-roll, before the speech itself
                         "timestamp": float(event.data.get("audio_start", event.data.get("start", 0.0)))})
-                    yield from self.utterance_audio(audio, context, utterance)
+                    yield from self.utterance_audio(audio, context, utterance, conversation)
                     utterance += 1
 
     def stream(self, source: Iterable[Any]) -> Iterator[Event]:
@@ -421,8 +488,9 @@ class Engine:
         Items: text, n-best lists, {"text"|"nbest", "context"} objects, or AudioChunk frames (which go to the
         ``hark_audio_chunk`` observers; an endpointed utterance is transcribed and parsed, and
         ``hark_audio_end`` runs when the audio ends). A bad item yields one ``error`` event naming it and the
-        stream goes on.
+        stream goes on. The stream is one conversation: a yes answers the confirmation asked just before.
         """
+        conversation = self.conversation()
         audio_context: Context | None = None
         utterances = 0
         in_audio = False
@@ -430,7 +498,8 @@ class Engine:
             if isinstance(item, AudioChunk):
                 in_audio = True
                 audio_context = audio_context or self.context()
-                for event in self._audio_events("hark_audio_chunk", audio_context, utterances, chunk=item):
+                for event in self._audio_events("hark_audio_chunk", audio_context, utterances, conversation,
+                                                chunk=item):
                     if event.kind == "speech_end" and event.data.get("audio"):
                         utterances += 1
                         audio_context = None
@@ -438,7 +507,7 @@ class Engine:
                 continue
             if in_audio:  # the audio part of the stream is over
                 in_audio = False
-                yield from self._end_audio(audio_context, utterances)
+                yield from self._end_audio(audio_context, utterances, conversation)
                 audio_context = None
             try:
                 if isinstance(item, InputError):  # an undecodable line from read_jsonl
@@ -451,7 +520,7 @@ class Engine:
                     ctx = self.context(**{k: v for k, v in ctx_data.items() if k in ("now", "device_id",
                                                                                       "active_skill",
                                                                                       "expected_text")})
-                result = self.parse(item, ctx, utterance=index)
+                result = conversation.parse(item, ctx, utterance=index)
             except HarkError as exc:
                 event = Event("error", {"input": index, "message": str(exc)}, time=time.time(), utterance=index)
                 self.emit(event)
@@ -459,10 +528,11 @@ class Engine:
                 continue
             yield from result.events
         if in_audio:
-            yield from self._end_audio(audio_context, utterances)
+            yield from self._end_audio(audio_context, utterances, conversation)
 
-    def _end_audio(self, context: Context | None, utterance: int) -> Iterator[Event]:
-        yield from self._audio_events("hark_audio_end", context or self.context(), utterance)
+    def _end_audio(self, context: Context | None, utterance: int,
+                   conversation: Conversation | None = None) -> Iterator[Event]:
+        yield from self._audio_events("hark_audio_end", context or self.context(), utterance, conversation)
         self._awake_until = -1.0  # the next stream's clock starts again at 0
 
 

@@ -396,8 +396,10 @@ class Intent:
     responses: tuple[str, ...] = ()
     description: str = ""
     tests: tuple[SkillTest, ...] = ()
-    #: sensitive action (unlocking, opening the garage): the engine asks "yes or no?" before acting
+    #: sensitive action (unlocking, opening the garage): the engine asks before acting and acts only on a yes
     confirm: bool = False
+    #: the questions to ask, first one whose slots are all filled ("Unlock the {door}?"); empty = a generic one
+    confirm_prompts: tuple[str, ...] = ()
     #: a stricter confidence threshold than engine.min_confidence for this intent (None = the engine's)
     min_confidence: float | None = None
 
@@ -594,7 +596,14 @@ class _SkillBuilder:
                                                        f"{', '.join(_SLOT_FIELDS)})")
         tests = self.build_tests(data.get("tests") or [], f"{key}.tests", skill, iname, slots)
         confirm = data.get("confirm", False)
-        self.expect(confirm, bool, f"{key}.confirm", "true or false")
+        prompts = [confirm] if isinstance(confirm, str) else (confirm if isinstance(confirm, list) else [])
+        if not isinstance(confirm, bool):
+            self.expect(confirm, (str, list), f"{key}.confirm", "true, false, or the question(s) to ask")
+        for i, prompt in enumerate(prompts):
+            self.expect(prompt, str, f"{key}.confirm[{i}]", "a question like \"Unlock the {door}?\"")
+            for ref in re.findall(r"\{([^{}]*)\}", prompt):
+                if ref not in slots:
+                    raise self.fail(f"{key}.confirm", f"the question refers to unknown slot {{{ref}}}")
         threshold = data.get("min_confidence")
         if threshold is not None:
             if isinstance(threshold, bool) or not isinstance(threshold, (int, float)) \
@@ -602,7 +611,8 @@ class _SkillBuilder:
                 raise self.fail(f"{key}.min_confidence", f"expected a number in (0, 1], got {threshold!r}")
             threshold = float(threshold)
         return Intent(iname, skill, tuple(examples), tuple(templates), action, tuple(responses),
-                      str(data.get("description") or ""), tests, confirm, threshold)
+                      str(data.get("description") or ""), tests, confirm=bool(confirm), min_confidence=threshold,
+                      confirm_prompts=tuple(prompts))
 
     def build_action(self, data: Any, key: str, skill: str, intent: str,
                      slots: Mapping[str, SlotSpec]) -> ActionSpec:

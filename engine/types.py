@@ -348,7 +348,9 @@ EVENT_KINDS = frozenset(
         "utterance",  # an NBest is ready (typed text, external n-best or ASR)
         "interpretation",  # ranked interpretations of an utterance
         "action",  # a SkillAction was produced
-        "out_of_scope",  # no skill understood the utterance
+        "out_of_scope",  # no skill understood the utterance, or it was not a request (data.not_a_request)
+        "confirm",  # a sensitive action waits for a yes in the same conversation (data.prompt is the question)
+        "cancelled",  # a pending confirmation was answered no, or the yes came too late
         "speech_start",
         "speech_end",
         "wake",  # the wake phrase was said alone: the next utterance within engine.wake_window_s is a command

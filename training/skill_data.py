@@ -8,19 +8,45 @@ No torch here: the generator is plain Python so tests and `hark train` can inspe
 """
 from __future__ import annotations
 
+import csv
 import random
-from typing import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Iterable, Iterator
 
 from hark.sentences import TYPE_GENERATORS, SlotFiller, sample_sentences, spoken_number
 from hark.skills import SkillSet
-from hark.text import tokenize
+from hark.text import normalize, tokenize
 
 try:  # package import (python -m training....) or plain script
     from .data import Example, hwu64_rows, slurp_rows
+    from .hard_negatives import hard_negatives
 except ImportError:  # pragma: no cover
     from data import Example, hwu64_rows, slurp_rows  # type: ignore
+    from hard_negatives import hard_negatives  # type: ignore
 
-__all__ = ["spoken_number", "SlotFiller", "generate", "oos_examples", "skill_dataset", "COVERED_SCENARIOS"]
+__all__ = ["spoken_number", "SlotFiller", "generate", "oos_examples", "skill_dataset", "COVERED_SCENARIOS",
+           "NonRequest", "non_request_rows", "heldout_sentences", "NON_REQUESTS"]
+
+#: hand-written sentences that must never be acted on: an evaluation set only
+NON_REQUESTS = Path(__file__).resolve().parent.parent / "benchmarks" / "data" / "non_requests.tsv"
+
+
+@dataclass(frozen=True)
+class NonRequest:
+    form: str
+    skill: str
+    sentence: str
+
+
+def non_request_rows(path: Path = NON_REQUESTS) -> Iterator[NonRequest]:
+    """Rows of the held-out non-request set (form, skill, sentence); nothing when the file is absent."""
+    if not path.is_file():
+        return
+    with path.open(encoding="utf-8") as f:
+        for row in csv.reader((l for l in f if l.strip() and not l.startswith("#")), delimiter="\t"):
+            if len(row) >= 3:
+                yield NonRequest(row[0].strip(), row[1].strip(), row[2].strip())
 
 OOS_LABEL = "oos"
 
@@ -62,12 +88,42 @@ def _example(words: list[str], tags: list[str], intent: str) -> Example:
     return Example(words, tags, intent, list(words), list(tags), list(range(len(words))))
 
 
+def heldout_sentences(skills: SkillSet) -> set[str]:
+    """Normalised sentences that no training, tuning or calibration set may contain: the skills' ``tests:``
+    and the hand-written non-request set (benchmarks/data/non_requests.tsv) when it is present."""
+    held = {normalize(x.text) for x in skills.tests()}
+    held |= {normalize(row.sentence) for row in non_request_rows()}
+    return held
+
+
+def template_acceptor(engine: Any) -> Callable[[str], bool]:
+    """``is_request`` for hard negatives: True when the engine's template tier accepts the text as a request."""
+    from hark.types import NBest
+
+    ctx = engine.context(now="2026-01-05T12:00:00")
+
+    def accepts(text: str) -> bool:
+        return any(i.source == "intent_templates" for i in engine.interpret(NBest.from_text(text), ctx))
+
+    return accepts
+
+
 def skill_dataset(skills: SkillSet, per_intent: int = 300, seed: int = 0, oos: int = 3000,
-                  heldout_fraction: float = 0.1) -> tuple[list[Example], list[Example]]:
-    """(train, valid) for the installed skills; the skills' held-out ``tests:`` sentences are never included."""
-    tests = {" ".join(t.text for t in tokenize(x.text)) for x in skills.tests()}
+                  heldout_fraction: float = 0.1, negatives: int = 40,
+                  is_request: Callable[[str], bool] | None = None) -> tuple[list[Example], list[Example]]:
+    """(train, valid) for the installed skills; held-out sentences (``heldout_sentences``) are never included.
+
+    ``negatives``: commands sampled per intent and rewritten into hard negatives (negated, question, statement,
+    reported, buried; training/hard_negatives.py), labelled out of scope; ``is_request`` drops a rewrite that a
+    skill's own template accepts.
+    """
+    tests = heldout_sentences(skills)
     data = [e for e in generate(skills, per_intent, seed) if " ".join(e.words) not in tests]
     data += oos_examples(oos, seed, exclude=tests)
+    if negatives:
+        for neg in hard_negatives(skills, negatives, seed, is_request=is_request, exclude=tests):
+            words = neg.text.split()
+            data.append(_example(words, ["O"] * len(words), OOS_LABEL))
     rng = random.Random(seed + 1)
     rng.shuffle(data)
     n_valid = max(1, int(len(data) * heldout_fraction))

@@ -252,11 +252,12 @@ def load_splits(args) -> tuple[list[Example], list[Example], list[Example]]:
     if args.dataset == "skills":
         from hark import Engine, load_config
 
-        from .skill_data import skill_dataset
+        from .skill_data import skill_dataset, template_acceptor
 
-        with Engine(load_config(args.config), entry_points=True) as engine:
+        with Engine(load_config(args.config, **{"plugins.disabled": ["intent"]}), entry_points=True) as engine:
             train_ex, valid_ex = skill_dataset(engine.skills, per_intent=args.per_intent, seed=args.seed,
-                                               oos=args.oos)
+                                               oos=args.oos, negatives=args.negatives,
+                                               is_request=template_acceptor(engine))
         return train_ex, valid_ex, valid_ex
     if args.dataset == "slurp":
         from .slurp_data import slurp_splits
@@ -510,6 +511,9 @@ def main() -> None:
     ap.add_argument("--config", type=Path, help="hark config.yaml whose skills to train on (--dataset skills)")
     ap.add_argument("--per-intent", type=int, default=300, help="generated sentences per intent (skills)")
     ap.add_argument("--oos", type=int, default=3000, help="out-of-scope negatives (skills; needs HARK_DATA)")
+    ap.add_argument("--negatives", type=int, default=40,
+                    help="commands per intent rewritten into hard negatives: negated, question, statement, "
+                         "reported, buried (skills; 0 = none)")
     ap.add_argument("--out", type=Path, required=True)
     ap.add_argument("--epochs", type=int, default=3)
     ap.add_argument("--bs", type=int, default=32)

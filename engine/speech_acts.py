@@ -1,0 +1,216 @@
+"""Requests, not trigger words: tell a command from a negated command, a question, a statement or reported speech.
+
+A trained intent model sees "don't unlock the front door" and "who unlocked the front door" as the words of
+UnlockDoor. The hard negatives it is trained on (training/hard_negatives.py) teach it otherwise, and this module is
+the rule-based guard behind it: the runtime drops a reading whose words carry a form the intent's own templates
+never use. The licence comes from the skill: CancelTimer's template "i don't need the timer" licenses a negation
+for CancelTimer only; WillItRain's "is it going to rain" licenses a question opening with "is"; LightsOn's "it's
+too dark in here" licenses a statement opening with "it's".
+
+Only the carrier words count (slot values are masked), so a song called "Don't Stop Me Now" is not a negation.
+Small pure functions over words; the per-intent licences are computed once per skill set (``FormLicences``).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Iterable, Mapping, Sequence
+
+from .skills import Alt, Opt, Seq, SkillSet, SlotRef, Word, expand_template
+from .text import tokenize
+from .types import Interpretation
+
+__all__ = ["FORMS", "FormLicence", "FormLicences", "carrier_words", "core_words", "detect_form", "veto_reason"]
+
+#: what a reading can be besides a request
+FORMS = ("negated", "question", "statement", "reported", "buried")
+
+# addressing, politeness and hesitation before the request itself; "can you ..." asks for an action
+_OPENERS = (("hey", "hark"), ("ok", "hark"), ("okay", "hark"), ("hark",), ("hey",), ("please",), ("ok",),
+            ("okay",), ("so",), ("um",), ("uh",), ("er",), ("well",), ("alright",), ("right",), ("now",),
+            ("just",), ("and",), ("can", "you"), ("could", "you"), ("would", "you"), ("will", "you"),
+            ("can", "i", "get", "you", "to"), ("i", "want", "you", "to"), ("i'd", "like", "you", "to"),
+            ("i", "need", "you", "to"), ("go", "ahead", "and"), ("would", "you", "mind"), ("kindly",))
+_NEGATIONS = frozenset("""don't dont not never didn't didnt doesn't doesnt won't wont shouldn't shouldnt
+    wouldn't wouldnt mustn't isn't isnt aren't arent wasn't wasnt weren't werent haven't hasn't hadn't cannot
+    can't cant couldn't couldnt neither nor""".split())
+_NEGATION_PHRASES = (("no", "need"), ("no", "way"), ("rather", "you", "didn't"), ("let's", "not"))
+# questions about history or state; "what's the next word" and "which song is this" ask for what a skill serves,
+# so "what" and "which" are left to the trained tier's hard negatives
+_QUESTION_OPENERS = frozenset("""who whom whose when where why how did does do was were is are has have had am
+    shall should who's when's where's why's how's didn't doesn't isn't wasn't aren't weren't hasn't
+    haven't""".split())
+_REPORTING = frozenset("""said says saying told tells telling asked asks yelled yells shouted shouts
+    screamed screams whispered wrote texted announced quote quoted goes""".split())
+_SUBJECTS = frozenset("""i we you he she they someone somebody everyone everybody nobody no-one my our your his
+    her their the this that these those it its it's that's there there's he's she's they're we're i'm
+    you're mom dad""".split())
+_COPULAS = frozenset("is are was were am been being it's that's there's he's she's they're we're i'm "
+                     "you're".split())
+_MODALS = frozenset("can could should must will would shall might may need needs".split())
+# -ed words that are not past tenses
+_NOT_PAST = frozenset("need bed red shed seed speed feed weed bleed breed embed bed hundred".split())
+_IRREGULAR_PAST = frozenset("""was were been had did went got gone made told left took taken gave given woke
+    woken ran came found brought began begun kept held heard broke broken chose sang sung spoke spoken bought
+    thought sent forgot forgotten wrote written threw thrown froze frozen""".split())
+
+_PAST_TIME = frozenset("yesterday ago earlier lastnight".split())
+
+#: extra carrier words allowed beyond the intent's longest template ("hey hark can you please ...")
+BURIED_MARGIN = 5
+
+
+@dataclass(frozen=True)
+class FormLicence:
+    """What one intent's own templates allow: negations, opening words, statements, reporting verbs, length."""
+
+    #: (negation, next word) and (previous word, negation) pairs of the templates ("don't need", "i don't")
+    negations: frozenset[tuple[str, str]]
+    #: first words of the templates after politeness
+    openers: frozenset[str]
+    #: the templates ask questions ("is it going to rain", "how much time is left"): any question opener goes
+    asks: bool
+    #: the templates describe a state ("it's too dark in here"): copulas and past forms are not statements
+    describes: bool
+    reporting: frozenset[str]
+    max_carrier: int
+
+
+def _max_words(node: Any) -> int:
+    """Most carrier words any sentence of a template can have (slots count 0)."""
+    if isinstance(node, Word):
+        return len(node.text.split())
+    if isinstance(node, SlotRef):
+        return 0
+    if isinstance(node, Opt):
+        return _max_words(node.item)
+    if isinstance(node, Alt):
+        return max((_max_words(o) for o in node.options), default=0)
+    if isinstance(node, Seq):
+        return sum(_max_words(i) for i in node.items)
+    return 0
+
+
+def _sentences(node: Any, limit: int = 400) -> list[list[str]]:
+    """Carrier words of a bounded expansion of a template (a huge template is licensed by what was seen)."""
+    out: list[list[str]] = []
+    try:
+        for seq in expand_template(node, limit):
+            out.append([w for item in seq if isinstance(item, Word) for w in item.text.split()])
+    except ValueError:
+        pass
+    return out
+
+
+def _describes(words: Sequence[str]) -> bool:
+    return any(w in _COPULAS or _is_past(w) for w in words)
+
+
+def licence_for(templates: Sequence[Seq]) -> FormLicence:
+    negations: set[tuple[str, str]] = set()
+    openers: set[str] = set()
+    reporting: set[str] = set()
+    describes = False
+    for tree in templates:
+        for words in _sentences(tree):
+            core = core_words(words)
+            if core:
+                openers.add(core[0])
+            describes |= _describes(core)
+            reporting |= set(core) & _REPORTING
+            for prev, w, nxt in zip([""] + core, core, core[1:] + [""]):
+                if w in _NEGATIONS or w == "no":
+                    negations |= {(w, nxt), (prev, w)}
+    return FormLicence(frozenset(negations), frozenset(openers), bool(openers & _QUESTION_OPENERS), describes,
+                       frozenset(reporting), max((_max_words(t) for t in templates), default=0))
+
+
+class FormLicences:
+    """Licences of every intent of a skill set, computed on first use."""
+
+    def __init__(self, skills: SkillSet):
+        self.skills = skills
+        self._cache: dict[tuple[str, str], FormLicence | None] = {}
+
+    def get(self, skill: str, intent: str) -> FormLicence | None:
+        key = (skill, intent)
+        if key not in self._cache:
+            found = self.skills.intent(skill, intent)
+            self._cache[key] = licence_for(found.templates) if found is not None and found.templates else None
+        return self._cache[key]
+
+
+def core_words(words: Sequence[str]) -> list[str]:
+    """The words after addressing and politeness ("hey hark could you please turn ..." -> "turn ...")."""
+    out = list(words)
+    changed = True
+    while changed and out:
+        changed = False
+        for opener in _OPENERS:
+            n = len(opener)
+            if len(out) > n and tuple(out[:n]) == opener:
+                out, changed = out[n:], True
+                break
+    return out
+
+
+def carrier_words(interpretation: Interpretation) -> list[str]:
+    """The reading's words outside its slot values, in order."""
+    spans = [(s.start, s.end) for s in interpretation.slots if s.end > s.start]
+    return [t.text for t in tokenize(interpretation.text)
+            if not any(a <= t.start < b for a, b in spans)]
+
+
+def _has_phrase(words: Sequence[str], phrase: tuple[str, ...]) -> bool:
+    n = len(phrase)
+    return any(tuple(words[i:i + n]) == phrase for i in range(len(words) - n + 1))
+
+
+def _is_past(word: str) -> bool:
+    return word in _IRREGULAR_PAST or (len(word) > 4 and word.endswith("ed") and word not in _NOT_PAST)
+
+
+def detect_form(words: Sequence[str], licence: FormLicence | None = None,
+                all_words: Sequence[str] = ()) -> str | None:
+    """The non-request form of a reading's carrier words, or None for a request.
+
+    ``licence``: forms the intent's own templates use are not counted (None: nothing is licensed).
+    ``all_words``: the whole reading, slot values included, for time markers ("yesterday", "last night").
+    """
+    lic = licence or FormLicence(frozenset(), frozenset(), False, False, frozenset(), 10 ** 6)
+    core = core_words(words)
+    if not core:
+        return None
+    for prev, w, nxt in zip([""] + core, core, core[1:] + [""]):
+        if (w in _NEGATIONS or (w == "no" and nxt in ("need", "way"))) \
+                and (w, nxt) not in lic.negations and (prev, w) not in lic.negations:
+            return "negated"
+    if (set(core) & _REPORTING) - lic.reporting or _has_phrase(core, ("used", "to", "say")):
+        return "reported"
+    first = core[0]
+    asking = first in _QUESTION_OPENERS
+    past = any(_is_past(w) for w in core)
+    if past and _PAST_TIME & set(all_words or core) or (past and _has_phrase(all_words or core, ("last", "night"))):
+        return "question" if asking else "statement"
+    if asking and not lic.asks and first not in lic.openers:
+        return "question"
+    if first in _SUBJECTS and not (first in lic.openers and lic.describes):
+        rest = core[1:]
+        if first in _COPULAS or (not any(w in _MODALS for w in rest) and _describes(rest)):
+            return "statement"
+    if len(core) > lic.max_carrier + BURIED_MARGIN:
+        return "buried"
+    return None
+
+
+def veto_reason(interpretation: Interpretation, licences: FormLicences) -> str | None:
+    """Why a reading must not be acted on ("negated", "question", ...), or None when it reads as a request."""
+    licence = licences.get(interpretation.skill, interpretation.intent)
+    if licence is None:
+        return None
+    return detect_form(carrier_words(interpretation), licence, [t.text for t in tokenize(interpretation.text)])
+
+
+def summarise(vetoed: Iterable[tuple[Interpretation, str]]) -> list[Mapping[str, Any]]:
+    """Vetoed readings as event data: which intent, how sure the tier was, and why it was not a request."""
+    return [{"skill": i.skill, "intent": i.intent, "confidence": round(i.confidence, 4), "form": form}
+            for i, form in vetoed]
