@@ -307,6 +307,36 @@ DATETIMES = _dt([
 ])
 
 
+DATETIMES += _dt([
+    # policy additions (docs/time-expressions.md); now = Tuesday 2026-11-24 21:00 +01:00
+    ("7 tomorrow", EVENING, "2026-11-25T07:00:00+01:00", "hour"),
+    ("7 tomorrow morning", EVENING, "2026-11-25T07:00:00+01:00", "hour"),
+    ("8 on monday", EVENING, "2026-11-30T08:00:00+01:00", "hour"),
+    ("tomorrow at 2", EVENING, "2026-11-25T14:00:00+01:00", "hour"),
+    ("the day after tomorrow at 5", EVENING, "2026-11-26T05:00:00+01:00", "hour"),
+    ("oh seven hundred", EVENING, "2026-11-25T07:00:00+01:00", "hour"),
+    ("oh seven hundred hours", EVENING, "2026-11-25T07:00:00+01:00", "hour"),
+    ("oh seven thirty", EVENING, "2026-11-25T07:30:00+01:00", "minute"),
+    ("nineteen thirty", EVENING, "2026-11-25T19:30:00+01:00", "minute"),
+    ("twenty two hundred", EVENING, "2026-11-24T22:00:00+01:00", "hour"),
+    ("seven hundred hours", EVENING, "2026-11-25T07:00:00+01:00", "hour"),
+    ("0730", EVENING, "2026-11-25T07:30:00+01:00", "minute"),
+    ("at 2130", EVENING, "2026-11-24T21:30:00+01:00", "minute"),
+    ("630 am", EVENING, "2026-11-25T06:30:00+01:00", "minute"),
+    ("tonight at 1", EVENING, "2026-11-25T01:00:00+01:00", "hour"),
+    ("2 at night", EVENING, "2026-11-25T02:00:00+01:00", "hour"),
+    ("december 24 th", EVENING, "2026-12-24T00:00:00+01:00", "day"),  # the engine's tokenizer splits "24th"
+    ("the 5 th at 7", EVENING, "2026-12-05T07:00:00+01:00", "hour"),
+    ("this weekend", EVENING, "2026-11-28T00:00:00+01:00", "weekend"),
+    ("on the weekend", EVENING, "2026-11-28T00:00:00+01:00", "weekend"),
+    ("next weekend", EVENING, "2026-11-28T00:00:00+01:00", "weekend"),
+    ("this week", EVENING, "2026-11-23T00:00:00+01:00", "week"),
+    ("christmas day", EVENING, "2026-12-25T00:00:00+01:00", "day"),
+    ("at 7 on christmas eve", EVENING, "2026-12-24T07:00:00+01:00", "hour"),
+    ("new year's day", EVENING, "2027-01-01T00:00:00+01:00", "day"),
+])
+
+
 @pytest.mark.parametrize("text, now, iso, grain", DATETIMES)
 def test_parse_datetime(text, now, iso, grain):
     assert parse_datetime(text, now) == {"iso": iso, "grain": grain}
@@ -321,10 +351,29 @@ def test_parse_datetime(text, now, iso, grain):
     "next week tomorrow", "this november 25", "next november", "the day", "day after", "in ten minutes tomorrow",
     "minutes", "ten minutes", "in", "quarter past", "past seven", "twenty past", "at half",
     "november", "the 3rd of", "3rd", "the three", "on the", "yesterday at", "seventy thirty", "seven five",
-    "at 19 pm", "19:30 pm", "0:30 am",
+    "at 19 pm", "19:30 pm", "0:30 am", "seven hundred", "1930", "630", "weekend tomorrow", "this weekend at 7",
+    "next weekend morning", "on weekend", "oh", "twenty", "christmas morning eve",
 ])
 def test_parse_datetime_rejects(text):
     assert parse_datetime(text, EVENING) is None
+
+
+@pytest.mark.parametrize("text, iso", [
+    ("at 6", "2026-11-25T06:00:00+01:00"), ("6", "2026-11-25T06:00:00+01:00"),
+    ("tomorrow at 4", "2026-11-25T04:00:00+01:00"), ("at 6:30", "2026-11-25T06:30:00+01:00"),
+    ("at 6 pm", "2026-11-24T18:00:00+01:00"), ("6 this evening", "2026-11-24T18:00:00+01:00"),
+    ("at 12", "2026-11-25T00:00:00+01:00"),  # rule 2 is for 1-11; 12 follows rule 4
+])
+def test_parse_datetime_wake_up_reads_ambiguous_hours_as_morning(text, iso):
+    afternoon = EVENING.replace(hour=14)
+    assert parse_datetime(text, afternoon, wake=True)["iso"] == iso
+
+
+def test_weekend_on_a_weekend_day():
+    saturday, sunday = datetime(2026, 11, 28, 10, tzinfo=CET), datetime(2026, 11, 29, 10, tzinfo=CET)
+    assert parse_datetime("this weekend", saturday)["iso"] == "2026-11-28T00:00:00+01:00"
+    assert parse_datetime("this weekend", sunday)["iso"] == "2026-11-29T00:00:00+01:00"
+    assert parse_datetime("next weekend", sunday)["iso"] == "2026-12-05T00:00:00+01:00"
 
 
 @pytest.mark.parametrize("now", [None, "2026-11-24T21:00:00+01:00", 0, EVENING.date()])
