@@ -61,7 +61,7 @@ def test_exact_match_with_typed_slot(engine):
 def test_slot_boundary_is_chosen_by_the_slot_type(engine):
     r = engine.parse("start a five minute timer for the pasta")
     assert slots(r) == {"duration": 300, "label": "the pasta"}
-    assert r.action.response == "the pasta timer set for five minute."
+    assert r.action.response == "the pasta timer set for five minutes."  # the value, not "five minute"
 
 
 def test_the_whole_utterance_must_match(engine):

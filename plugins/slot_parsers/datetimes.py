@@ -8,7 +8,7 @@ The result is in the time zone of ``now``, to the second; ``grain`` says how pre
 were said), "hour" (a whole hour or a part of the day), "day" or "week".
 
 Which moment an expression means (am or pm, today or tomorrow, which Friday) is the policy of
-docs/time-expressions.md, implemented in ``timepolicy``; the ``wake`` argument says the utterance is a wake-up
+docs/time-expressions.md, implemented in ``timepolicy`` (days are read by ``days``); the ``wake`` argument says the utterance is a wake-up
 ("wake me up at 6"), which reads an ambiguous hour as morning. Other choices:
     * parts of the day are points: morning 09:00, afternoon 15:00, evening 19:00, night and "tonight" 20:00 (grain
       hour); with a clock time they only pick am/pm ("seven in the evening" -> 19:00);
@@ -27,22 +27,14 @@ import re
 from types import MappingProxyType
 from typing import Sequence
 
+from .days import DAY_WORDS, MONTHS, WEEKDAYS, day_at
 from .durations import COMPACT_DURATION, DURATION_WORDS, duration_from_tokens
-from .numbers import (ORDINAL_TO_CARDINAL, TEENS, TENS, UNITS, all_known, parse_cardinal_prefix,
-                      join_ordinal_suffixes, parse_ordinal_prefix, tokenize)
+from .numbers import (ORDINAL_TO_CARDINAL, TEENS, TENS, UNITS, all_known, join_ordinal_suffixes,
+                      parse_cardinal_prefix, tokenize)
 from .timepolicy import PART_HOURS, Day, Time, combine
 
 __all__ = ["parse_datetime", "PART_HOURS", "WEEKDAYS", "MONTHS"]
 
-WEEKDAYS = MappingProxyType(
-    {"monday": 0, "mon": 0, "tuesday": 1, "tue": 1, "tues": 1, "wednesday": 2, "wed": 2, "thursday": 3,
-     "thu": 3, "thur": 3, "thurs": 3, "friday": 4, "fri": 4, "saturday": 5, "sat": 5, "sunday": 6, "sun": 6}
-)
-MONTHS = MappingProxyType(
-    {"january": 1, "jan": 1, "february": 2, "feb": 2, "march": 3, "mar": 3, "april": 4, "apr": 4, "may": 5,
-     "june": 6, "jun": 6, "july": 7, "jul": 7, "august": 8, "aug": 8, "september": 9, "sep": 9, "sept": 9,
-     "october": 10, "oct": 10, "november": 11, "nov": 11, "december": 12, "dec": 12}
-)
 HOUR_WORDS = MappingProxyType({**UNITS, "ten": 10, "eleven": 11, "twelve": 12})
 _PAST = frozenset({"past", "after"})
 _TO = frozenset({"to", "till", "til", "before"})
@@ -50,19 +42,10 @@ _OCLOCK = frozenset({"o'clock", "oclock"})
 _MINUTE_WORDS = frozenset({"minute", "minutes", "min", "mins"})
 #: "thirteen" ... "twenty three": hours only a 24-hour clock has
 _HOURS24 = MappingProxyType({**{w: v for w, v in TEENS.items() if v >= 13}, "twenty": 20})
-_WEEKEND = frozenset({"weekend", "weekends"})
-#: fixed-date holidays, longest first
-_HOLIDAYS = MappingProxyType({
-    ("christmas", "day"): (12, 25), ("christmas", "eve"): (12, 24), ("christmas",): (12, 25),
-    ("new", "year's", "day"): (1, 1), ("new", "years", "day"): (1, 1), ("new", "year's", "eve"): (12, 31),
-    ("new", "years", "eve"): (12, 31), ("halloween",): (10, 31),
-})
 
 _VOCABULARY = frozenset(
-    {*DURATION_WORDS, *ORDINAL_TO_CARDINAL, *WEEKDAYS, *MONTHS, *PART_HOURS, *_PAST, *_TO, *_OCLOCK,
-     "tonight", "today", "tomorrow", "yesterday", "the", "day", "next", "this", "on", "at", "in", "from", "now",
-     "right", "noon", "midday", "midnight", "clock", "am", "pm", "p", "m", "week", "hundred", "hours",
-     *_WEEKEND, *(w for words in _HOLIDAYS for w in words)}
+    {*DURATION_WORDS, *ORDINAL_TO_CARDINAL, *DAY_WORDS, *PART_HOURS, *_PAST, *_TO, *_OCLOCK, "tonight", "at",
+     "in", "from", "now", "right", "noon", "midday", "midnight", "clock", "am", "pm", "p", "m", "hundred", "hours"}
 )
 #: "7", "7:30", "19:30", "7pm", "7:30am"
 _CLOCK = re.compile(r"(\d{1,2})(?::(\d{2}))?(am|pm)?", re.ASCII)
@@ -71,7 +54,6 @@ _RUN_TOGETHER = re.compile(r"(\d{1,2})(\d{2})(am|pm)?", re.ASCII)
 #: "0730", "1930" (24-hour, said with "at" or "hours", or zero-padded)
 _MILITARY = re.compile(r"([01]\d|2[0-3])([0-5]\d)", re.ASCII)
 _ORDINAL_NUMERAL = re.compile(r"\d+(?:st|nd|rd|th)", re.ASCII)
-_YEAR = re.compile(r"(?:19|20|21)\d\d", re.ASCII)
 
 
 # --------------------------------------------------------------------------------------------------- time
@@ -265,149 +247,6 @@ def _time_at(tokens: Sequence[str], i: int) -> tuple[Time, int] | None:
     return _past_to_at(tokens, j) or _spoken24_at(tokens, j, at) or _clock_at(tokens, j, at)
 
 
-# --------------------------------------------------------------------------------------------------- day
-
-
-def _next_date(month: int, day: int, year: int | None, today: _dt.date) -> _dt.date | None:
-    """``month``/``day`` in ``year``, or its next occurrence from ``today`` on (Feb 29: the next leap year)."""
-    years = [year] if year is not None else range(today.year, today.year + 9)
-    for y in years:
-        try:
-            found = _dt.date(y, month, day)
-        except ValueError:
-            continue
-        if year is not None or found >= today:
-            return found
-    return None
-
-
-def _next_day_of_month(day: int, today: _dt.date) -> _dt.date | None:
-    """The next date from ``today`` on whose day of the month is ``day`` ("on the 3rd")."""
-    for k in range(13):
-        y, m = divmod(today.month - 1 + k, 12)
-        try:
-            found = _dt.date(today.year + y, m + 1, day)
-        except ValueError:
-            continue
-        if found >= today:
-            return found
-    return None
-
-
-def _day_number(tokens: Sequence[str], k: int) -> tuple[int, int, bool] | None:
-    """Day of the month at ``tokens[k:]``: (day, end, said as an ordinal)."""
-    found = parse_ordinal_prefix(tokens, k)
-    ordinal = found is not None
-    if found is None:
-        found = parse_cardinal_prefix(tokens, k)  # type: ignore[assignment]
-    if found is None or not isinstance(found[0], int) or not 1 <= found[0] <= 31:
-        return None
-    return found[0], found[1], ordinal
-
-
-def _year(tokens: Sequence[str], k: int) -> tuple[int | None, int]:
-    if k < len(tokens) and _YEAR.fullmatch(tokens[k]):
-        return int(tokens[k]), k + 1
-    return None, k
-
-
-def _date_at(tokens: Sequence[str], j: int, today: _dt.date) -> tuple[Day, int] | None:
-    """"november 25", "december the third", "25 november 2027", "the 3rd of december", "the 3rd"."""
-    n = len(tokens)
-    t = tokens[j]
-    if t in MONTHS:
-        k = j + 1
-        the = k < n and tokens[k] == "the"
-        found = _day_number(tokens, k + the)
-        if found is None or (the and not found[2]):
-            return None
-        year, k = _year(tokens, found[1])
-        return _month_day(MONTHS[t], found[0], year, today, k)
-    the = t == "the"
-    found = _day_number(tokens, j + the)
-    if found is None:
-        return None
-    day, k, ordinal = found
-    of = k < n and tokens[k] == "of"
-    if k + of < n and tokens[k + of] in MONTHS:
-        year, end = _year(tokens, k + of + 1)
-        return _month_day(MONTHS[tokens[k + of]], day, year, today, end)
-    if the and ordinal and not of:
-        date = _next_day_of_month(day, today)
-        later = _next_day_of_month(day, today + _dt.timedelta(days=1)) if date == today else None
-        return (Day(date, later), k) if date else None
-    return None
-
-
-def _month_day(month: int, day: int, year: int | None, today: _dt.date, end: int) -> tuple[Day, int] | None:
-    """A month and day: the next such date, today included; a year later if it is today and the time has past."""
-    date = _next_date(month, day, year, today)
-    if date is None:
-        return None
-    later = _next_date(month, day, None, today + _dt.timedelta(days=1)) if date == today and year is None else None
-    return Day(date, later), end
-
-
-def _holiday_at(tokens: Sequence[str], j: int, today: _dt.date) -> tuple[Day, int] | None:
-    """Fixed-date holidays: "christmas (day)", "christmas eve", "new year's day/eve", "halloween"."""
-    for words, (month, day) in _HOLIDAYS.items():
-        if tuple(tokens[j:j + len(words)]) == words:
-            return _month_day(month, day, None, today, j + len(words))
-    return None
-
-
-def _day_at(tokens: Sequence[str], i: int, today: _dt.date) -> tuple[Day, int] | None:
-    """A day at ``tokens[i:]``, with an optional leading "on"."""
-    n = len(tokens)
-    j = i + 1 if tokens[i] == "on" else i
-    if j >= n:
-        return None
-    t = tokens[j]
-    one_day = _dt.timedelta(days=1)
-    if t == "today":
-        return Day(today), j + 1
-    if t == "tomorrow":
-        return Day(today + one_day), j + 1
-    if t == "yesterday":
-        return Day(today - one_day), j + 1
-    the = t == "the"
-    if tokens[j + the:j + the + 3] == ["day", "after", "tomorrow"]:
-        return Day(today + 2 * one_day), j + the + 3
-    weekend = _weekend_at(tokens, i, today)
-    if weekend is not None:
-        return weekend
-    mode = t if t in ("this", "next") else ""
-    k = j + 1 if mode else j
-    if k < n and tokens[k] in WEEKDAYS:  # strictly after today, except "this friday" on a Friday
-        delta = (WEEKDAYS[tokens[k]] - today.weekday()) % 7
-        if delta == 0 and mode == "this":
-            return Day(today, today + 7 * one_day), k + 1
-        return Day(today + (delta or 7) * one_day), k + 1
-    if mode and k < n and tokens[k] == "week":
-        monday = today - today.weekday() * one_day
-        return Day(monday + 7 * one_day if mode == "next" else monday, week=True), k + 1
-    if mode:
-        return None
-    return _holiday_at(tokens, j, today) or _date_at(tokens, j, today)
-
-
-def _weekend_at(tokens: Sequence[str], i: int, today: _dt.date) -> tuple[Day, int] | None:
-    """"weekend", "the weekend", "this weekend", "on/at/over the weekend", "next weekend": its Saturday (today on
-    a weekend day). "next weekend" is the coming one on a weekday, like "next friday", and the following one on a
-    weekend."""
-    n = len(tokens)
-    j = i + 1 if tokens[i] in ("on", "at", "over") else i
-    mode = tokens[j] if j < n and tokens[j] in ("the", "this", "next") else ""
-    k = j + 1 if mode else j
-    if k >= n or tokens[k] not in _WEEKEND or (j > i and not mode):
-        return None
-    weekday = today.weekday()
-    saturday = today + _dt.timedelta(days=5 - weekday) if weekday < 5 else today
-    if mode == "next" and weekday >= 5:
-        saturday = today + _dt.timedelta(days=12 - weekday)
-    return Day(saturday, weekend=True), k + 1
-
-
 # --------------------------------------------------------------------------------------------------- part of day
 
 
@@ -464,7 +303,7 @@ def _parts(tokens: Sequence[str], today: _dt.date) -> tuple[Day | None, Time | N
                 return None
             time, i = found_time
             continue
-        found_day = _day_at(tokens, i, today)
+        found_day = day_at(tokens, i, today)
         if found_day is not None:
             if day is not None:
                 return None
