@@ -22,7 +22,7 @@ from hark import Engine, load_config
 from hark.plugins.intent.model import JointModel
 
 from .calibration import expected_calibration_error, false_accept_at_recall, fit_temperature, softmax
-from .skill_data import OOS_LABEL, skill_dataset
+from .skill_data import OOS_LABEL, skill_dataset, template_acceptor
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -12,7 +12,7 @@ sampled from every intent's templates and rewrite them into five forms, all labe
 
 A rewrite that some skill's own template accepts as a request ("i don't need the timer anymore" cancels a timer)
 is dropped by the caller's ``is_request`` check, so the negatives never contradict a skill. The held-out check set
-(benchmarks/data/non_requests.tsv) was written by hand without these frames, and ``skill_dataset`` removes any of
+(benchmarks/data/non_requests_dev.tsv) was written by hand without these frames, and ``skill_dataset`` removes any of
 its sentences from training.
 
 Plain Python, no torch.
