@@ -331,6 +331,7 @@ def demo(ctx: click.Context, now: str) -> None:
     if not files:
         raise click.ClickException(f"no demo inputs found in {folder}")
     with _engine(ctx) as engine:
+        talk = engine.conversation()  # one conversation: a "yes" answers the question asked just before
         for file in files:
             click.secho(f"\n== {file.name}", bold=True)
             for item in read_jsonl(file.read_text(encoding="utf-8").splitlines()):
@@ -339,12 +340,12 @@ def demo(ctx: click.Context, now: str) -> None:
                     continue
                 label = item.get("label") if isinstance(item, dict) else None
                 payload = {k: v for k, v in item.items() if k != "label"} if isinstance(item, dict) else item
-                result = engine.parse(payload, engine.context(now=now))
+                result = talk.parse(payload, engine.context(now=now))
                 heard = " | ".join(f"{h.text} ({h.score:.2f})" for h in result.nbest.hypotheses) \
                     if len(result.nbest.hypotheses) > 1 else result.nbest.best.text
                 click.echo(f"> {heard}" + (f"    [{label}]" if label else ""))
                 if result.action is None:
-                    click.secho("  out of scope (no action)", fg="yellow")
+                    click.secho("  " + _no_action(result), fg="yellow")
                     continue
                 a = result.action
                 params = json.dumps(dict(a.params), ensure_ascii=False)
@@ -354,6 +355,19 @@ def demo(ctx: click.Context, now: str) -> None:
                 if a.response:
                     click.echo(f"  says: {a.response}")
         _demo_audio(engine, folder / "audio")
+
+
+def _no_action(result: Any) -> str:
+    """One line for a result without an action: a question to confirm, a cancellation or out of scope (why)."""
+    if result.confirm is not None:
+        return f"asks: {result.confirm.prompt}  (no action until a yes)"
+    if result.cancelled:
+        return "cancelled: no action"
+    for event in result.events:
+        if event.kind == "out_of_scope" and event.data.get("not_a_request"):
+            first = event.data["not_a_request"][0]
+            return f"not a request ({first['form']}, like {first['skill']}.{first['intent']}): no action"
+    return "out of scope (no action)"
 
 
 def _demo_audio(engine: Any, folder: Path) -> None:

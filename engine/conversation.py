@@ -17,13 +17,16 @@ from .types import Context, Interpretation
 if TYPE_CHECKING:  # pragma: no cover
     from .runtime import Engine, Result
 
-__all__ = ["Confirmation", "Conversation", "answer_of", "confirmation_prompt"]
+__all__ = ["ANSWERS", "Confirmation", "Conversation", "answer_of", "confirmation_prompt"]
 
 _YES_WORDS = frozenset("yes yeah yep yup yea sure confirm confirmed correct affirmative absolutely definitely "
                        "ok okay alright".split())
 _YES_PHRASES = ("go ahead", "do it", "please do", "that's right", "that is right", "of course")
 _NO_WORDS = frozenset("no nope nah cancel stop don't dont negative never wait abort".split())
 _NO_PHRASES = ("never mind", "not now", "do not", "forget it", "leave it")
+#: how people answer a confirmation, for recognisers whose vocabulary comes from the skills (the ASR's skill LM)
+ANSWERS = ("yes", "yes please", "yeah", "yep", "sure", "ok", "okay", "go ahead", "do it", "yes do it", "no",
+           "no thanks", "nope", "cancel", "don't", "never mind", "not now")
 _ADDRESS = ("hey hark ", "ok hark ", "okay hark ", "hark ")
 _PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 

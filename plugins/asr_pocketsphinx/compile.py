@@ -197,6 +197,10 @@ def corpus(skills: SkillSet, per_intent: int, seed: int = 0, extra: Sequence[str
                     sentences.append(speakable(words[:i] + value + words[j:]))
     for line in extra:
         sentences.append(speakable(t.text for t in tokenize(line)))
+    if any(intent.confirm for intent in skills.intents()):  # a sensitive intent asks: the answers must be heard
+        from hark.conversation import ANSWERS
+
+        sentences += [speakable(t.text for t in tokenize(a)) for a in ANSWERS for _ in range(10)]
     return [s for s in sentences if s]
 
 
