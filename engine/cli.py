@@ -153,7 +153,8 @@ def stream(ctx: click.Context, input: Any, now: str | None) -> None:
       {"text": "pause the music"}
       {"nbest": [{"text": "...", "score": 0.6}, ...]}
       {"text": "...", "context": {"now": "2026-11-24T21:00:00+01:00", "device_id": "kitchen"}}
-    Events: utterance, interpretation, action, out_of_scope, error. A bad line gives an
+    Events: utterance, interpretation, action, out_of_scope, confirm, cancelled, error. The stream is
+    one conversation: a "yes" line answers the confirm asked just before. A bad line gives an
     error event naming the line and the stream goes on.
     """
     from .runtime import read_jsonl
