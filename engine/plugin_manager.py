@@ -20,7 +20,7 @@ from typing import Any, Iterable
 import pluggy
 
 from . import hookspecs
-from .config import Config
+from .config import Config, check_plugin_names
 from .errors import PluginError
 
 __all__ = ["PluginInfo", "build_plugin_manager", "ENTRY_POINT_GROUP", "DISTRIBUTION", "load_module_plugin"]
@@ -89,6 +89,10 @@ def build_plugin_manager(config: Config, *, extra: Iterable[Any] = (),
     if entry_points and not any(c.distribution == DISTRIBUTION for c in candidates):
         raise PluginError(f"no built-in plugins found: the {DISTRIBUTION} distribution is not installed in this "
                           f"Python ({sys.executable}); run `make install` or `pip install -e .`")
+    if entry_points:  # a misspelt name in plugins.enabled/disabled would silently leave a plugin on or off
+        extra = list(extra)
+        check_plugin_names(config, [c.name for c in candidates]
+                           + [getattr(o, "name", type(o).__name__) for o in extra])
     for cand in candidates:
         if cand.name in seen:
             raise PluginError(f"two plugins are named {cand.name!r}: {seen[cand.name]} and "
