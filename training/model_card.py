@@ -16,7 +16,10 @@ DATA = {
               "CC BY 4.0 (HWU64, SLURP text)"),
     "skills": ("sentences generated from the installed skills' templates with typed slot fillers (catalog entries, "
                "list values, spoken numbers, durations and dates; training/skill_data.py), plus out-of-scope "
-               "negatives (label oos): HWU64 train and SLURP devel requests from scenarios no skill covers",
+               "negatives (label oos): HWU64 train and SLURP devel requests from scenarios no skill covers, and hard "
+               "negatives rewritten from the skills' own sentences into negated, question, statement, reported and "
+               "buried forms (training/hard_negatives.py; --negatives per intent). Held-out sentences (the skills' "
+               "tests and benchmarks/data/non_requests_*.tsv) are removed in code",
                "skills: Apache-2.0 templates; catalogs CC0 (SNIPS music values), CC BY-SA 4.0 (goodbooks-10k) and "
                "hand-written; negatives CC BY 4.0 (HWU64, SLURP text)"),
 }
@@ -43,6 +46,8 @@ LIMITS = {
               "pretrained encoder transfers; real users' paraphrases are measured, not guaranteed.\n"
               "- Out-of-scope negatives come from HWU64/SLURP scenarios no skill covers; requests near a skill's "
               "domain (\"who sings X\") can still be accepted. Calibration temperature is {temperature}.\n"
+              "- Non-requests (\"don't unlock the door\", \"who unlocked it\") are learned from generated "
+              "rewrites; the runtime's speech-act check (engine.request_gate) stands behind it.\n"
               "- English, lower-cased. Slot values are spans normalised by the skills' slot types; a span that does "
               "not resolve is repaired against the catalog or left unresolved.",
 }
