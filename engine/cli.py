@@ -431,6 +431,15 @@ def _event_line(event: Any, clock: float) -> str | None:
         return stamp + click.style("wake phrase heard", fg="cyan") + f": listening until {d.get('listening_until')} s"
     if kind == "ignored":
         return stamp + click.style("ignored", fg="yellow") + f" {d.get('text', '')!r}: {d.get('reason', '')}"
+    if kind == "confirm":
+        return stamp + click.style("asks", fg="magenta") + f": {d.get('prompt')} (acts only on a yes)"
+    if kind == "cancelled":
+        return stamp + click.style("cancelled", fg="yellow") + f" {d.get('skill')}.{d.get('intent')}: " \
+            f"{d.get('reason')}"
+    if kind == "out_of_scope" and d.get("not_a_request"):
+        first = d["not_a_request"][0]
+        return stamp + click.style("not a request", fg="yellow") + \
+            f" ({first['form']}, like {first['skill']}.{first['intent']}): no action"
     if kind == "out_of_scope":
         why = d.get("reason") or (f"nothing understood in {d.get('text')!r}" if d.get("text") else "")
         return stamp + click.style("out_of_scope", fg="yellow") + (f" ... {why}" if why else "")
