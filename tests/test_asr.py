@@ -347,3 +347,20 @@ def test_semantic_endpointing_ends_complete_requests_early_and_waits_through_a_h
     assert ends[1] == "complete"
     lights = [e for e in events if e.kind == "action"][2]
     assert lights.data["params"] == {"room": "kitchen"}, lights.data
+
+
+@needs_espeak
+def test_spoken_unlock_asks_and_a_spoken_yes_confirms(asr_engine, tmp_path):
+    """One recording, one stream: "unlock the front door", a pause, "yes" -> confirm, then the action."""
+    speech = [silence(0.25), _say("unlock the front door", tmp_path), silence(1.5), _say("yes", tmp_path),
+              silence(0.8)]
+    wav = save(tmp_path / "unlock_yes.wav", np.concatenate(speech))
+    events = list(asr_engine.stream(WavFile(wav)))
+    heard = [e.data["nbest"][0]["text"] for e in events if e.kind == "utterance"]
+    kinds = [e.kind for e in events if e.kind in ("confirm", "action", "cancelled")]
+    assert kinds == ["confirm", "action"], f"heard {heard}"
+    action = next(e.data for e in events if e.kind == "action")
+    assert action["name"] == "home.unlock" and action["params"]["door"] == "front door"
+    # the same command without the yes never unlocks
+    alone = save(tmp_path / "unlock.wav", np.concatenate(speech[:3]))
+    assert not [e for e in asr_engine.stream(WavFile(alone)) if e.kind == "action"]
