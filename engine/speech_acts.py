@@ -139,17 +139,20 @@ class FormLicences:
         return self._cache[key]
 
 
-def core_words(words: Sequence[str]) -> list[str]:
-    """The words after addressing and politeness ("hey hark could you please turn ..." -> "turn ...")."""
+def core_words(words: Sequence[str], openers: Sequence[tuple[str, ...]] = _OPENERS,
+               closers: Sequence[tuple[str, ...]] = ()) -> list[str]:
+    """The words after addressing and politeness ("hey hark could you please turn ..." -> "turn ..."), and
+    before any of ``closers`` ("... thank you"); a word is never stripped to nothing."""
     out = list(words)
     changed = True
     while changed and out:
         changed = False
-        for opener in _OPENERS:
-            n = len(opener)
-            if len(out) > n and tuple(out[:n]) == opener:
-                out, changed = out[n:], True
-                break
+        for opener in openers:
+            if len(out) > len(opener) and tuple(out[:len(opener)]) == opener:
+                out, changed = out[len(opener):], True
+        for closer in closers:
+            if len(out) > len(closer) and tuple(out[-len(closer):]) == closer:
+                out, changed = out[:-len(closer)], True
     return out
 
 

@@ -25,6 +25,7 @@ from typing import Callable, Iterable, Sequence
 
 from hark.sentences import Sample, sample_sentences
 from hark.skills import SkillSet
+from hark.speech_acts import core_words
 
 __all__ = ["FORMS", "Negative", "hard_negatives", "past_tense", "rewrite"]
 
@@ -103,17 +104,7 @@ class Negative:
 
 def _strip(words: Sequence[str]) -> list[str]:
     """The command without leading politeness and trailing thanks."""
-    out = list(words)
-    changed = True
-    while changed and out:
-        changed = False
-        for lead in _LEADERS:
-            if tuple(out[:len(lead)]) == lead and len(out) > len(lead):
-                out, changed = out[len(lead):], True
-        for trail in _TRAILERS:
-            if tuple(out[-len(trail):]) == trail and len(out) > len(trail):
-                out, changed = out[:-len(trail)], True
-    return out
+    return core_words(words, _LEADERS, _TRAILERS)
 
 
 def past_tense(verb: str, participle: bool = False) -> str:
