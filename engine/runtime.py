@@ -121,8 +121,11 @@ def _to_nbest(value: Any) -> NBest:
     if isinstance(value, str):
         return NBest.from_text(value)
     if isinstance(value, Mapping):
-        if "nbest" in value:
-            return _to_nbest(value["nbest"])
+        if "nbest" in value:  # one level: {"nbest": {"nbest": ...}} nested 3000 deep must not recurse 3000 times
+            inner = value["nbest"]
+            if isinstance(inner, Mapping):
+                raise InputError("'nbest' must be a list of hypotheses, got an object")
+            return _to_nbest(inner)
         if "text" in value:
             if not isinstance(value["text"], str):
                 raise InputError("'text' must be a string")
@@ -264,6 +267,8 @@ class Engine:
                 now = dt.datetime.fromisoformat(now)
             except ValueError:
                 raise InputError(f"now: not an ISO 8601 datetime: {now!r}") from None
+        elif not isinstance(now, dt.datetime):  # {"context": {"now": 5}} on a stream line
+            raise InputError(f"now: expected an ISO 8601 datetime, got {type(now).__name__} {now!r:.40}")
         if now.tzinfo is None:  # a wall-clock time means the configured time zone
             now = now.replace(tzinfo=self._tz())
         kwargs.setdefault("locale", self.config.engine.locale)

@@ -168,11 +168,10 @@ class NBest(_JSONType):
                 raise InputError(f"n-best item {i}: expected {{'text': ..., 'score': ...}}, got {item!r:.60}")
             if not isinstance(text, str):
                 raise InputError(f"n-best item {i}: 'text' must be a string")
-            if score is not None and (isinstance(score, bool) or not isinstance(score, (int, float))
-                                      or not math.isfinite(score)):
-                raise InputError(f"n-best item {i}: 'score' must be a finite number, got {score!r}")
+            if score is not None:
+                score = _finite_score(score, i)
             if text.strip():
-                rows.append((text.strip(), None if score is None else float(score)))
+                rows.append((text.strip(), score))
         if not rows:
             raise InputError("n-best list has no non-empty hypothesis")
         probs = _normalise_scores([s for _, s in rows])
@@ -181,6 +180,19 @@ class NBest(_JSONType):
             merged[text] = merged.get(text, 0.0) + p
         ranked = sorted(merged.items(), key=lambda kv: -kv[1])
         return cls(tuple(Hypothesis(t, round(p, 6)) for t, p in ranked), source=source)
+
+
+def _finite_score(score: Any, i: int) -> float:
+    """``score`` as a finite float; an int too large for a float (10**400) is refused like inf, not an
+    OverflowError."""
+    if isinstance(score, bool) or not isinstance(score, (int, float)):
+        raise InputError(f"n-best item {i}: 'score' must be a finite number, got {score!r:.60}")
+    if isinstance(score, int) and score.bit_length() > 1000:
+        raise InputError(f"n-best item {i}: 'score' must be a finite number, got an integer of "
+                         f"{score.bit_length()} bits")
+    if not math.isfinite(score):
+        raise InputError(f"n-best item {i}: 'score' must be a finite number, got {score!r}")
+    return float(score)
 
 
 def _normalise_scores(scores: list[float | None]) -> list[float]:
