@@ -41,10 +41,10 @@ def _in_scope_conf(probs: np.ndarray, oos_index: int) -> np.ndarray:
 
 
 def calibrate(model_dir: Path, config: Path | None, seed: int = 13, per_intent: int = 300, oos: int = 3000,
-              negatives: int = 40) -> dict:
+              negatives: int = 40, variants: int = 20) -> dict:
     with Engine(load_config(config, **{"plugins.disabled": ["intent"]})) as engine:
         _, valid = skill_dataset(engine.skills, per_intent=per_intent, seed=seed, oos=oos, negatives=negatives,
-                                 is_request=template_acceptor(engine))
+                                 is_request=template_acceptor(engine), variants=variants)
         tests = [t.text for t in engine.skills.tests()]
     model = JointModel(model_dir)
     index = {label: i for i, label in enumerate(model.intents)}
@@ -88,9 +88,10 @@ def main() -> None:
     ap.add_argument("--per-intent", type=int, default=300)
     ap.add_argument("--oos", type=int, default=3000)
     ap.add_argument("--negatives", type=int, default=40, help="the --negatives train_joint used")
+    ap.add_argument("--variants", type=int, default=20, help="the --variants train_joint used")
     args = ap.parse_args()
-    print(json.dumps(calibrate(args.model_dir, args.config, args.seed, args.per_intent, args.oos, args.negatives),
-                     indent=1))
+    print(json.dumps(calibrate(args.model_dir, args.config, args.seed, args.per_intent, args.oos, args.negatives,
+                               args.variants), indent=1))
 
 
 if __name__ == "__main__":

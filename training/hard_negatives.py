@@ -27,7 +27,7 @@ from hark.sentences import Sample, sample_sentences
 from hark.skills import SkillSet
 from hark.speech_acts import core_words
 
-__all__ = ["FORMS", "Negative", "hard_negatives", "past_tense", "rewrite"]
+__all__ = ["FORMS", "Negative", "hard_negatives", "past_tense", "request_variants", "rewrite"]
 
 FORMS = ("negated", "question", "statement", "reported", "buried")
 
@@ -91,6 +91,16 @@ _CONTEXT = ("so yesterday we were at my aunt's place", "honestly the traffic was
 _BURIED = ("{a} and {s} came up but we decided against it {b}", "{a} so i said we could {s} later {b}",
            "{a} and somebody joked about how to {s} {b}", "{a} then we argued about whether to {s} {b}",
            "{a} like i said to him {s} is not how it works {b}", "{a} and my brother wanted to {s} {b}")
+
+
+# the other side of each minimal pair: the same command framed as a request, so the model learns the frame, not
+# "any words around a command mean no" (polite and indirect requests lost accuracy to the negatives alone)
+_REQUEST_PREFIXES = ("can you", "could you", "could you please", "would you", "would you please", "will you",
+                     "please", "i want you to", "i'd like you to", "i need you to", "go ahead and", "can you please",
+                     "okay", "alright", "hey hark", "hey hark can you", "i'm going to bed so", "it's late so",
+                     "quick one", "right", "so", "um", "when you get a chance")
+_REQUEST_SUFFIXES = ("for me", "please", "thanks", "right now", "now", "if you can", "for me please", "thank you",
+                     "when you can")
 
 
 @dataclass(frozen=True)
@@ -175,6 +185,25 @@ def rewrite(words: Sequence[str], form: str, rng: random.Random) -> str | None:
                         rng.choice(_CONTEXT)))
         return " ".join(rng.choice(_BURIED).format(a=a, s=s, b=b).split())
     raise ValueError(f"unknown form {form!r} (known: {', '.join(FORMS)})")
+
+
+def request_variants(skills: SkillSet, per_intent: int = 20, seed: int = 0) -> list[Sample]:
+    """About ``per_intent`` commands per intent re-framed as polite or indirect requests, tags kept aligned."""
+    rng = random.Random(seed + 202)
+    out: list[Sample] = []
+    for sample in sample_sentences(skills, per_intent, seed + 303, filler_rate=0.0):
+        core = _strip(sample.words)
+        start = next((i for i in range(len(sample.words)) if list(sample.words[i:i + len(core)]) == core), None)
+        if not core or start is None:
+            continue
+        tags = list(sample.tags[start:start + len(core)])
+        frames = _REQUEST_PREFIXES if core[0] in _VERBS else \
+            tuple(p for p in _REQUEST_PREFIXES if p.split()[-1] not in ("to", "you", "and", "please"))
+        pre = rng.choice(frames).split() if rng.random() < 0.8 else []
+        post = rng.choice(_REQUEST_SUFFIXES).split() if not pre or rng.random() < 0.3 else []
+        words = pre + core + post
+        out.append(Sample(tuple(words), tuple(["O"] * len(pre) + tags + ["O"] * len(post)), sample.intent))
+    return out
 
 
 def hard_negatives(skills: SkillSet, per_intent: int = 60, seed: int = 0,

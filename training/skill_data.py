@@ -20,10 +20,10 @@ from hark.text import normalize, tokenize
 
 try:  # package import (python -m training....) or plain script
     from .data import Example, hwu64_rows, slurp_rows
-    from .hard_negatives import hard_negatives
+    from .hard_negatives import hard_negatives, request_variants
 except ImportError:  # pragma: no cover
     from data import Example, hwu64_rows, slurp_rows  # type: ignore
-    from hard_negatives import hard_negatives  # type: ignore
+    from hard_negatives import hard_negatives, request_variants  # type: ignore
 
 __all__ = ["spoken_number", "SlotFiller", "generate", "oos_examples", "skill_dataset", "COVERED_SCENARIOS",
            "NonRequest", "non_request_rows", "heldout_sentences", "NON_REQUESTS"]
@@ -114,16 +114,21 @@ def template_acceptor(engine: Any) -> Callable[[str], bool]:
 
 def skill_dataset(skills: SkillSet, per_intent: int = 300, seed: int = 0, oos: int = 3000,
                   heldout_fraction: float = 0.1, negatives: int = 40,
-                  is_request: Callable[[str], bool] | None = None) -> tuple[list[Example], list[Example]]:
+                  is_request: Callable[[str], bool] | None = None,
+                  variants: int = 0) -> tuple[list[Example], list[Example]]:
     """(train, valid) for the installed skills; held-out sentences (``heldout_sentences``) are never included.
 
     ``negatives``: commands sampled per intent and rewritten into hard negatives (negated, question, statement,
     reported, buried; training/hard_negatives.py), labelled out of scope; ``is_request`` drops a rewrite that a
-    skill's own template accepts.
+    skill's own template accepts. ``variants``: commands per intent re-framed as polite requests (the positive side
+    of the same contrast), labelled with their intent.
     """
     tests = heldout_sentences(skills)
     data = [e for e in generate(skills, per_intent, seed) if " ".join(e.words) not in tests]
     data += oos_examples(oos, seed, exclude=tests)
+    if variants:
+        data += [_example(list(v.words), list(v.tags), v.intent) for v in request_variants(skills, variants, seed)
+                 if " ".join(v.words) not in tests]
     if negatives:
         for neg in hard_negatives(skills, negatives, seed, is_request=is_request, exclude=tests):
             words = neg.text.split()

@@ -257,7 +257,7 @@ def load_splits(args) -> tuple[list[Example], list[Example], list[Example]]:
         with Engine(load_config(args.config, **{"plugins.disabled": ["intent"]}), entry_points=True) as engine:
             train_ex, valid_ex = skill_dataset(engine.skills, per_intent=args.per_intent, seed=args.seed,
                                                oos=args.oos, negatives=args.negatives,
-                                               is_request=template_acceptor(engine))
+                                               is_request=template_acceptor(engine), variants=args.variants)
         return train_ex, valid_ex, valid_ex
     if args.dataset == "slurp":
         from .slurp_data import slurp_splits
@@ -514,6 +514,9 @@ def main() -> None:
     ap.add_argument("--negatives", type=int, default=40,
                     help="commands per intent rewritten into hard negatives: negated, question, statement, "
                          "reported, buried (skills; 0 = none)")
+    ap.add_argument("--variants", type=int, default=20,
+                    help="commands per intent re-framed as polite requests, the positive side of the negatives "
+                         "(skills; 0 = none)")
     ap.add_argument("--out", type=Path, required=True)
     ap.add_argument("--epochs", type=int, default=3)
     ap.add_argument("--bs", type=int, default=32)
