@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import logging
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from hark.config import ranged
 from hark.hookspecs import hookimpl
 from hark.skills import Alt, Seq, SkillSet, SlotRef
 from hark.text import nearby_spans
@@ -34,12 +35,12 @@ class IntentSettings:
     #: label the model uses for out-of-scope requests
     oos_label: str = "oos"
     #: how many intents per utterance become interpretations
-    top_intents: int = 3
+    top_intents: int = field(default=3, metadata=ranged(1, 100))
     #: skill name for labels without a "skill." prefix (models trained on a data set's flat intent names)
     default_skill: str = ""
     #: confidence factor per slot whose words do not resolve to its type, so a tier that resolved it wins
-    unresolved_penalty: float = 0.7
-    threads: int = 1
+    unresolved_penalty: float = field(default=0.7, metadata=ranged(0, 1))
+    threads: int = field(default=1, metadata=ranged(1, 256))
 
 
 DEFAULT_MODEL_DIR = Path(__file__).resolve().parent / "model"
