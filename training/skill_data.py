@@ -26,12 +26,17 @@ except ImportError:  # pragma: no cover
     from hard_negatives import hard_negatives, request_variants  # type: ignore
 
 __all__ = ["spoken_number", "SlotFiller", "generate", "oos_examples", "skill_dataset", "COVERED_SCENARIOS",
-           "NonRequest", "non_request_rows", "heldout_sentences", "NON_REQUESTS"]
+           "NonRequest", "non_request_rows", "heldout_sentences", "NON_REQUESTS", "paraphrase_rows",
+           "out_of_scope_lines"]
 
 _DATA = Path(__file__).resolve().parent.parent / "benchmarks" / "data"
 #: hand-written sentences that must never be acted on. dev: the rule-based request gate was developed looking at
 #: its misses; test: written later by another author and never looked at while tuning. Neither is trained on.
 NON_REQUESTS = {"dev": _DATA / "non_requests_dev.tsv", "test": _DATA / "non_requests_test.tsv"}
+#: hand-written development paraphrases (skill, intent, sentence) and out-of-scope requests, to tune on instead of
+#: the skills' held-out tests and benchmarks/data/out_of_scope.txt
+PARAPHRASES_DEV = _DATA / "paraphrases_dev.tsv"
+OUT_OF_SCOPE = {"dev": _DATA / "out_of_scope_dev.txt", "test": _DATA / "out_of_scope.txt"}
 
 
 @dataclass(frozen=True)
@@ -43,13 +48,9 @@ class NonRequest:
 
 def non_request_rows(split: str = "dev") -> Iterator[NonRequest]:
     """Rows of a held-out non-request set (form, skill, sentence); nothing when the file is absent."""
-    path = NON_REQUESTS[split]
-    if not path.is_file():
-        return
-    with path.open(encoding="utf-8") as f:
-        for row in csv.reader((l for l in f if l.strip() and not l.startswith("#")), delimiter="\t"):
-            if len(row) >= 3:
-                yield NonRequest(row[0].strip(), row[1].strip(), row[2].strip())
+    for row in _tsv(NON_REQUESTS[split]):
+        if len(row) >= 3:
+            yield NonRequest(row[0].strip(), row[1].strip(), row[2].strip())
 
 OOS_LABEL = "oos"
 
@@ -91,12 +92,36 @@ def _example(words: list[str], tags: list[str], intent: str) -> Example:
     return Example(words, tags, intent, list(words), list(tags), list(range(len(words))))
 
 
+def _tsv(path: Path) -> Iterator[list[str]]:
+    if not path.is_file():
+        return
+    with path.open(encoding="utf-8") as f:
+        yield from csv.reader((l for l in f if l.strip() and not l.startswith("#")), delimiter="\t")
+
+
+def paraphrase_rows() -> Iterator[NonRequest]:
+    """The development paraphrases as (intent as "skill.Intent" in ``form``, skill, sentence) rows."""
+    for row in _tsv(PARAPHRASES_DEV):
+        if len(row) >= 3:
+            yield NonRequest(f"{row[0].strip()}.{row[1].strip()}", row[0].strip(), row[2].strip())
+
+
+def out_of_scope_lines(split: str = "test") -> list[str]:
+    """Hand-written out-of-scope requests: ``test`` is the benchmark's 60, ``dev`` the development set."""
+    path = OUT_OF_SCOPE[split]
+    if not path.is_file():
+        return []
+    return [l.strip() for l in path.read_text(encoding="utf-8").splitlines() if l.strip() and not l.startswith("#")]
+
+
 def heldout_sentences(skills: SkillSet) -> set[str]:
     """Normalised sentences that no training, tuning or calibration set may contain: the skills' ``tests:``
     and the hand-written non-request sets (benchmarks/data/non_requests_*.tsv) when they are present."""
     held = {normalize(x.text) for x in skills.tests()}
     for split in NON_REQUESTS:
         held |= {normalize(row.sentence) for row in non_request_rows(split)}
+        held |= {normalize(text) for text in out_of_scope_lines(split)}
+    held |= {normalize(row.sentence) for row in paraphrase_rows()}
     return held
 
 
