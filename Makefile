@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 export HARK_DATA ?= $(abspath ../shared/data)
 
-.PHONY: help install system-deps demo test test-slow test-data bench bench-intent bench-audio adapt-synthetic clean
+.PHONY: help install system-deps demo test test-slow test-data bench bench-intent bench-audio bench-fuzz adapt-synthetic clean
 
 help:  ## show the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -56,6 +56,9 @@ bench-intent: install  ## trained-tier benchmarks on SNIPS, ATIS, SLURP and the 
 	$(BIN)/python benchmarks/intent_engine.py --dataset snips
 	$(BIN)/python benchmarks/intent_engine.py --dataset atis
 	$(BIN)/python benchmarks/slurp.py
+
+bench-fuzz: install  ## fuzz parse, n-best, stream, WAV, skill files and the CLI -> benchmarks/results/fuzz.json (~10 min)
+	$(BIN)/python benchmarks/fuzz.py --examples 2000 --cli 300 --seconds 600
 
 adapt-synthetic: install  ## rebuild plugins/asr_pocketsphinx/models/en-us-synthetic (MAP adaptation to espeak-ng voices, ~1 min)
 	$(BIN)/python -m training.adapt_asr --espeak en-us+m4,en-us+f1,en-gb+m3,en-gb+m2,en-us+m6,en-us+f3,en-gb+m4,en-gb+f1 \

@@ -24,8 +24,8 @@ class SkillError(HarkError):
         where = ""
         if path:
             where = str(path) + (f":{line}" if line else "") + ": "
-        if key:
-            where += f"{key}: "
+        if key:  # a key is the user's text: a newline in it ('? "a\n"') must not break the one-line message
+            where += (key if key.isprintable() else key.encode("unicode_escape").decode("ascii")) + ": "
         super().__init__(where + message)
 
 
