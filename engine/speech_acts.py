@@ -19,7 +19,7 @@ from .skills import Alt, Opt, Seq, SkillSet, SlotRef, Word, expand_template
 from .text import tokenize
 from .types import Interpretation
 
-__all__ = ["FORMS", "FormLicence", "FormLicences", "carrier_words", "core_words", "detect_form", "veto_reason"]
+__all__ = ["COMMAND_VERBS", "FORMS", "FormLicence", "FormLicences", "carrier_words", "core_words", "detect_form", "veto_reason"]
 
 #: what a reading can be besides a request
 FORMS = ("negated", "question", "statement", "reported", "buried")
@@ -33,6 +33,7 @@ _OPENERS = (("hey", "hark"), ("ok", "hark"), ("okay", "hark"), ("hark",), ("hey"
 _NEGATIONS = frozenset("""don't dont not never didn't didnt doesn't doesnt won't wont shouldn't shouldnt
     wouldn't wouldnt mustn't isn't isnt aren't arent wasn't wasnt weren't werent haven't hasn't hadn't cannot
     can't cant couldn't couldnt neither nor""".split())
+_NEG = "\x00not"
 _NEGATION_PHRASES = (("no", "need"), ("no", "way"), ("rather", "you", "didn't"), ("let's", "not"))
 # questions about history or state; "what's the next word" and "which song is this" ask for what a skill serves,
 # so "what" and "which" are left to the trained tier's hard negatives
@@ -55,6 +56,15 @@ _IRREGULAR_PAST = frozenset("""was were been had did went got gone made told lef
 
 _PAST_TIME = frozenset("yesterday ago earlier lastnight".split())
 
+#: verbs that start commands, in the bundled skills and in skills people write
+COMMAND_VERBS = frozenset("""activate add adjust begin bolt boost boot break brighten bring bump buy cancel change
+    check choose clear close come continue cool crank create cut deactivate decrease delete dim disable dismiss drop
+    enable end fast find fire flip forget freeze get give go hear heat hold increase jump keep kill launch leave let
+    lift light list listen load lock lower make move mute open pause plan play power practice practise pronounce
+    pull put queue raise read record reduce remove repeat replay restart resume rewind ring roll run say schedule
+    secure send set show shuffle shut sing skip speak spin start stop stream switch take tell throw turn unfreeze
+    unlock unmute unpause wake warm watch write scrap bring""".split())
+
 #: extra carrier words allowed beyond the intent's longest template ("hey hark can you please ...")
 BURIED_MARGIN = 5
 
@@ -63,7 +73,8 @@ BURIED_MARGIN = 5
 class FormLicence:
     """What one intent's own templates allow: negations, opening words, statements, reporting verbs, length."""
 
-    #: (negation, next word) and (previous word, negation) pairs of the templates ("don't need", "i don't")
+    #: (negation, next word) and (previous word, negation) pairs of the templates ("don't need", "i don't"), any
+    #: negation word standing for all ("no need" is licensed by "don't need")
     negations: frozenset[tuple[str, str]]
     #: first words of the templates after politeness
     openers: frozenset[str]
@@ -119,7 +130,7 @@ def licence_for(templates: Sequence[Seq]) -> FormLicence:
             reporting |= set(core) & _REPORTING
             for prev, w, nxt in zip([""] + core, core, core[1:] + [""]):
                 if w in _NEGATIONS or w == "no":
-                    negations |= {(w, nxt), (prev, w)}
+                    negations |= {(_NEG, nxt)} | ({(prev, _NEG)} if prev else set())
     return FormLicence(frozenset(negations), frozenset(openers), bool(openers & _QUESTION_OPENERS), describes,
                        frozenset(reporting), max((_max_words(t) for t in templates), default=0))
 
@@ -172,6 +183,13 @@ def _is_past(word: str) -> bool:
     return word in _IRREGULAR_PAST or (len(word) > 4 and word.endswith("ed") and word not in _NOT_PAST)
 
 
+def _commands_too(core: Sequence[str], lic: FormLicence) -> bool:
+    """A reason, then the request itself: "i'm going to bed so turn off the lights", "it's getting dark close
+    the curtains" (a command verb the intent's templates start with, later in the sentence)."""
+    verbs = lic.openers & COMMAND_VERBS
+    return any(w in verbs for w in core[1:])
+
+
 def detect_form(words: Sequence[str], licence: FormLicence | None = None,
                 all_words: Sequence[str] = ()) -> str | None:
     """The non-request form of a reading's carrier words, or None for a request.
@@ -185,18 +203,18 @@ def detect_form(words: Sequence[str], licence: FormLicence | None = None,
         return None
     for prev, w, nxt in zip([""] + core, core, core[1:] + [""]):
         if (w in _NEGATIONS or (w == "no" and nxt in ("need", "way"))) \
-                and (w, nxt) not in lic.negations and (prev, w) not in lic.negations:
+                and (_NEG, nxt) not in lic.negations and (prev, _NEG) not in lic.negations:
             return "negated"
     if (set(core) & _REPORTING) - lic.reporting or _has_phrase(core, ("used", "to", "say")):
         return "reported"
     first = core[0]
     asking = first in _QUESTION_OPENERS
-    past = any(_is_past(w) for w in core)
+    past = any(_is_past(w) for w in core) and not _commands_too(core, lic)
     if past and _PAST_TIME & set(all_words or core) or (past and _has_phrase(all_words or core, ("last", "night"))):
         return "question" if asking else "statement"
     if asking and not lic.asks and first not in lic.openers:
         return "question"
-    if first in _SUBJECTS and not (first in lic.openers and lic.describes):
+    if first in _SUBJECTS and not (first in lic.openers and lic.describes) and not _commands_too(core, lic):
         rest = core[1:]
         if first in _COPULAS or (not any(w in _MODALS for w in rest) and _describes(rest)):
             return "statement"

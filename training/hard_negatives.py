@@ -25,7 +25,7 @@ from typing import Callable, Iterable, Sequence
 
 from hark.sentences import Sample, sample_sentences
 from hark.skills import SkillSet
-from hark.speech_acts import core_words
+from hark.speech_acts import COMMAND_VERBS, core_words
 
 __all__ = ["FORMS", "Negative", "hard_negatives", "past_tense", "request_variants", "rewrite"]
 
@@ -50,13 +50,9 @@ _PARTICIPLE = {"take": "taken", "give": "given", "begin": "begun", "run": "run",
                "show": "shown", "wake": "woken", "break": "broken", "choose": "chosen", "sing": "sung",
                "speak": "spoken", "freeze": "frozen", "unfreeze": "unfrozen", "write": "written",
                "forget": "forgotten", "rewind": "rewound"}
-# command verbs of the bundled skills and of skills people write; a sentence starting with another word
-# ("lights on", "it's too dark in here") is only used by the forms that need no verb
-_VERBS = set(_IRREGULAR) | set("""turn switch open close raise lower dim brighten start pause resume play
-    unlock unlock secure bolt increase decrease change adjust cancel delete remove clear end kill dismiss
-    schedule add create replay repeat continue unpause restart queue shuffle mute unmute skip jump listen watch
-    practise practice pronounce check list stream lift roll pull crank bump boost warm cool heat power boot
-    move fire light switch activate deactivate disable enable reduce mute record load launch""".split()) - {"do", "have"}
+# a sentence starting with a word that is not a command verb ("lights on", "it's too dark in here") is only used by
+# the forms that need no verb
+_VERBS = COMMAND_VERBS
 _PARTICLES = ("on", "off", "up", "down", "out", "in", "back")
 _OBJECT_END = {"to", "for", "in", "at", "by", "on", "with", "from", "until", "till", "please", "now"}
 
