@@ -334,6 +334,10 @@ class WavFile(AudioSource):
             raise InputError(f"{self.path}: is a folder, not a WAV file") from None
         except OSError as exc:
             raise InputError(f"{self.path}: cannot read ({exc.strerror or exc})") from None
+        try:  # here rather than on the first frame: `hark listen --wav` would have built its engine by then
+            limits_.check_resample_ratio(self.format.rate, sample_rate)
+        except InputError as exc:
+            raise InputError(f"{self.path}: {exc}") from None
         actual = max(0, self.path.stat().st_size - self.format.data_offset)
         size = self.format.data_size
         if size is not None and size > actual:

@@ -271,6 +271,21 @@ def check_wav(path: Path, data: bytes) -> Any:
     return out
 
 
+def check_listen_wav(engine: Any, path: Path, data: bytes) -> Any:
+    """`hark listen --wav`: the file's frames through ``Engine.stream`` (vad, then ASR if enabled), or a HarkError
+    when the header is refused; the stream itself never raises."""
+    from hark.audio import WavFile
+
+    path.write_bytes(data)
+    source = refused_or(lambda: WavFile(path))
+    if isinstance(source, HarkError):
+        return source
+    events = list(engine.stream(iter(source)))
+    for e in events:
+        json.dumps(e.to_dict() if e.kind != "speech_end" else {k: v for k, v in e.data.items() if k != "audio"})
+    return events
+
+
 # --------------------------------------------------------------------------------------------- skill files
 
 VALID_SKILL = {

@@ -13,8 +13,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from fuzz_props import (check_parse, check_skill, check_stream, check_wav, measure, parse_inputs, skill_documents,
-                        stream_lines, texts, wav_bytes, yaml_texts)
+from fuzz_props import (check_listen_wav, check_parse, check_skill, check_stream, check_wav, measure, parse_inputs,
+                        plausible_wavs, skill_documents, stream_lines, texts, wav_bytes, yaml_texts)
 from hark import Engine, load_config
 
 from conftest import ROOT
@@ -80,6 +80,14 @@ def test_stream_any_lines(template_engine, lines, as_file):
 def test_wav_any_bytes(tmp_path_factory, data):
     path = tmp_path_factory.getbasetemp() / "fuzz.wav"
     bounded(lambda: check_wav(path, data), "read_wav")
+
+
+@settings(FUZZ, max_examples=60)
+@given(data=wav_bytes | plausible_wavs())
+def test_listen_wav_any_bytes(tmp_path_factory, template_engine, data):
+    """What `hark listen --wav FILE` does with the file: frames through the vad plugin and the stream."""
+    path = tmp_path_factory.getbasetemp() / "listen.wav"
+    bounded(lambda: check_listen_wav(template_engine, path, data), "listen --wav")
 
 
 @settings(FUZZ, max_examples=300)
