@@ -95,6 +95,11 @@ _REQUEST_PREFIXES = ("can you", "could you", "could you please", "would you", "w
                      "please", "i want you to", "i'd like you to", "i need you to", "go ahead and", "can you please",
                      "okay", "alright", "hey hark", "hey hark can you", "i'm going to bed so", "it's late so",
                      "quick one", "right", "so", "um", "when you get a chance")
+# a reason said with the request ("i'm going to bed so turn off the lights"): the request still stands
+_REASONS = ("i'm going to bed", "we're leaving now", "it's late", "the kids are asleep", "i'm cooking dinner",
+            "guests are coming over", "i love this one", "i'm already up", "good morning", "good night", "i'm home",
+            "it's getting dark", "i can't see a thing", "i'm heading out", "the baby is sleeping",
+            "we're watching a film", "i'm working from home today", "dinner's ready", "i'm back", "it's freezing")
 _REQUEST_SUFFIXES = ("for me", "please", "thanks", "right now", "now", "if you can", "for me please", "thank you",
                      "when you can")
 
@@ -195,8 +200,14 @@ def request_variants(skills: SkillSet, per_intent: int = 20, seed: int = 0) -> l
         tags = list(sample.tags[start:start + len(core)])
         frames = _REQUEST_PREFIXES if core[0] in _VERBS else \
             tuple(p for p in _REQUEST_PREFIXES if p.split()[-1] not in ("to", "you", "and", "please"))
-        pre = rng.choice(frames).split() if rng.random() < 0.8 else []
-        post = rng.choice(_REQUEST_SUFFIXES).split() if not pre or rng.random() < 0.3 else []
+        roll = rng.random()
+        if roll < 0.25:  # a reason first, then the request
+            pre, post = (rng.choice(_REASONS) + rng.choice((" so", " so", "", " and"))).split(), []
+        elif roll < 0.35:  # the request, then the reason
+            pre, post = [], rng.choice(_REASONS).split()
+        else:
+            pre = rng.choice(frames).split() if roll < 0.85 else []
+            post = rng.choice(_REQUEST_SUFFIXES).split() if not pre or rng.random() < 0.3 else []
         words = pre + core + post
         out.append(Sample(tuple(words), tuple(["O"] * len(pre) + tags + ["O"] * len(post)), sample.intent))
     return out
