@@ -52,7 +52,12 @@ _MODALS = frozenset("can could should must will would shall might may need needs
 _NOT_PAST = frozenset("need bed red shed seed speed feed weed bleed breed embed bed hundred".split())
 _IRREGULAR_PAST = frozenset("""was were been had did went got gone made told left took taken gave given woke
     woken ran came found brought began begun kept held heard broke broken chose sang sung spoke spoken bought
-    thought sent forgot forgotten wrote written threw thrown froze frozen""".split())
+    thought sent forgot forgotten wrote written threw thrown froze frozen fell fallen slept felt saw seen ate
+    eaten drank drunk sat stood lost met paid spent won understood taught caught flew flown drove driven rode
+    grew grown knew known shook wore worn hid bit lit meant fed led stuck struck swung hung dug sank overslept
+    became""".split())
+_TIME_NOUNS = frozenset("""night week month year time weekend summer winter spring autumn fall monday tuesday
+    wednesday thursday friday saturday sunday christmas""".split())
 
 _PAST_TIME = frozenset("yesterday ago earlier lastnight".split())
 
@@ -113,7 +118,7 @@ def _sentences(node: Any, limit: int = 400) -> list[list[str]]:
 
 
 def _describes(words: Sequence[str]) -> bool:
-    return any(w in _COPULAS or _is_past(w) for w in words)
+    return any(w in _COPULAS or w == "has" or _is_past(w) for w in words)
 
 
 def licence_for(templates: Sequence[Seq]) -> FormLicence:
@@ -183,11 +188,26 @@ def _is_past(word: str) -> bool:
     return word in _IRREGULAR_PAST or (len(word) > 4 and word.endswith("ed") and word not in _NOT_PAST)
 
 
+# questions about causes and agents ask about the past or state even of an intent that answers questions
+_WHY_WHO = frozenset({"why", "who", "whose", "whom", "who's", "why's"})
+_AFTER_SO = frozenset("no please can could would will let's just".split())
+_EMBEDDING = frozenset("to i we they he she it you a an the my your our his her their its this that of".split())
+
+
 def _commands_too(core: Sequence[str], lic: FormLicence) -> bool:
     """A reason, then the request itself: "i'm going to bed so turn off the lights", "it's getting dark close
-    the curtains" (a command verb the intent's templates start with, later in the sentence)."""
-    verbs = lic.openers & COMMAND_VERBS
-    return any(w in verbs for w in core[1:])
+    the curtains", "i missed something replay the chapter": a command verb later in the sentence that is not
+    embedded ("i forgot to turn off ...", "we play it every friday"), or that follows "could you"; or "so"
+    followed by a request's opening ("... so no alarm", "... so please"; "so dark", "so i went" are not)."""
+    for i in range(1, len(core)):
+        if core[i] == "so" and i + 1 < len(core) and core[i + 1] in _AFTER_SO:  # "i'm off so no alarm"
+            return True
+        if core[i] not in COMMAND_VERBS:
+            continue
+        before = core[i - 1]
+        if before not in _EMBEDDING or (before == "you" and i >= 2 and core[i - 2] in _MODALS):
+            return True
+    return False
 
 
 def detect_form(words: Sequence[str], licence: FormLicence | None = None,
@@ -207,12 +227,14 @@ def detect_form(words: Sequence[str], licence: FormLicence | None = None,
             return "negated"
     if (set(core) & _REPORTING) - lic.reporting or _has_phrase(core, ("used", "to", "say")):
         return "reported"
-    first = core[0]
+    first = "why" if core[:2] == ["how", "come"] else core[0]
     asking = first in _QUESTION_OPENERS
     past = any(_is_past(w) for w in core) and not _commands_too(core, lic)
-    if past and _PAST_TIME & set(all_words or core) or (past and _has_phrase(all_words or core, ("last", "night"))):
+    context = list(all_words or core)
+    if past and (_PAST_TIME & set(context)
+                 or any(a == "last" and b in _TIME_NOUNS for a, b in zip(context, context[1:]))):
         return "question" if asking else "statement"
-    if asking and not lic.asks and first not in lic.openers:
+    if asking and first not in lic.openers and (not lic.asks or first in _WHY_WHO):
         return "question"
     if first in _SUBJECTS and not (first in lic.openers and lic.describes) and not _commands_too(core, lic):
         rest = core[1:]

@@ -43,8 +43,21 @@ def test_non_request_forms_are_detected(words, form):
     assert detect_form(words.split(), UNLOCK) == form
 
 
+@pytest.mark.parametrize("words, form", [
+    ("why would you unlock the", "question"),
+    ("how come you unlocked the", "question"),
+    ("did you unlock the last week", "question"),
+    ("i forgot to unlock the", "statement"),
+    ("the has a lock that sticks", "statement"),
+    ("it's so cold that nobody wants to unlock the", "statement"),
+])
+def test_more_non_request_forms(words, form):
+    assert detect_form(words.split(), UNLOCK) == form
+
+
 @pytest.mark.parametrize("words", ["unlock the", "hey hark could you please unlock my", "let me in",
-                                   "can you unlock the"])
+                                   "can you unlock the", "i'm home so unlock the", "the kids are back let them in",
+                                   "we're expecting guests so please unlock the", "it's late could you unlock the"])
 def test_requests_pass(words):
     assert detect_form(words.split(), UNLOCK) is None
 
