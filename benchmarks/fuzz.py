@@ -2,12 +2,13 @@
 
     python benchmarks/fuzz.py --examples 2000 --cli 300 --seconds 600   # make bench-fuzz
 
-Through the Python API (targets parse, parse_full, stream, wav, skill), every input must end in a result or a
-one-line HarkError; through the CLI (`hark parse -- TEXT`, `hark parse --nbest -`, `hark stream`, `hark transcribe`),
-in exit status 0 or 1 with no traceback and no "internal error" (status 2). A crash is recorded with its input and
-the run goes on, so one bug does not hide the next. Writes benchmarks/results/fuzz.json: inputs tried, crashes (with
-inputs), worst time and worst memory per target (API: growth of this process's peak RSS during one input; CLI: the
-child's own max RSS, from GNU time), the machine's load average and the command.
+Through the Python API (targets parse, parse_full, stream, wav, listen_wav, skill, skill_engine), every input must
+end in a result or a one-line HarkError; through the CLI (`hark parse -- TEXT`, `hark parse --nbest -`,
+`hark stream`, `hark transcribe`, `hark listen --wav`), in exit status 0 or 1 with no traceback and no "internal
+error" (status 2). A crash is recorded with its input and the run goes on, so one bug does not hide the next.
+Writes benchmarks/results/fuzz.json: inputs tried, crashes (with inputs), worst time and worst memory per target
+(API: growth of this process's peak RSS during one input; CLI: the child's own max RSS, from GNU time), the
+machine's load average and the command.
 """
 from __future__ import annotations
 
@@ -138,7 +139,8 @@ def argv_text(text: str) -> str:
 
 
 def cli_cases(n: int, workdir: Path) -> list[tuple[str, list[str], bytes]]:
-    """(target, argv, stdin) for about ``n`` runs spread over the four commands."""
+    """(target, argv, stdin) for ``n`` runs spread over four commands, plus `hark listen --wav` on every third
+    fuzzed WAV."""
     share = max(1, n // 4)
     cases: list[tuple[str, list[str], bytes]] = []
     for text in collect(fp.texts, share):
@@ -154,6 +156,8 @@ def cli_cases(n: int, workdir: Path) -> list[tuple[str, list[str], bytes]]:
         path = workdir / f"fuzz{i}.wav"
         path.write_bytes(data)
         cases.append(("cli_transcribe", ["transcribe", "--json", str(path)], b""))
+        if i % 3 == 0:  # the whole audio path too: vad, ASR, parse
+            cases.append(("cli_listen_wav", ["listen", "--json", "--wav", str(path)], b""))
     return cases
 
 
@@ -168,7 +172,8 @@ def check_cli(status: int, stderr: str) -> str | None:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--examples", type=int, default=2000, help="inputs per API target (parse_full: a tenth)")
+    ap.add_argument("--examples", type=int, default=2000, help="inputs per API target (parse_full: a tenth, listen_wav: a quarter, "
+                    "skill_engine: a twentieth)")
     ap.add_argument("--cli", type=int, default=300, help="CLI runs in all (a quarter per command)")
     ap.add_argument("--seconds", type=float, default=600, help="time budget; API targets share 60 %% of it")
     ap.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "fuzz.json")
@@ -176,7 +181,7 @@ def main() -> None:
     logging.disable(logging.WARNING)  # the n-best cut warning, thousands of times
     t_start = time.perf_counter()
     load_start = os.getloadavg()
-    api_budget = args.seconds * 0.6 / 5
+    api_budget = args.seconds * 0.6 / 7
 
     env = {k: v for k, v in os.environ.items() if not k.startswith("HARK_") or k == "HARK_DATA"}
     targets: dict[str, Target] = {}
@@ -187,6 +192,10 @@ def main() -> None:
         templates = Engine(load_config(ROOT / "config.yaml", env={},
                                        **{"plugins.disabled": ["intent", "asr_pocketsphinx"]}))
         full = Engine(load_config(ROOT / "config.yaml", env={}))
+        # for listen_wav: without entity_resolver, whose first audio chunk builds every catalog index in a
+        # background thread that would compete with the other targets' timings
+        audio = Engine(load_config(ROOT / "config.yaml", env={},
+                                   **{"plugins.disabled": ["intent", "asr_pocketsphinx", "entity_resolver"]}))
         for engine in (templates, full):
             for text in ("play some music by queen", "set a timer for ten minutes", "wake me up at 7 am"):
                 engine.parse(text)
@@ -196,16 +205,21 @@ def main() -> None:
             ("stream", st.tuples(st.lists(fp.stream_lines, max_size=6), st.booleans()),
              lambda v: fp.check_stream(templates, v[0], v[1]), args.examples),
             ("wav", fp.wav_bytes, lambda v: fp.check_wav(work / "api.wav", v), args.examples),
-            ("skill", st.one_of(fp.skill_documents(), fp.yaml_texts),
-             lambda v: fp.check_skill(work / "skill" / "skill.yaml", v, templates.slot_types), args.examples),
+            ("listen_wav", st.one_of(fp.wav_bytes, fp.plausible_wavs()),
+             lambda v: fp.check_listen_wav(audio, work / "listen.wav", v), max(1, args.examples // 4)),
+            ("skill", st.tuples(st.one_of(fp.skill_documents(), fp.yaml_texts), st.booleans()),
+             lambda v: fp.check_skill(work / "skill" / "skill.yaml", v[0], templates.slot_types, v[1]),
+             args.examples),
+            ("skill_engine", st.tuples(fp.skill_documents(), st.lists(fp.texts, min_size=1, max_size=3)),
+             lambda v: fp.check_skill_engine(work / "skills", v[0], v[1]), max(1, args.examples // 20)),
         ]
         for name, strategy, check, n in plans:
             targets[name] = Target(name, api_budget)
             run_api(targets[name], strategy, check, n)
             print(f"{name}: {targets[name].summary()['inputs_tried']} inputs, {len(targets[name].crashes)} crashes, "
                   f"worst {targets[name].worst_s:.2f} s / {targets[name].worst_mb:.0f} MB", file=sys.stderr)
-        templates.close()
-        full.close()
+        for engine in (templates, full, audio):
+            engine.close()
 
         cli_budget = max(30.0, args.seconds - (time.perf_counter() - t_start))
         cli_start = time.perf_counter()
@@ -220,7 +234,7 @@ def main() -> None:
                 target.tried += 1
             else:
                 target.record(seconds, mb, shown((argv[:-1] + [argv[-1][:100]], stdin[:100])), status == 1)
-        for name in ("cli_parse", "cli_parse_nbest", "cli_stream", "cli_transcribe"):
+        for name in ("cli_parse", "cli_parse_nbest", "cli_stream", "cli_transcribe", "cli_listen_wav"):
             if name in targets:
                 t = targets[name]
                 print(f"{name}: {t.tried} runs, {len(t.crashes)} crashes, worst {t.worst_s:.2f} s / "

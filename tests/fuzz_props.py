@@ -370,12 +370,35 @@ yaml_texts = st.one_of(
 )
 
 
-def check_skill(path: Path, text: str, slot_types: Any) -> Any:
-    """``Skill.from_yaml`` ends in a Skill or a SkillError that starts with the file's name."""
-    from hark.skills import Skill
+def check_skill(path: Path, text: str, slot_types: Any, via_registry: bool = False) -> Any:
+    """``Skill.from_yaml`` (or ``SkillRegistry.add_path`` on the file written out, lone surrogates and all) ends in
+    a Skill or a SkillError that starts with the file's name."""
+    from hark.skills import Skill, SkillRegistry
 
-    out = refused_or(lambda: Skill.from_yaml(path, slot_types, text))
+    if via_registry:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(text.encode("utf-8", "surrogatepass"))
+        registry = SkillRegistry(slot_types)
+        out = refused_or(lambda: registry.add_path(path.parent) or registry.build())
+    else:
+        out = refused_or(lambda: Skill.from_yaml(path, slot_types, text))
     if isinstance(out, HarkError):
         assert isinstance(out, SkillError), f"{type(out).__name__}: {out}"
         assert str(out).startswith(str(path)), str(out)
     return out
+
+
+def check_skill_engine(folder: Path, text: str, sentences: list[str]) -> Any:
+    """An engine over one fuzzed skill (templates only) starts or stops with a SkillError, then parses
+    ``sentences`` (matching many optional groups or a huge alternation must stay cheap)."""
+    from hark import Engine, load_config
+
+    (folder / "fuzzed").mkdir(parents=True, exist_ok=True)
+    (folder / "fuzzed" / "skill.yaml").write_bytes(text.encode("utf-8", "surrogatepass"))
+    engine = refused_or(lambda: Engine(load_config(None, env={}, **{
+        "skills.paths": [str(folder)], "plugins.disabled": ["intent", "asr_pocketsphinx"]})))
+    if isinstance(engine, HarkError):
+        assert isinstance(engine, SkillError), f"{type(engine).__name__}: {engine}"
+        return engine
+    with engine:
+        return [check_parse(engine, s) for s in sentences]
