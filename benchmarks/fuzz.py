@@ -172,8 +172,9 @@ def check_cli(status: int, stderr: str) -> str | None:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--examples", type=int, default=2000, help="inputs per API target (parse_full: a tenth, listen_wav: a quarter, "
-                    "skill_engine: a twentieth)")
+    ap.add_argument("--examples", type=int, default=2000,
+                    help="inputs per API target (parse_full: a tenth, listen_wav: a quarter, skill_engine: a "
+                         "twentieth)")
     ap.add_argument("--cli", type=int, default=300, help="CLI runs in all (a quarter per command)")
     ap.add_argument("--seconds", type=float, default=600, help="time budget; API targets share 60 %% of it")
     ap.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "fuzz.json")

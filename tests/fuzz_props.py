@@ -256,7 +256,8 @@ def plausible_wavs(draw: Any) -> bytes:
     return out[:draw(st.one_of(st.just(len(out)), st.just(len(out)), st.just(len(out)), st.integers(0, len(out))))]
 
 
-wav_bytes = st.one_of(plausible_wavs(), plausible_wavs(), wav_files(), wav_files(), wav_files(), st.binary(max_size=200), st.binary(max_size=100).map(lambda b: b"RIFF" + b))
+wav_bytes = st.one_of(plausible_wavs(), plausible_wavs(), wav_files(), wav_files(), wav_files(),
+                      st.binary(max_size=200), st.binary(max_size=100).map(lambda b: b"RIFF" + b))
 
 
 def check_wav(path: Path, data: bytes) -> Any:

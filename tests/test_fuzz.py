@@ -9,12 +9,15 @@ example database is kept, so a run here gives the same inputs as a run in CI; ``
 """
 from __future__ import annotations
 
+import struct
+
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from fuzz_props import (check_listen_wav, check_parse, check_skill, check_skill_engine, check_stream, check_wav, measure,
-                        parse_inputs, plausible_wavs, skill_documents, stream_lines, texts, wav_bytes, yaml_texts)
+from fuzz_props import (Nested, check_listen_wav, check_parse, check_skill, check_skill_engine, check_stream, check_wav,
+                        measure, parse_inputs, plausible_wavs, skill_documents, stream_lines, texts, wav_bytes,
+                        yaml_texts)
 from hark import Engine, load_config
 
 from conftest import ROOT
@@ -30,6 +33,13 @@ settings.register_profile(
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much,
                            HealthCheck.function_scoped_fixture, HealthCheck.large_base_example])
 FUZZ = settings.get_profile("fuzz")
+
+
+def wav_header(rate: int) -> bytes:
+    """A 16-bit mono WAV declaring ``rate``, with a little silence."""
+    fmt = struct.pack("<HHIIHH", 1, 1, rate, rate * 2 & 0xFFFFFFFF, 2, 16)
+    body = b"WAVE" + b"fmt " + struct.pack("<I", 16) + fmt + b"data" + struct.pack("<I", 800) + bytes(800)
+    return b"RIFF" + struct.pack("<I", len(body)) + body
 
 
 def bounded(fn, what):
@@ -59,6 +69,9 @@ def template_engine():
 
 @settings(FUZZ, max_examples=400)
 @given(value=parse_inputs)
+@example(value=[{"text": "hi", "score": 10**400}])  # was OverflowError
+@example(value=Nested([{"text": "hi"}], 3000))  # {"nbest": {"nbest": ...}}: was RecursionError
+@example(value=[{"text": f"play {i}", "score": 1.0 / (i + 2)} for i in range(10_000)])  # the issue's list
 def test_parse_any_input(template_engine, value):
     bounded(lambda: check_parse(template_engine, value), "parse")
 
@@ -73,12 +86,14 @@ def test_parse_any_input_full_engine(bundled_engine, value):
 
 @settings(FUZZ, max_examples=150)
 @given(lines=st.lists(stream_lines, max_size=6), as_file=st.booleans())
+@example(lines=['{"text": "set a timer", "context": {"now": 5}}'], as_file=True)  # was AttributeError
 def test_stream_any_lines(template_engine, lines, as_file):
     bounded(lambda: check_stream(template_engine, lines, as_file), "stream")
 
 
 @settings(FUZZ, max_examples=400)
 @given(data=wav_bytes)
+@example(data=wav_header(4_000_000_000))  # the issue's header: 8 s and 1.7 GB before the limits
 def test_wav_any_bytes(tmp_path_factory, data):
     path = tmp_path_factory.getbasetemp() / "fuzz.wav"
     bounded(lambda: check_wav(path, data), "read_wav")
@@ -96,6 +111,7 @@ def audio_engine():
 
 @settings(FUZZ, max_examples=60)
 @given(data=wav_bytes | plausible_wavs())
+@example(data=wav_header(14606))  # refused on the first frame, inside the stream: now when the file is opened
 def test_listen_wav_any_bytes(tmp_path_factory, audio_engine, data):
     """What `hark listen --wav FILE` does with the file: frames through the vad plugin and the stream."""
     path = tmp_path_factory.getbasetemp() / "listen.wav"
@@ -104,7 +120,15 @@ def test_listen_wav_any_bytes(tmp_path_factory, audio_engine, data):
 
 @settings(FUZZ, max_examples=300)
 @given(text=st.one_of(skill_documents(), yaml_texts), via_registry=st.booleans())
+@example(text="a: &a [*a]", via_registry=False)  # was RecursionError
+@example(text="x: !!python/object:os.system ls", via_registry=False)  # was ConstructorError
+@example(text="x: !!timestamp 2001-02-30", via_registry=True)  # was ValueError
+@example(text="\x1f", via_registry=False)  # was a message over two lines
+@example(text="? '\n\n  '\n: lights\n", via_registry=False)  # a key with a newline: likewise
+@example(text="name: x\nintents: {A: {examples: [a]}}\nv0: &v0 [x, x, x, x, x, x, x, x, x, x]\n" + "".join(
+    f"v{i}: &v{i} [{', '.join([f'*v{i - 1}'] * 10)}]\n" for i in range(1, 7)), via_registry=True)  # alias bomb
 def test_skill_file_any_text(tmp_path_factory, template_engine, text, via_registry):
+    """An alias bomb of 300 bytes took 26 s and 1.8 GB before ``ALIAS_BUDGET``."""
     path = tmp_path_factory.getbasetemp() / "fuzzskill" / "skill.yaml"
     bounded(lambda: check_skill(path, text, template_engine.slot_types, via_registry), "Skill.from_yaml")
 
