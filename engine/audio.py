@@ -289,7 +289,11 @@ def _decode(raw: bytes, fmt: _WavFormat) -> np.ndarray:
     raw = raw[:n]
     w = fmt.width
     if fmt.codec == _WAVE_FLOAT:
-        x = np.frombuffer(raw, dtype="<f4" if w == 4 else "<f8").astype(np.float64)
+        # NaN, inf or 1e300 in a float WAV (a corrupt file) would reach the resampler and the int16 cast: silence
+        # and full scale instead, like a PCM file's extremes (signalling NaNs warn on the cast itself)
+        with np.errstate(invalid="ignore", over="ignore"):
+            x = np.frombuffer(raw, dtype="<f4" if w == 4 else "<f8").astype(np.float64)
+        x = np.clip(np.nan_to_num(x, nan=0.0, posinf=1.0, neginf=-1.0), -1.0, 1.0)
     elif w == 1:
         x = (np.frombuffer(raw, dtype=np.uint8).astype(np.float64) - 128.0) / 128.0
     elif w == 2:

@@ -22,6 +22,9 @@ from hark import Engine, load_config
 
 from conftest import ROOT
 
+#: numpy's overflow/invalid-value warnings mean garbage reached the arithmetic (NaN samples, a wrapped int16)
+pytestmark = pytest.mark.filterwarnings("error::RuntimeWarning")
+
 #: per input, on a loaded 2-core machine (the worst input, a 12,000-hypothesis "play ..." list, takes about 0.4 s
 #: alone and 2 s when three processes share the two cores); the reported bugs took 8 s to minutes
 MAX_SECONDS = 3.0
