@@ -188,8 +188,8 @@ def _is_past(word: str) -> bool:
     return word in _IRREGULAR_PAST or (len(word) > 4 and word.endswith("ed") and word not in _NOT_PAST)
 
 
-# questions about causes and agents ask about the past or state even of an intent that answers questions
-_WHY_WHO = frozenset({"why", "who", "whose", "whom", "who's", "why's"})
+# "why" (and "how come") asks about causes, even of an intent that answers other questions
+_WHY_WHO = frozenset({"why", "why's"})
 _AFTER_SO = frozenset("no please can could would will let's just".split())
 _EMBEDDING = frozenset("to i we they he she it you a an the my your our his her their its this that of".split())
 

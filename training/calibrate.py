@@ -22,6 +22,7 @@ from hark import Engine, load_config
 from hark.plugins.intent.model import JointModel
 
 from .calibration import expected_calibration_error, false_accept_at_recall, fit_temperature, softmax
+from .model_card import write_card
 from .skill_data import OOS_LABEL, skill_dataset, template_acceptor
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -77,6 +78,9 @@ def calibrate(model_dir: Path, config: Path | None, seed: int = 13, per_intent: 
     meta["temperature"] = temperature
     meta["calibration"] = result
     meta_path.write_text(json.dumps(meta, indent=1), encoding="utf-8")
+    card = model_dir / "MODEL_CARD.md"
+    if card.is_file() and meta.get("training", {}).get("command"):  # a card write_card made: refresh it
+        write_card(model_dir, meta, "skills")
     return result
 
 

@@ -63,6 +63,24 @@ def _mb(n: int) -> str:
     return f"{n / 1e6:.2f} MB"
 
 
+def calibration_section(meta: dict) -> str:
+    """The card's calibration paragraph, once `python -m training.calibrate` has written meta["calibration"]."""
+    cal = meta.get("calibration")
+    if not cal:
+        return ""
+    dev, held = cal["far_at_95_recall_dev"], cal.get("far_at_95_recall_heldout")
+    text = (f"## Calibration and out-of-scope rejection (`python -m training.calibrate`)\n"
+            f"- Temperature {cal['temperature']} fitted on the generated dev split ({cal['dev_examples']} sentences, "
+            f"{cal['dev_oos_examples']} out-of-scope); ECE {cal['ece_before']} before, {cal['ece_after']} after.\n"
+            f"- False-accept rate at 95% in-scope recall (in-scope confidence = highest probability of any in-scope "
+            f"intent): generated dev split {100 * dev['false_accept_rate']:.1f}% (threshold {dev['threshold']:.3f})")
+    if held:
+        text += (f"; the skills' {held['n_in_scope']} hand-written held-out sentences vs {held['n_oos']} hand-written "
+                 f"out-of-scope requests (benchmarks/data/out_of_scope.txt, reported, not fitted) "
+                 f"{100 * held['false_accept_rate']:.1f}% (threshold {held['threshold']:.3f})")
+    return text + ".\n\n"
+
+
 def write_card(out: Path, meta: dict, dataset: str) -> None:
     cfg = meta["model"]["config"]
     tr = meta["training"]
@@ -155,7 +173,7 @@ means the plain constraint); the plain columns above leave it out.
 The fp32 ONNX and the other variants are not shipped in the artifact directory; rerun the training command to
 regenerate them (they are written next to `model.onnx` in its output directory).
 
-## Limitations
+{calibration_section(meta)}## Limitations
 {LIMITS.get(dataset, LIMITS["benchmark"]).format(temperature=meta['temperature'])}
 """
     (out / "MODEL_CARD.md").write_text(text, encoding="utf-8")
