@@ -34,7 +34,8 @@ def test_full_tier_trains_a_model_the_engine_loads(write_skill, tmp_path):
     assert proc.returncode == 0, proc.stderr[-3000:]
     meta = json.loads((tmp_path / "model" / "meta.json").read_text())
     assert meta["format"] == "hark-joint-intent-slot/1"
-    assert set(meta["intents"]) == {"home.LightsOff", "home.LightsOn"}
+    # out of scope comes from the hard negatives rewritten from the skill (--oos 0: no data-set negatives)
+    assert set(meta["intents"]) == {"home.LightsOff", "home.LightsOn", "oos"}
     assert (tmp_path / "model" / "MODEL_CARD.md").is_file()
 
     import hark

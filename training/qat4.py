@@ -142,6 +142,8 @@ def main() -> None:
     ap.add_argument("--config", type=Path, help="hark config.yaml (--dataset skills)")
     ap.add_argument("--per-intent", type=int, default=300, help="as in train_joint (--dataset skills)")
     ap.add_argument("--oos", type=int, default=3000, help="as in train_joint (--dataset skills)")
+    ap.add_argument("--negatives", type=int, default=40, help="as in train_joint (--dataset skills)")
+    ap.add_argument("--variants", type=int, default=20, help="as in train_joint (--dataset skills)")
     ap.add_argument("--epochs", type=int, default=1)
     ap.add_argument("--bs", type=int, default=32)
     ap.add_argument("--lr", type=float, default=2e-5)
