@@ -19,7 +19,8 @@ from .skills import Alt, Opt, Seq, SkillSet, SlotRef, Word, expand_template
 from .text import tokenize
 from .types import Interpretation
 
-__all__ = ["COMMAND_VERBS", "FORMS", "FormLicence", "FormLicences", "carrier_words", "core_words", "detect_form", "veto_reason"]
+__all__ = ["COMMAND_VERBS", "FORMS", "FormLicence", "FormLicences", "carrier_words", "core_words", "detect_form",
+           "licence_for", "summarise", "veto_reason"]
 
 #: what a reading can be besides a request
 FORMS = ("negated", "question", "statement", "reported", "buried")
@@ -34,7 +35,6 @@ _NEGATIONS = frozenset("""don't dont not never didn't didnt doesn't doesnt won't
     wouldn't wouldnt mustn't isn't isnt aren't arent wasn't wasnt weren't werent haven't hasn't hadn't cannot
     can't cant couldn't couldnt neither nor""".split())
 _NEG = "\x00not"
-_NEGATION_PHRASES = (("no", "need"), ("no", "way"), ("rather", "you", "didn't"), ("let's", "not"))
 # questions about history or state; "what's the next word" and "which song is this" ask for what a skill serves,
 # so "what" and "which" are left to the trained tier's hard negatives
 _QUESTION_OPENERS = frozenset("""who whom whose when where why how did does do was were is are has have had am
@@ -189,7 +189,7 @@ def _is_past(word: str) -> bool:
 
 
 # "why" (and "how come") asks about causes, even of an intent that answers other questions
-_WHY_WHO = frozenset({"why", "why's"})
+_WHY = frozenset({"why", "why's"})
 _AFTER_SO = frozenset("no please can could would will let's just".split())
 _EMBEDDING = frozenset("to i we they he she it you a an the my your our his her their its this that of".split())
 
@@ -234,7 +234,7 @@ def detect_form(words: Sequence[str], licence: FormLicence | None = None,
     if past and (_PAST_TIME & set(context)
                  or any(a == "last" and b in _TIME_NOUNS for a, b in zip(context, context[1:]))):
         return "question" if asking else "statement"
-    if asking and first not in lic.openers and (not lic.asks or first in _WHY_WHO):
+    if asking and first not in lic.openers and (not lic.asks or first in _WHY):
         return "question"
     if first in _SUBJECTS and not (first in lic.openers and lic.describes) and not _commands_too(core, lic):
         rest = core[1:]
