@@ -41,7 +41,13 @@ _QUESTION_OPENERS = frozenset("""who whom whose when where why how did does do w
     shall should who's when's where's why's how's didn't doesn't isn't wasn't aren't weren't hasn't
     haven't""".split())
 _REPORTING = frozenset("""said says saying told tells telling asked asks yelled yells shouted shouts
-    screamed screams whispered wrote texted announced quote quoted goes""".split())
+    screamed screams whispered whispers muttered mutters wrote texted announced announces quote quoted goes
+    begging begged begs insisted insists suggested suggests reminded""".split())
+# directives that negate the action they take as object: "hold off on ...", "refrain from ...", "avoid ..."
+_NEGATING_DIRECTIVES = (("hold", "off"), ("refrain",), ("avoid",), ("as", "it", "is"), ("as", "they", "are"),
+                        ("alone",))
+_FREQUENCY = frozenset("usually always often sometimes normally generally rarely every".split())
+_PAST_AUX = frozenset("was were did had wasn't weren't didn't hadn't".split())
 _SUBJECTS = frozenset("""i we you he she they someone somebody everyone everybody nobody no-one my our your his
     her their the this that these those it its it's that's there there's he's she's they're we're i'm
     you're mom dad""".split())
@@ -49,7 +55,8 @@ _COPULAS = frozenset("is are was were am been being it's that's there's he's she
                      "you're".split())
 _MODALS = frozenset("can could should must will would shall might may need needs".split())
 # -ed words that are not past tenses
-_NOT_PAST = frozenset("need bed red shed seed speed feed weed bleed breed embed bed hundred".split())
+_NOT_PAST = frozenset("need bed red shed seed speed feed weed bleed breed embed hundred called named labeled "
+                      "labelled titled expected scheduled".split())
 _IRREGULAR_PAST = frozenset("""was were been had did went got gone made told left took taken gave given woke
     woken ran came found brought began begun kept held heard broke broken chose sang sung spoke spoken bought
     thought sent forgot forgotten wrote written threw thrown froze frozen fell fallen slept felt saw seen ate
@@ -89,6 +96,12 @@ class FormLicence:
     describes: bool
     reporting: frozenset[str]
     max_carrier: int
+    #: every word of the templates (a form word they use is licensed: "forget the timer", "was")
+    words: frozenset[str] = frozenset()
+    #: word pairs of the templates ("hold on" does not license "hold off")
+    pairs: frozenset[tuple[str, str]] = frozenset()
+    #: the templates use a past form themselves
+    past: bool = False
 
 
 def _max_words(node: Any) -> int:
@@ -125,19 +138,25 @@ def licence_for(templates: Sequence[Seq]) -> FormLicence:
     negations: set[tuple[str, str]] = set()
     openers: set[str] = set()
     reporting: set[str] = set()
-    describes = False
+    seen: set[str] = set()
+    pairs: set[tuple[str, str]] = set()
+    describes = past = False
     for tree in templates:
         for words in _sentences(tree):
             core = core_words(words)
+            seen |= set(core)
+            pairs |= set(zip(core, core[1:]))
             if core:
                 openers.add(core[0])
             describes |= _describes(core)
+            past |= any(_is_past(w) for w in core)
             reporting |= set(core) & _REPORTING
             for prev, w, nxt in zip([""] + core, core, core[1:] + [""]):
                 if w in _NEGATIONS or w == "no":
                     negations |= {(_NEG, nxt)} | ({(prev, _NEG)} if prev else set())
     return FormLicence(frozenset(negations), frozenset(openers), bool(openers & _QUESTION_OPENERS), describes,
-                       frozenset(reporting), max((_max_words(t) for t in templates), default=0))
+                       frozenset(reporting), max((_max_words(t) for t in templates), default=0),
+                       words=frozenset(seen), pairs=frozenset(pairs), past=past)
 
 
 class FormLicences:
@@ -191,7 +210,8 @@ def _is_past(word: str) -> bool:
 # "why" (and "how come") asks about causes, even of an intent that answers other questions
 _WHY = frozenset({"why", "why's"})
 _AFTER_SO = frozenset("no please can could would will let's just".split())
-_EMBEDDING = frozenset("to i we they he she it you a an the my your our his her their its this that of".split())
+_EMBEDDING = frozenset("to i we they he she it you a an the my your our his her their its this that of".split()) \
+    | _FREQUENCY
 
 
 def _commands_too(core: Sequence[str], lic: FormLicence) -> bool:
@@ -225,6 +245,13 @@ def detect_form(words: Sequence[str], licence: FormLicence | None = None,
         if (w in _NEGATIONS or (w == "no" and nxt in ("need", "way"))) \
                 and (_NEG, nxt) not in lic.negations and (prev, _NEG) not in lic.negations:
             return "negated"
+    for directive in _NEGATING_DIRECTIVES:
+        used = set(zip(directive, directive[1:])) <= lic.pairs if len(directive) > 1 else directive[0] in lic.words
+        if _has_phrase(core, directive) and not used:
+            return "negated"
+    for a, b, c in zip(core, core[1:] + [""], core[2:] + ["", ""]):  # "skip watching", "forget about streaming"
+        if (a == "skip" and b.endswith("ing")) or (a, b) == ("forget", "about") and c.endswith("ing"):
+            return "negated"
     if (set(core) & _REPORTING) - lic.reporting or _has_phrase(core, ("used", "to", "say")):
         return "reported"
     first = "why" if core[:2] == ["how", "come"] else core[0]
@@ -236,9 +263,16 @@ def detect_form(words: Sequence[str], licence: FormLicence | None = None,
         return "question" if asking else "statement"
     if asking and first not in lic.openers and (not lic.asks or first in _WHY):
         return "question"
-    if first in _SUBJECTS and not (first in lic.openers and lic.describes) and not _commands_too(core, lic):
+    if asking and (set(core[:3]) & _PAST_AUX) - lic.words:  # "how long was the heater on", "was the alarm set"
+        return "question"
+    if first in _SUBJECTS and not _commands_too(core, lic):
         rest = core[1:]
-        if first in _COPULAS or (not any(w in _MODALS for w in rest) and _describes(rest)):
+        licensed = first in lic.openers and lic.describes
+        if any(_is_past(w) for w in rest) and not lic.past and not any(w in _MODALS for w in rest):
+            return "statement"  # "it rained all through our holiday", even for an intent that says "it is raining"
+        if not licensed and (first in _COPULAS or (not any(w in _MODALS for w in rest) and _describes(rest))):
+            return "statement"
+        if (set(rest) & _FREQUENCY) - lic.words:  # habits: "i usually wake up before my alarm"
             return "statement"
     if len(core) > lic.max_carrier + BURIED_MARGIN:
         return "buried"

@@ -36,7 +36,7 @@ DARK = licence_for([parse_template("(it's|it is) (too|so)? dark in here")])
     ("i already unlocked the", "statement"),
     ("unlock the is what the burglar said in the movie", "reported"),
     ("she told me to unlock the", "reported"),
-    ("you know at my aunt's place we always argue about how you unlock the and everybody laughs about it",
+    ("you know at my aunt's place we argue about how you unlock the and everybody laughs about it",
      "buried"),
 ])
 def test_non_request_forms_are_detected(words, form):
@@ -50,6 +50,12 @@ def test_non_request_forms_are_detected(words, form):
     ("i forgot to unlock the", "statement"),
     ("the has a lock that sticks", "statement"),
     ("it's so cold that nobody wants to unlock the", "statement"),
+    ("i usually unlock the before breakfast", "statement"),
+    ("hold off on unlocking the", "negated"),
+    ("skip unlocking the tonight", "negated"),
+    ("leave the alone", "negated"),
+    ("how long was the unlocked", "question"),
+    ("the kids keep begging me to unlock the", "reported"),
 ])
 def test_more_non_request_forms(words, form):
     assert detect_form(words.split(), UNLOCK) == form
