@@ -263,8 +263,8 @@ def detect_form(words: Sequence[str], licence: FormLicence | None = None,
         return "question" if asking else "statement"
     if asking and first not in lic.openers and (not lic.asks or first in _WHY):
         return "question"
-    if asking and (set(core[:3]) & _PAST_AUX) - lic.words:  # "how long was the heater on", "was the alarm set"
-        return "question"
+    if (asking or first in ("what", "which")) and (set(core[:3]) & _PAST_AUX) - lic.words:
+        return "question"  # history: "how long was the heater on", "was the alarm set", "what did we watch"
     if first in _SUBJECTS and not _commands_too(core, lic):
         rest = core[1:]
         licensed = first in lic.openers and lic.describes
