@@ -358,6 +358,13 @@ def demo(ctx: click.Context, now: str) -> None:
         _demo_audio(engine, folder / "audio")
 
 
+def _not_a_request(data: dict) -> str:
+    """"negated", or "negated, would have been home.UnlockDoor" when a reading was sure enough to act."""
+    first = data["not_a_request"][0]
+    sure = first["confidence"] >= data.get("min_confidence", 0.5)
+    return first["form"] + (f", would have been {first['skill']}.{first['intent']}" if sure else "")
+
+
 def _no_action(result: Any) -> str:
     """One line for a result without an action: a question to confirm, a cancellation or out of scope (why)."""
     if result.confirm is not None:
@@ -366,8 +373,7 @@ def _no_action(result: Any) -> str:
         return "cancelled: no action"
     for event in result.events:
         if event.kind == "out_of_scope" and event.data.get("not_a_request"):
-            first = event.data["not_a_request"][0]
-            return f"not a request ({first['form']}, like {first['skill']}.{first['intent']}): no action"
+            return f"not a request ({_not_a_request(event.data)}): no action"
     return "out of scope (no action)"
 
 
@@ -437,9 +443,7 @@ def _event_line(event: Any, clock: float) -> str | None:
         return stamp + click.style("cancelled", fg="yellow") + f" {d.get('skill')}.{d.get('intent')}: " \
             f"{d.get('reason')}"
     if kind == "out_of_scope" and d.get("not_a_request"):
-        first = d["not_a_request"][0]
-        return stamp + click.style("not a request", fg="yellow") + \
-            f" ({first['form']}, like {first['skill']}.{first['intent']}): no action"
+        return stamp + click.style("not a request", fg="yellow") + f" ({_not_a_request(d)}): no action"
     if kind == "out_of_scope":
         why = d.get("reason") or (f"nothing understood in {d.get('text')!r}" if d.get("text") else "")
         return stamp + click.style("out_of_scope", fg="yellow") + (f" ... {why}" if why else "")
