@@ -438,7 +438,10 @@ class Engine:
             if nbest is None:
                 return events
         parse = conversation.parse if conversation is not None else self.parse
-        return events + list(parse(nbest, context, utterance=utterance).events)
+        result = parse(nbest, context, utterance=utterance)
+        if phrase and result.confirm is not None:  # the answer to the question needs no wake phrase
+            self._awake_until = audio.timestamp + audio.duration + self.config.engine.wake_window_s
+        return events + list(result.events)
 
     def _wake_gate(self, nbest: NBest, phrase: str, audio: AudioChunk, events: list[Event],
                    utterance: int | None) -> NBest | None:

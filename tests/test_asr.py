@@ -364,3 +364,17 @@ def test_spoken_unlock_asks_and_a_spoken_yes_confirms(asr_engine, tmp_path):
     # the same command without the yes never unlocks
     alone = save(tmp_path / "unlock.wav", np.concatenate(speech[:3]))
     assert not [e for e in asr_engine.stream(WavFile(alone)) if e.kind == "action"]
+
+
+@needs_espeak
+def test_with_a_wake_phrase_the_yes_to_a_confirmation_needs_none(tmp_path, asr_cache):
+    """'hey hark unlock the front door' asks; the bare 'yes' that follows answers it; a later bare 'yes' does not."""
+    x = np.concatenate([silence(0.5), _say("hey hark unlock the front door", tmp_path), silence(1.5),
+                        _say("yes", tmp_path), silence(1.0), _say("yes", tmp_path), silence(1.0)])
+    wav = save(tmp_path / "session.wav", x)
+    out = _hark("listen", "--json", "--wake", "hey hark", "--wav", str(wav), env_cache=asr_cache)
+    assert out.returncode == 0, out.stderr
+    events = [json.loads(line) for line in out.stdout.splitlines()]
+    decisions = [e["kind"] for e in events if e["kind"] in ("confirm", "action", "ignored", "cancelled")]
+    assert decisions == ["confirm", "action", "ignored"], [(e["kind"], e["data"].get("text")) for e in events]
+    assert next(e for e in events if e["kind"] == "action")["data"]["name"] == "home.unlock"
