@@ -60,8 +60,9 @@ SLOT_KEYS = {"name", "raw", "value", "entity_id", "start", "end"}
 
 
 def _env() -> dict[str, str]:
-    """The caller's environment without HARK_* settings (so a developer's variables cannot change outcomes)."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("HARK_") or k == "HARK_DATA"}
+    """The caller's environment without HARK_* settings (so a developer's variables cannot change outcomes), except
+    the data folder and the session's temporary cache (never the user's ~/.cache/hark)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HARK_") or k in ("HARK_DATA", "HARK_CACHE")}
     env["PYTHONIOENCODING"] = "utf-8"
     return env
 
