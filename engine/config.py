@@ -25,8 +25,14 @@ T = TypeVar("T")
 
 
 def project_root() -> Path:
-    """The source checkout (engine/ lives here); bundled skills and the default config.yaml are found from it."""
-    return Path(__file__).resolve().parent.parent
+    """Where the bundled skills, the default config.yaml and the demo inputs are: the source checkout (engine/
+    lives there), or for an installed wheel the copy it carries as ``hark/bundled``."""
+    here = Path(__file__).resolve().parent
+    checkout = here.parent
+    if (checkout / "config.yaml").is_file() and (checkout / "skills").is_dir():
+        return checkout
+    bundled = here / "bundled"
+    return bundled if (bundled / "config.yaml").is_file() else checkout
 
 
 def default_config_path() -> Path:
