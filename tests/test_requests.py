@@ -170,3 +170,20 @@ def test_the_held_out_sets_are_measured_not_asserted_here():
     for variant in result["variants"].values():
         assert variant["test"]["non_requests"]["n"] == len(list(non_request_rows("test")))
         assert variant["test"]["paraphrases"]["n"] >= 400
+
+
+def test_acoustic_adaptation_never_speaks_a_held_out_sentence(template_engine):
+    """The espeak-ng adaptation set (training/adapt_asr.py) samples the templates; the audio benchmark speaks the
+    skills' held-out tests, so none of them, in written or spoken form, may be among the adaptation sentences."""
+    from hark.plugins.asr_pocketsphinx.compile import speakable
+    from training.adapt_asr import adaptation_sentences
+
+    class AnyWord(dict):
+        def __contains__(self, word):
+            return True
+
+    held = heldout_sentences(template_engine.skills)
+    held |= {" ".join(speakable(h.split())) for h in held}
+    chosen = adaptation_sentences(template_engine.skills, 0, AnyWord())
+    assert len(chosen) > 1000
+    assert not [s for s in chosen if " ".join(s) in held]

@@ -41,17 +41,35 @@ def _to_pcm(x: np.ndarray) -> np.ndarray:
     return np.clip(x * 32768, -32768, 32767).astype(np.int16)
 
 
+def adaptation_sentences(skills, seed: int, pronunciations: dict[str, str]) -> list[list[str]]:
+    """Spoken-form template sentences to adapt on: never a held-out sentence (the skills' tests, which the audio
+    benchmark speaks, the non-request and out-of-scope sets), in written or spoken form."""
+    from hark.plugins.asr_pocketsphinx.compile import speakable
+    from hark.sentences import sample_sentences
+
+    try:
+        from .skill_data import heldout_sentences
+    except ImportError:  # pragma: no cover - run as a script
+        from skill_data import heldout_sentences  # type: ignore
+    held = heldout_sentences(skills)
+    held |= {" ".join(speakable(h.split())) for h in held}
+    out = []
+    for sample in sample_sentences(skills, 60, seed=seed, filler_rate=0.0):
+        spoken = speakable(sample.words)
+        if spoken and " ".join(sample.words) not in held and " ".join(spoken) not in held \
+                and all(w in pronunciations for w in spoken):
+            out.append(spoken)
+    return out
+
+
 def espeak_recordings(voices: list[str], per_voice: int, pronunciations: dict[str, str], seed: int):
     """espeak-ng speech of skill sentences (generated from the templates, never the held-out tests)."""
     from hark import Engine, load_config
     from hark.audio import read_wav
     from hark.plugins.asr_pocketsphinx.adapt import Recording
-    from hark.plugins.asr_pocketsphinx.compile import speakable
-    from hark.sentences import sample_sentences
 
     engine = Engine(load_config(ROOT / "config.yaml", env={}))
-    sentences = [speakable(s.words) for s in sample_sentences(engine.skills, 60, seed=seed, filler_rate=0.0)]
-    sentences = [s for s in sentences if s and all(w in pronunciations for w in s)]
+    sentences = adaptation_sentences(engine.skills, seed, pronunciations)
     rng = random.Random(seed)
     rng.shuffle(sentences)
     with tempfile.TemporaryDirectory() as tmp:
