@@ -66,7 +66,7 @@ def espeak_recordings(voices: list[str], per_voice: int, pronunciations: dict[st
     """espeak-ng speech of skill sentences (generated from the templates, never the held-out tests)."""
     from hark import Engine, load_config
     from hark.audio import read_wav
-    from hark.plugins.asr_pocketsphinx.adapt import Recording
+    from .acoustic_adaptation import Recording
 
     engine = Engine(load_config(ROOT / "config.yaml", env={}))
     sentences = adaptation_sentences(engine.skills, seed, pronunciations)
@@ -91,7 +91,7 @@ def espeak_recordings(voices: list[str], per_voice: int, pronunciations: dict[st
 def folder_recordings(folder: Path, pronunciations: dict[str, str]):
     """WAV files with a same-named .txt transcript each (any rate/channels: resampled to 16 kHz mono)."""
     from hark.audio import read_wav
-    from hark.plugins.asr_pocketsphinx.adapt import Recording
+    from .acoustic_adaptation import Recording
     from hark.plugins.asr_pocketsphinx.compile import speakable
     from hark.text import tokenize
 
@@ -124,7 +124,7 @@ def main(argv: list[str] | None = None) -> int:
 
     import pocketsphinx
 
-    from hark.plugins.asr_pocketsphinx.adapt import SphinxtrainMissing, adapt_model, sphinxtrain_dir
+    from .acoustic_adaptation import SphinxtrainMissing, adapt_model, sphinxtrain_dir
 
     try:
         sphinxtrain_dir()
