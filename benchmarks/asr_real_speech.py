@@ -25,7 +25,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from vad import load_flac  # noqa: E402
 
-from hark.plugins.entity_resolver.g2p import edit_distance  # noqa: E402  (Levenshtein on word lists)
+from hark.phonetics import edit_distance  # noqa: E402  (Levenshtein on word lists)
 
 
 def main() -> int:

@@ -45,7 +45,7 @@ from vad import esc50_clips, frame_db, speak  # noqa: E402
 
 from hark import Engine, load_config  # noqa: E402
 from hark.plugins.asr_pocketsphinx.compile import speakable  # noqa: E402
-from hark.plugins.entity_resolver.g2p import edit_distance as word_errors  # noqa: E402  (Levenshtein on words)
+from hark.phonetics import edit_distance as word_errors  # noqa: E402  (Levenshtein on words)
 from hark.text import tokenize  # noqa: E402
 from hark.types import AudioChunk  # noqa: E402
 

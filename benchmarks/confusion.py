@@ -43,8 +43,8 @@ from typing import Iterable, Mapping, Sequence
 
 from rapidfuzz.distance import Levenshtein
 
-from hark.plugins.entity_resolver.g2p import ARPABET, G2P, load_cmudict, text_words
-from hark.plugins.entity_resolver.g2p import edit_distance as word_errors  # Levenshtein on any token lists
+from hark.phonetics import ARPABET, G2P, load_cmudict, text_words
+from hark.phonetics import edit_distance as word_errors  # Levenshtein on any token lists
 from hark.plugins.entity_resolver.phonetic import coarse_string, phone_string
 
 __all__ = ["PHONES", "clean_asr_text", "sub_cost", "align", "ConfusionCounts", "ConfusionModel", "WordMapper",

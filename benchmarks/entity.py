@@ -100,7 +100,7 @@ def score(rows: list[ErRow], predict) -> dict:
 
 
 def error_analysis(rows: list[ErRow], predictions: dict[str, list[str | None]]) -> dict:
-    from hark.plugins.entity_resolver.g2p import G2P
+    from hark.phonetics import G2P
     from hark.plugins.entity_resolver.phonetic import normalize_text, phone_string
 
     g2p = G2P.default()

@@ -64,7 +64,7 @@ def title_word_lists() -> list[list[str]]:
     """Lower-case word sequences of the real movie and book titles; a word CMUdict lacks ends a sequence."""
     import csv
 
-    from hark.plugins.entity_resolver.g2p import load_cmudict
+    from hark.phonetics import load_cmudict
     from training.data import data_dir
 
     vocab = load_cmudict()
@@ -150,7 +150,7 @@ class SoundAlikes:
     """CMUdict words within one phone edit of a word (homophones first), for mishearings."""
 
     def __init__(self, common: set[str]):
-        from hark.plugins.entity_resolver.g2p import load_cmudict
+        from hark.phonetics import load_cmudict
         from hark.plugins.entity_resolver.phonetic import phone_string
 
         self.common = common
@@ -292,7 +292,7 @@ def warm_engine(kind: str | None) -> None:
     import faiss
 
     from hark.plugins.entity_resolver import Resolver
-    from hark.plugins.entity_resolver.g2p import G2P
+    from hark.phonetics import G2P
 
     faiss.omp_set_num_threads(1)  # resolve single-threaded; build too: on a shared CPU OpenMP threads spin
     G2P.default().phrase("warm up")

@@ -62,7 +62,7 @@ from confusion import (Rewriter, WordMapper, fit_pairs, generic_lm_vocabulary, s
                        wer, word_errors)
 
 from hark.config import data_dir  # noqa: E402
-from hark.plugins.entity_resolver.g2p import text_words  # noqa: E402
+from hark.phonetics import text_words  # noqa: E402
 from hark.plugins.entity_resolver.phonetic import normalize_text  # noqa: E402
 
 SR = 16000

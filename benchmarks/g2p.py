@@ -29,7 +29,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from _bench import percentile  # noqa: E402
-from hark.plugins.entity_resolver.g2p import (MODEL_DIR, G2P, G2PModel, edit_distance, load_cmudict,  # noqa: E402
+from hark.phonetics import (MODEL_DIR, G2P, G2PModel, edit_distance, load_cmudict,  # noqa: E402
                                               split_of)
 
 EXAMPLES = ["skrillex", "zorbulon", "skrillexa", "kubernetes", "deadmau", "lizzo", "tchaikovsky", "nyquil",

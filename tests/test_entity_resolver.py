@@ -366,7 +366,7 @@ def _hashed_by_definition(grams: list[str], dim: int) -> np.ndarray:
 
 def test_batched_vectors_equal_the_definition_bit_for_bit():
     """The numpy batch encoder must not move a single bit: small catalogs' results stay what they were."""
-    from hark.plugins.entity_resolver.g2p import G2P
+    from hark.phonetics import G2P
     from hark.plugins.entity_resolver.phonetic import (LEX_DIM, PHONE_DIM, _lexical_grams, _phone_grams,
                                                        lexical_vectors, phone_vectors)
 
@@ -383,7 +383,7 @@ def test_batched_vectors_equal_the_definition_bit_for_bit():
 
 
 def test_feature_matrix_equals_pair_features():
-    from hark.plugins.entity_resolver.g2p import G2P
+    from hark.phonetics import G2P
     from hark.plugins.entity_resolver.phonetic import pair_feature_matrix, pair_features
 
     g2p = G2P.default()
@@ -453,7 +453,7 @@ def test_kept_rows_are_cached_and_added_to_an_older_cache(tmp_path, monkeypatch,
 def test_batched_string_helpers_equal_the_one_at_a_time_ones():
     import unicodedata
 
-    from hark.plugins.entity_resolver.g2p import _LATIN_FOLD, normalize_word
+    from hark.phonetics import _LATIN_FOLD, normalize_word
     from hark.plugins.entity_resolver.phonetic import coarse_strings
 
     fines = [phone_string(("M", "EY", "T", "R", "IH", "K", "S")), "", phone_string(("B", "IY", "CH"))]

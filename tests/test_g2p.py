@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from hark.plugins.entity_resolver.g2p import (ARPABET, MODEL_DIR, G2P, G2PModel, dictionary_words, edit_distance,
+from hark.phonetics import (ARPABET, MODEL_DIR, G2P, G2PModel, dictionary_words, edit_distance,
                                               load_cmudict, spell_number, split_of, text_words)
 
 
@@ -127,7 +127,7 @@ def test_cache_and_batching(g2p):
 def test_default_is_a_singleton_and_loading_skips_torch():
     assert G2P.default() is G2P.default()
     code = ("import sys, time; t = time.perf_counter(); "
-            "from hark.plugins.entity_resolver.g2p import G2P; g = G2P.default(); g.phonemes('matrix'); "
+            "from hark.phonetics import G2P; g = G2P.default(); g.phonemes('matrix'); "
             "dt = time.perf_counter() - t; g.phonemes('zorbulon'); "
             "assert 'torch' not in sys.modules, 'torch imported'; print(dt)")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)

@@ -41,7 +41,7 @@ def test_the_wheel_carries_skills_config_models_and_demo_inputs(installed):
     for needed in ("hark/bundled/config.yaml", "hark/bundled/skills/home/skill.yaml",
                    "hark/bundled/skills/video/catalogs/titles.csv", "hark/bundled/examples/demo/01_typed.jsonl",
                    "hark/bundled/examples/demo/audio/turn_off_the_kitchen_lights.wav",
-                   "hark/plugins/intent/model/model.onnx", "hark/plugins/entity_resolver/models/g2p/meta.json",
+                   "hark/plugins/intent/model/model.onnx", "hark/phonetics/g2p/meta.json",
                    "hark/plugins/asr_pocketsphinx/models/en-us-synthetic/mdef"):
         assert needed in names, needed
 

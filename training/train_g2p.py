@@ -1,6 +1,6 @@
 """Train the g2p model of the entity resolver on CMUdict, export it to ONNX, quantise it and write its folder.
 
-    python -m training.train_g2p                      # -> plugins/entity_resolver/models/g2p (about 25 min, 1 thread)
+    python -m training.train_g2p                      # -> engine/phonetics/g2p (about 25 min, 1 thread)
     python -m training.train_g2p --epochs 1 --limit 2000 --out build/g2p_smoke     # smoke run
 
 Data: every CMUdict headword made of a-z and apostrophes, with its first pronunciation, stress removed (exactly
@@ -39,7 +39,7 @@ from torch import nn
 from tqdm import tqdm
 
 from hark.onnx import sha256_file
-from hark.plugins.entity_resolver.g2p import (ARPABET, FORMAT, MODEL_DIR, G2PModel, edit_distance, load_cmudict,
+from hark.phonetics import (ARPABET, FORMAT, MODEL_DIR, G2PModel, edit_distance, load_cmudict,
                                               split_of)
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -509,7 +509,7 @@ def model_card(meta: dict) -> str:
                          f"{h['minutes']} |" for h in t["history"])
     return f"""# g2p: letters to ARPAbet phones for words CMUdict lacks
 
-Used by `hark.plugins.entity_resolver.g2p.G2P` for out-of-vocabulary words (names, made-up words); dictionary
+Used by `hark.phonetics.G2P` for out-of-vocabulary words (names, made-up words); dictionary
 words are looked up in CMUdict first. Runs with onnxruntime only (no torch): `encoder{suffix}.onnx` maps
 letters to a memory, `decoder{suffix}.onnx` gives the next phone's log-probabilities after a prefix.
 Output phones are the 39 ARPAbet phones of CMUdict without stress.

@@ -68,7 +68,7 @@ from torch import nn
 from tqdm import tqdm
 
 from hark.onnx import sha256_file
-from hark.plugins.entity_resolver.g2p import ARPABET, G2P, load_cmudict
+from hark.phonetics import ARPABET, G2P, load_cmudict
 from hark.plugins.entity_resolver.phonetic import _COARSE_GROUPS, phone_string, phone_vectors
 from hark.plugins.entity_resolver.phonetic_model import FORMAT, MODEL_DIR, LearnedEncoder
 

@@ -564,7 +564,7 @@ class PocketsphinxPlugin:
 def _g2p_identity() -> str:
     """Which g2p model would fill in pronunciations (part of the cache key: a new model means a new LM)."""
     try:
-        from hark.plugins.entity_resolver.g2p import MODEL_DIR
+        from hark.phonetics import MODEL_DIR
     except ImportError:
         return "none"
     meta = MODEL_DIR / "meta.json"
@@ -574,7 +574,7 @@ def _g2p_identity() -> str:
 def _g2p():
     """The entity resolver's g2p (pronunciations for names not in the dictionary), when it is installed."""
     try:
-        from hark.plugins.entity_resolver.g2p import G2P
+        from hark.phonetics import G2P
     except ImportError:
         return None
     try:

@@ -38,7 +38,7 @@ import numpy as np
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import Levenshtein
 
-from .g2p import ARPABET, G2P, normalize_word
+from hark.phonetics import ARPABET, G2P, normalize_word
 
 __all__ = ["PHONE_DIM", "LEX_DIM", "phone_string", "coarse_string", "normalize_text", "phone_vectors",
            "lexical_vectors", "FEATURES", "pair_features", "pair_feature_matrix"]

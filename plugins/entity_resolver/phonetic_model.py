@@ -20,7 +20,7 @@ import numpy as np
 
 from hark.errors import ModelError
 
-from .g2p import ARPABET
+from hark.phonetics import ARPABET
 from .phonetic import PHONE_DIM, _PHONE_CHAR, phone_vectors
 
 __all__ = ["HashedEncoder", "LearnedEncoder", "get_encoder", "ENCODERS", "MODEL_DIR", "FORMAT"]

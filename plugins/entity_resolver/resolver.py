@@ -66,7 +66,7 @@ from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
 
-from .g2p import G2P, text_words
+from hark.phonetics import G2P, text_words
 from .phonetic import (FEATURES, LEX_DIM, TEXT_FEATURES, coarse_string, lex_wratio, lexical_vectors,
                        normalize_text, pair_feature_matrix, pair_features, phone_string)
 

@@ -1,4 +1,5 @@
-"""Grapheme-to-phoneme conversion: CMUdict first, a small ONNX seq2seq model for the words it lacks.
+"""Shared phonetics: CMUdict and grapheme-to-phoneme conversion (CMUdict first, a small ONNX seq2seq model for the
+words it lacks), used by the entity resolver, the ASR plugin's language-model compiler and (next) the tutor.
 
 The phonetic entity resolver compares what ASR heard with catalog names by sound. Names ("skrillex", "zorbulon")
 are exactly the words a dictionary lacks, so a dictionary alone is not enough; a model alone would get common words
@@ -6,7 +7,7 @@ wrong now and then, so the dictionary comes first. Phones are ARPAbet without st
 matching. Runtime is numpy + onnxruntime (through ``hark.onnx``), never torch; the session is only created when the
 first out-of-vocabulary word arrives, so ``G2P.default()`` stays cheap.
 
-Model format ``hark-g2p/1`` (models/g2p/): ``meta.json`` (letter and phone vocabularies, special ids, files and
+Model format ``hark-g2p/1`` (``g2p/`` beside this file): ``meta.json`` (letter and phone vocabularies, special ids, files and
 their sha256), an encoder graph ``letters[B,S] -> memory[B,S,D]`` and a decoder-step graph
 ``(memory, letters, phones[B,T]) -> log_probs[B,V]`` for the phone after the prefix. Decoding is greedy.
 """
@@ -31,7 +32,7 @@ __all__ = ["G2P", "G2PModel", "ARPABET", "MODEL_DIR", "FORMAT", "load_cmudict", 
            "normalize_word", "text_words", "spell_number", "edit_distance"]
 
 FORMAT = "hark-g2p/1"
-MODEL_DIR = Path(__file__).resolve().parent / "models" / "g2p"
+MODEL_DIR = Path(__file__).resolve().parent / "g2p"
 
 #: the 39 ARPAbet phones of CMUdict (cmudict.phones), stress removed
 ARPABET: tuple[str, ...] = (
