@@ -58,8 +58,8 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from _bench import percentile  # noqa: E402
-from confusion import (Rewriter, WordMapper, fit_pairs, generic_lm_vocabulary, slurp_asr_pairs,  # noqa: E402
-                       wer, word_errors)
+from training.confusion import (Rewriter, WordMapper, fit_pairs, generic_lm_vocabulary,  # noqa: E402
+                                slurp_asr_pairs, wer, word_errors)
 
 from hark.config import data_dir  # noqa: E402
 from hark.phonetics import text_words  # noqa: E402

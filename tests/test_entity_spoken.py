@@ -1,4 +1,4 @@
-"""The pure parts of benchmarks/entity_spoken.py and benchmarks/confusion.py (fast; no data set, no audio)."""
+"""The pure parts of benchmarks/entity_spoken.py and training/confusion.py (fast; no data set, no audio)."""
 from __future__ import annotations
 
 import random
@@ -9,9 +9,10 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "benchmarks"))
+sys.path.insert(0, str(ROOT))
 
-from confusion import (ConfusionCounts, ConfusionModel, Rewriter, WordMapper, align, clean_asr_text,  # noqa: E402
-                       slurp_asr_pairs, wer, word_errors)
+from training.confusion import (ConfusionCounts, ConfusionModel, Rewriter, WordMapper, align,  # noqa: E402
+                                clean_asr_text, slurp_asr_pairs, wer, word_errors)
 from entity_spoken import Title, reduction, right, spans_of, strip_carrier, strip_series  # noqa: E402
 
 from hark.config import data_dir  # noqa: E402

@@ -18,7 +18,7 @@ Pairs (anchor = an entity's phones, positive = a misheard form), drawn fresh eve
   deletion, insertion).
 
 With ``--confusion-pairs N`` (default 0: off), N more (anchor phones, misheard phones) pairs come from the phone
-confusion model of ``benchmarks/confusion.py``, learned from SLURP's real ASR pairs (test_dev_asr_1best_pairs.tsv)
+confusion model of ``training/confusion.py``, learned from SLURP's real ASR pairs (test_dev_asr_1best_pairs.tsv)
 minus the utterances (slurp_ids) of the held-out "test" split, as ``benchmarks/entity_spoken.py`` fits it, and here
 also minus the "tune" utterances (tune decides whether the encoder is kept, so nothing of it is trained on). The
 names rewritten are the synthetic anchors above minus SLURP values of a "tune" bucket (``entity_data.value_bucket``
@@ -55,7 +55,6 @@ import platform
 import random
 import re
 import shutil
-import sys
 import time
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
@@ -201,10 +200,9 @@ def build_data(seed: int, cmudict_words: int, phrases: int) -> tuple[PairData, d
 
 
 def confusion_rewriter() -> tuple[object, object, dict]:
-    """(ConfusionModel, WordMapper, info): the confusion model of benchmarks/confusion.py fitted on SLURP's ASR
+    """(ConfusionModel, WordMapper, info): the confusion model of training/confusion.py fitted on SLURP's ASR
     pairs without the slurp_ids of the "test" rows (as benchmarks/entity_spoken.py) nor of the "tune" rows."""
-    sys.path.insert(0, str(ROOT / "benchmarks"))
-    from confusion import WordMapper, fit_pairs, generic_lm_vocabulary, slurp_asr_pairs, wer
+    from .confusion import WordMapper, fit_pairs, generic_lm_vocabulary, slurp_asr_pairs, wer
 
     rows = load_rows()
     skip = {r.slurp_id for r in rows if r.split in ("test", "tune")}
@@ -593,7 +591,7 @@ def main() -> None:
     ap.add_argument("--cmudict-words", type=int, default=30000, help="single CMUdict words used as anchors")
     ap.add_argument("--phrases", type=int, default=10000, help="random 2-3 word CMUdict phrases used as anchors")
     ap.add_argument("--confusion-pairs", type=int, default=0,
-                    help="pairs (anchor, rewrite by the phone confusion model of benchmarks/confusion.py) to add")
+                    help="pairs (anchor, rewrite by the phone confusion model of training/confusion.py) to add")
     ap.add_argument("--confusion-share", type=float, default=0.5,
                     help="probability that a drawn anchor with confusion rewrites gets one instead of a rule-made form")
     ap.add_argument("--confusion-words", type=float, default=0.5,
