@@ -1,0 +1,4 @@
+"""`python -m hark.cli`."""
+from . import main
+
+main()

@@ -1,0 +1,295 @@
+"""`hark listen`, `hark transcribe` and `hark devices`: microphones, WAV files and raw PCM through the engine."""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any, Iterable
+
+import click
+
+from ..config import project_root
+from ..errors import InputError
+from . import _config, _dump, _engine, _user_errors, cli
+
+
+
+def _not_a_request(data: dict) -> str:
+    """"negated", or "negated, would have been home.UnlockDoor" when a reading was sure enough to act."""
+    first = data["not_a_request"][0]
+    sure = first["confidence"] >= data.get("min_confidence", 0.5)
+    return first["form"] + (f", would have been {first['skill']}.{first['intent']}" if sure else "")
+
+
+def _event_json(event: Any) -> dict[str, Any]:
+    """An event as JSON for ``listen --json``: utterance audio replaced by its duration in seconds."""
+    d = event.to_dict()
+    data = d.get("data") or {}
+    if isinstance(data.get("audio"), str):
+        import base64
+
+        data = dict(data)
+        samples = len(base64.b64decode(data.pop("audio"))) // 2
+        data["audio_seconds"] = round(samples / int(data.get("sample_rate") or 16000), 3)
+        d["data"] = data
+    return d
+
+
+def _event_line(event: Any, clock: float) -> str | None:
+    """One readable line for ``listen`` (never the audio itself), or None for events not worth a line."""
+    d, kind = event.data, event.kind
+    stamp = f"[{clock:7.2f}s] "
+    if kind == "speech_start":
+        return stamp + click.style("speech started", fg="cyan")
+    if kind == "speech_end":
+        why = d.get("reason", "")
+        return stamp + click.style("speech ended", fg="cyan") + \
+            f" ({d.get('start', 0):.2f}-{d.get('end', 0):.2f} s{', ' + why if why and why != 'silence' else ''})"
+    if kind == "utterance":
+        hyps = d.get("nbest") or []
+        heard = " | ".join(f"{h['text']} ({h['score']:.2f})" for h in hyps[:5])
+        return stamp + f"heard: {heard}  [{d.get('source', '')}]"
+    if kind == "interpretation":
+        best = (d.get("interpretations") or [{}])[0]
+        return stamp + f"intent: {best.get('skill')}.{best.get('intent')} conf={best.get('confidence', 0):.2f}"
+    if kind == "action":
+        line = stamp + click.style(f"action: {d.get('name')}", fg="green") + \
+            f" {json.dumps(d.get('params') or {}, ensure_ascii=False)} conf={d.get('confidence', 0):.2f}"
+        return line + (f"\n{'':12}says: {d['response']}" if d.get("response") else "")
+    if kind == "wake":
+        return stamp + click.style("wake phrase heard", fg="cyan") + f": listening until {d.get('listening_until')} s"
+    if kind == "ignored":
+        return stamp + click.style("ignored", fg="yellow") + f" {d.get('text', '')!r}: {d.get('reason', '')}"
+    if kind == "confirm":
+        return stamp + click.style("asks", fg="magenta") + f": {d.get('prompt')} (acts only on a yes)"
+    if kind == "cancelled":
+        return stamp + click.style("cancelled", fg="yellow") + f" {d.get('skill')}.{d.get('intent')}: " \
+            f"{d.get('reason')}"
+    if kind == "out_of_scope" and d.get("not_a_request"):
+        return stamp + click.style("not a request", fg="yellow") + f" ({_not_a_request(d)}): no action"
+    if kind == "out_of_scope":
+        why = d.get("reason") or (f"nothing understood in {d.get('text')!r}" if d.get("text") else "")
+        return stamp + click.style("out_of_scope", fg="yellow") + (f" ... {why}" if why else "")
+    if kind == "error":
+        where = " ".join(str(d[k]) for k in ("plugin", "hook") if d.get(k))
+        return stamp + click.style("error", fg="red") + f" {where}: {d.get('message', '')}"
+    extra = {k: v for k, v in d.items() if k != "audio"}
+    return stamp + f"{kind} {json.dumps(extra, ensure_ascii=False, default=str)}"
+
+
+@cli.command()
+@click.option("--wav", "wav", type=click.Path(dir_okay=False), metavar="FILE",
+              help="Read a WAV file (any rate, channels, PCM/float format) instead of a microphone.")
+@click.option("--raw", is_flag=True, help="Read raw signed 16-bit little-endian mono PCM from stdin.")
+@click.option("--rate", type=click.IntRange(1000, 384000), default=16000, show_default=True,
+              help="Sample rate of --raw input (resampled to 16 kHz).")
+@click.option("--device", "-d", metavar="NAME",
+              help="Microphone by index or name substring (see `hark devices`); default: the default input.")
+@click.option("--json", "as_json", is_flag=True,
+              help="One JSON event per line (utterance audio replaced by audio_seconds).")
+@click.option("--wake", "wake", metavar="PHRASE",
+              help='Act only on utterances that start with PHRASE ("hey hark turn on the light"), or that follow '
+                   "PHRASE said alone within engine.wake_window_s. Default: engine.wake_phrase (empty: every "
+                   "utterance is a command).")
+@click.option("--push-to-talk", "ptt", is_flag=True,
+              help="Microphone only: press Enter, then speak; the utterance ends at the next pause.")
+@click.pass_context
+@_user_errors
+def listen(ctx: click.Context, wav: str | None, raw: bool, rate: int, device: str | None, as_json: bool,
+           wake: str | None, ptt: bool) -> None:
+    """Listen to a microphone (or --wav FILE, or --raw PCM on stdin) and print events as they happen.
+
+    \b
+    Events: speech started/ended (the vad plugin), what was heard (the n-best list of an ASR plugin), the
+    interpretation, the action, out_of_scope, errors. Without an ASR plugin, utterances are still endpointed
+    and each one ends in "out_of_scope ... no ASR plugin transcribed the audio".
+    Ctrl-C stops listening and prints a summary (utterances, input overflows) on stderr.
+
+    \b
+    Modes: always listening (default: every utterance is a command), wake phrase
+    (--wake "hey hark": other speech is ignored), push-to-talk (--push-to-talk).
+
+    \b
+    Examples:
+      hark listen                                  # default microphone
+      hark listen --wake "hey hark"                # a kitchen assistant that waits for its name
+      hark listen --push-to-talk
+      hark listen --device "USB" --json
+      hark listen --wav command.wav
+      arecord -q -t raw -f S16_LE -r 16000 -c 1 | hark listen --raw
+    """
+    from .. import audio
+
+    if sum(bool(x) for x in (wav, raw, device)) > 1:
+        raise InputError("give at most one of --wav FILE, --raw, --device NAME")
+    if rate != 16000 and not raw:
+        raise InputError("--rate applies to --raw input only")
+    if ptt and (wav or raw):
+        raise InputError("--push-to-talk needs a microphone (it waits for Enter on the keyboard)")
+    if wake is not None and not wake.strip():
+        raise InputError("--wake: the phrase is empty")
+    overrides = {"engine.wake_phrase": wake.strip()} if wake else {}
+    config = _config(ctx, **overrides)
+    if wav:
+        source: Any = audio.WavFile(wav, limits=config.limits)
+    elif raw:
+        source = audio.RawPCM(sys.stdin.buffer, sample_rate=rate)
+    else:
+        source = audio.Microphone(device)
+    with _engine(ctx, config) as engine:
+        if isinstance(source, audio.Microphone):
+            source.open()
+        if not engine.pm.hook.hark_audio_chunk.get_hookimpls():
+            click.echo("hark: warning: no plugin observes audio (is the vad plugin disabled?): nothing will be "
+                       "endpointed", err=True)
+        if not engine.pm.hook.hark_transcribe.get_hookimpls():
+            click.echo("hark: note: no ASR plugin is installed: utterances are endpointed, not transcribed "
+                       "(each ends as out_of_scope)", err=True)
+        if isinstance(source, audio.Microphone):
+            mode = "push-to-talk: press Enter, then speak" if ptt else \
+                f"say {engine.config.engine.wake_phrase!r} first" if engine.config.engine.wake_phrase else \
+                "always listening"
+            click.echo(f"hark: listening on {source.description}, {mode} (Ctrl-C to stop)", err=True)
+        gate = _PushToTalk() if ptt else None
+        frames: Any = gate.frames(source) if gate else iter(source)
+        utterances, clock, interrupted = 0, 0.0, False
+        try:
+            for event in engine.stream(frames):
+                if event.kind in ("speech_start", "speech_end"):
+                    clock = float(event.data.get("start" if event.kind == "speech_start" else "end", clock))
+                if gate and event.kind == "speech_end":
+                    gate.release()
+                utterances += event.kind == "speech_end"
+                if as_json:
+                    click.echo(_dump(_event_json(event), False))
+                else:
+                    line = _event_line(event, clock)
+                    if line:
+                        click.echo(line)
+                sys.stdout.flush()
+        except KeyboardInterrupt:
+            interrupted = True
+        finally:
+            source.close()
+    overflows = getattr(source, "overflows", 0)
+    click.echo(f"hark: {'stopped' if interrupted else 'done'}: {utterances} utterance(s)"
+               + (f", {overflows} input overflow(s)" if isinstance(source, audio.Microphone) else ""), err=True)
+
+
+class _PushToTalk:
+    """Microphone frames pass only between a press of Enter and the end of the next utterance; the rest are read
+    and dropped (so the input buffer never overflows)."""
+
+    def __init__(self) -> None:
+        import threading
+
+        self._armed = threading.Event()
+        threading.Thread(target=self._keys, daemon=True).start()
+
+    def _keys(self) -> None:
+        for _line in sys.stdin:
+            self._armed.set()
+            click.echo("hark: talk now", err=True)
+
+    def release(self) -> None:
+        self._armed.clear()
+        click.echo("hark: press Enter to talk", err=True)
+
+    def frames(self, source: Any) -> Iterable[Any]:
+        import dataclasses
+
+        click.echo("hark: press Enter to talk", err=True)
+        index = 0
+        for chunk in source:
+            if self._armed.is_set():
+                yield dataclasses.replace(chunk, index=index)  # index 0 starts a fresh utterance stream
+                index += 1
+            else:
+                index = 0
+
+
+@cli.command()
+@click.argument("wav", type=click.Path(dir_okay=False), metavar="FILE")
+@click.option("--json", "as_json", is_flag=True, help="The n-best list as JSON.")
+@click.pass_context
+@_user_errors
+def transcribe(ctx: click.Context, wav: str, as_json: bool) -> None:
+    """Transcribe a WAV file (any rate or channels) as one utterance and print the n-best list.
+
+    \b
+    Uses the installed ASR plugin (asr_pocketsphinx: a language model compiled from
+    your skills, so it transcribes what the skills understand best). No VAD and no
+    intent parsing: `hark listen --wav FILE` does the whole pipeline.
+
+    \b
+    Examples:
+      hark transcribe command.wav
+      hark transcribe --json command.wav | jq '.hypotheses[0].text'
+    """
+    import time as _time
+
+    from .. import audio
+    from ..types import AudioChunk
+
+    config = _config(ctx)
+    pcm = audio.read_wav(wav, limits=config.limits, utterance=True)  # the header is checked before reading
+    if len(pcm) == 0:
+        raise InputError(f"{wav}: holds no audio")
+    with _engine(ctx, config) as engine:
+        if not engine.pm.hook.hark_transcribe.get_hookimpls():
+            raise click.ClickException("no ASR plugin is installed or enabled (see `hark plugins`)")
+        errors: list = []
+        t0 = _time.perf_counter()
+        nbest = engine.transcribe(AudioChunk(pcm.tobytes(), audio.SAMPLE_RATE), sink=errors)
+        seconds = _time.perf_counter() - t0
+    for event in errors:
+        click.echo(f"hark: {event.data.get('plugin')} failed: {event.data.get('message')}", err=True)
+    if nbest is None:
+        raise click.ClickException(f"{wav}: nothing was transcribed")
+    if as_json:
+        click.echo(_dump(nbest.to_dict(), True))
+        return
+    for i, h in enumerate(nbest.hypotheses, 1):
+        click.echo(f"{i}. {h.text}  ({h.score:.2f})")
+    click.echo(f"hark: {len(pcm) / audio.SAMPLE_RATE:.2f} s of audio in {seconds:.2f} s ({nbest.source})", err=True)
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@_user_errors
+def devices(as_json: bool) -> None:
+    """List audio input devices (index, name, host API, channels, default rate) for `hark listen --device`."""
+    from ..audio import list_devices
+
+    found = list_devices()
+    if as_json:
+        click.echo(_dump(found, True))
+        return
+    if not found:
+        click.echo("no audio input devices found")
+        return
+    for d in found:
+        mark = "*" if d["default"] else " "
+        click.echo(f"{mark} [{d['index']}] {d['name']}  ({d['hostapi']}, {d['channels']} ch, "
+                   f"{d['default_samplerate']:.0f} Hz)")
+
+
+def _demo_audio(engine: Any, folder: Path) -> None:
+    """The bundled recordings through the whole audio path (VAD -> ASR -> intent -> action), like `hark listen`."""
+    from ..audio import WavFile
+
+    wavs = sorted(folder.glob("*.wav"))
+    if not wavs:
+        return
+    if not engine.pm.hook.hark_transcribe.get_hookimpls():
+        click.secho("\n== audio: skipped (no ASR plugin enabled; see `hark plugins`)", fg="yellow")
+        return
+    for wav in wavs:
+        click.secho(f"\n== audio: {wav.relative_to(project_root())}  (hark listen --wav {wav.name})", bold=True)
+        clock = 0.0
+        for event in engine.stream(WavFile(wav)):
+            if event.kind in ("speech_start", "speech_end"):
+                clock = float(event.data.get("start" if event.kind == "speech_start" else "end", clock))
+            line = _event_line(event, clock)
+            if line:
+                click.echo("  " + line)
