@@ -2,6 +2,7 @@
 
 The group and its shared helpers live here; the commands are in text.py (parse, stream, resolve), listening.py
 (listen, transcribe, devices) and manage.py (skills, plugins, doctor, demo, train)."""
+from __future__ import annotations
 
 import functools
 import json
