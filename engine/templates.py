@@ -1,0 +1,188 @@
+"""The skill template language: ``(turn|switch) on (the)? [kitchen](room) lights`` parsed into a small tree.
+
+    set a timer for [ten minutes](duration)      slot with an example value
+    set a timer for {duration}                   slot without an example value
+    (start|set) a timer                          alternatives
+    cancel (the|my)? timer                       optional group: (...)?
+    timer( for [the pasta](label))?              optional part containing a slot
+
+Trees of frozen dataclasses (Seq, Alt, Opt, Word, SlotRef); matchers, generators and the language-model compiler
+walk them. Pure functions, no I/O.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any, Iterator
+
+from .text import normalize, tokenize
+
+__all__ = ["Word", "SlotRef", "Seq", "Alt", "Opt", "TemplateSyntaxError", "parse_template", "slot_names",
+           "expand_template"]
+
+# ------------------------------------------------------------------------------------------- template language
+
+
+@dataclass(frozen=True)
+class Word:
+    text: str  # one normalised token
+
+
+@dataclass(frozen=True)
+class SlotRef:
+    name: str
+    #: the example value written in the template ("ten minutes"), or None for ``{slot}``
+    example: str | None = None
+
+
+@dataclass(frozen=True)
+class Seq:
+    items: tuple[Any, ...]
+
+
+@dataclass(frozen=True)
+class Alt:
+    options: tuple[Seq, ...]
+
+
+@dataclass(frozen=True)
+class Opt:
+    item: Any
+
+
+class TemplateSyntaxError(ValueError):
+    def __init__(self, message: str, column: int):
+        super().__init__(f"{message} at column {column + 1}")
+        self.column = column
+
+
+def parse_template(source: str) -> Seq:
+    """Parse one example sentence into a tree of Seq/Alt/Opt/Word/SlotRef."""
+    parser = _TemplateParser(source)
+    tree = parser.seq()
+    if parser.pos < len(source):
+        raise TemplateSyntaxError(f"unexpected {source[parser.pos]!r}", parser.pos)
+    if not tree.items:
+        raise TemplateSyntaxError("empty example", 0)
+    return tree
+
+
+class _TemplateParser:
+    SPECIAL = "()|?[]{}"
+
+    def __init__(self, source: str):
+        self.src, self.pos = source, 0
+
+    def peek(self) -> str:
+        self.skip_space()
+        return self.src[self.pos] if self.pos < len(self.src) else ""
+
+    def skip_space(self) -> None:
+        while self.pos < len(self.src) and self.src[self.pos].isspace():
+            self.pos += 1
+
+    def seq(self) -> Seq:
+        items: list[Any] = []
+        while True:
+            ch = self.peek()
+            if ch in ("", ")", "|"):
+                return Seq(tuple(items))
+            item = self.item()
+            if self.peek() == "?" and isinstance(item, (Alt, SlotRef)):  # "(...)?", "{slot}?"; a "?" after a
+                self.pos += 1                                           # plain word is punctuation
+                item = Opt(item)
+            elif self.peek() == "?":
+                self.pos += 1
+            if isinstance(item, list):
+                items.extend(item)
+            else:
+                items.append(item)
+
+    def item(self) -> Any:
+        start = self.pos
+        ch = self.src[self.pos]
+        if ch == "(":
+            self.pos += 1
+            options = [self.seq()]
+            while self.peek() == "|":
+                self.pos += 1
+                options.append(self.seq())
+            if self.peek() != ")":
+                raise TemplateSyntaxError("unclosed '('", start)
+            self.pos += 1
+            if all(not o.items for o in options):
+                raise TemplateSyntaxError("empty group '()'", start)
+            return Alt(tuple(options))
+        if ch == "[":
+            end = self.src.find("]", self.pos)
+            if end < 0:
+                raise TemplateSyntaxError("unclosed '['", start)
+            example = self.src[self.pos + 1:end].strip()
+            self.pos = end + 1
+            m = re.compile(r"\(\s*([A-Za-z_][A-Za-z0-9_]*)\s*\)").match(self.src, self.pos)
+            if not m:
+                raise TemplateSyntaxError("'[example]' must be followed by '(slot_name)'", self.pos)
+            self.pos = m.end()
+            if not normalize(example):
+                raise TemplateSyntaxError("empty slot example '[]'", start)
+            return SlotRef(m.group(1), example)
+        if ch == "{":
+            m = re.compile(r"\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}").match(self.src, self.pos)
+            if not m:
+                raise TemplateSyntaxError("'{' must enclose a slot name like {duration}", start)
+            self.pos = m.end()
+            return SlotRef(m.group(1), None)
+        if ch in ")]}?":
+            raise TemplateSyntaxError(f"unexpected {ch!r}", start)
+        while self.pos < len(self.src) and not self.src[self.pos].isspace() and self.src[self.pos] not in self.SPECIAL:
+            self.pos += 1
+        words = [Word(t.text) for t in tokenize(self.src[start:self.pos])]
+        if not words:  # punctuation only: ignore it, but keep the parser moving
+            return []
+        return words if len(words) > 1 else words[0]
+
+
+def slot_names(node: Any) -> list[str]:
+    """Slot names referenced anywhere in a template tree, in order of appearance."""
+    if isinstance(node, SlotRef):
+        return [node.name]
+    if isinstance(node, Seq):
+        return [n for item in node.items for n in slot_names(item)]
+    if isinstance(node, Alt):
+        return [n for opt in node.options for n in slot_names(opt)]
+    if isinstance(node, Opt):
+        return slot_names(node.item)
+    return []
+
+
+def expand_template(node: Any, limit: int = 10_000) -> Iterator[tuple[Any, ...]]:
+    """Every concrete sentence of a template as a tuple of Word/SlotRef (training data, statistics).
+
+    Raises ValueError past ``limit`` expansions so a runaway template is reported rather than hanging.
+    """
+    count = 0
+    for seq in _expand(node):
+        count += 1
+        if count > limit:
+            raise ValueError(f"template expands to more than {limit} sentences")
+        yield seq
+
+
+def _expand(node: Any) -> Iterator[tuple[Any, ...]]:
+    if isinstance(node, (Word, SlotRef)):
+        yield (node,)
+    elif isinstance(node, Opt):
+        yield ()
+        yield from _expand(node.item)
+    elif isinstance(node, Alt):
+        for opt in node.options:
+            yield from _expand(opt)
+    elif isinstance(node, Seq):
+        if not node.items:
+            yield ()
+            return
+        for head in _expand(node.items[0]):
+            for tail in _expand(Seq(node.items[1:])):
+                yield head + tail
+
+
