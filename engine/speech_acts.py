@@ -90,18 +90,30 @@ class FormLicence:
     negations: frozenset[tuple[str, str]]
     #: first words of the templates after politeness
     openers: frozenset[str]
-    #: the templates ask questions ("is it going to rain", "how much time is left"): any question opener goes
-    asks: bool
-    #: the templates describe a state ("it's too dark in here"): copulas and past forms are not statements
-    describes: bool
-    reporting: frozenset[str]
-    max_carrier: int
     #: every word of the templates (a form word they use is licensed: "forget the timer", "was")
-    words: frozenset[str] = frozenset()
+    words: frozenset[str]
     #: word pairs of the templates ("hold on" does not license "hold off")
-    pairs: frozenset[tuple[str, str]] = frozenset()
-    #: the templates use a past form themselves
-    past: bool = False
+    pairs: frozenset[tuple[str, str]]
+    max_carrier: int
+
+    @property
+    def asks(self) -> bool:
+        """The templates ask questions ("is it going to rain", "how much time is left")."""
+        return bool(self.openers & _QUESTION_OPENERS)
+
+    @property
+    def describes(self) -> bool:
+        """The templates describe a state ("it's too dark in here"): copulas and past forms are no statement."""
+        return _describes(self.words)
+
+    @property
+    def past(self) -> bool:
+        """The templates use a past form themselves."""
+        return any(_is_past(w) for w in self.words)
+
+    @property
+    def reporting(self) -> frozenset[str]:
+        return self.words & _REPORTING
 
 
 def _max_words(node: Any) -> int:
@@ -137,10 +149,8 @@ def _describes(words: Sequence[str]) -> bool:
 def licence_for(templates: Sequence[Seq]) -> FormLicence:
     negations: set[tuple[str, str]] = set()
     openers: set[str] = set()
-    reporting: set[str] = set()
     seen: set[str] = set()
     pairs: set[tuple[str, str]] = set()
-    describes = past = False
     for tree in templates:
         for words in _sentences(tree):
             core = core_words(words)
@@ -148,15 +158,11 @@ def licence_for(templates: Sequence[Seq]) -> FormLicence:
             pairs |= set(zip(core, core[1:]))
             if core:
                 openers.add(core[0])
-            describes |= _describes(core)
-            past |= any(_is_past(w) for w in core)
-            reporting |= set(core) & _REPORTING
             for prev, w, nxt in zip([""] + core, core, core[1:] + [""]):
                 if w in _NEGATIONS or w == "no":
                     negations |= {(_NEG, nxt)} | ({(prev, _NEG)} if prev else set())
-    return FormLicence(frozenset(negations), frozenset(openers), bool(openers & _QUESTION_OPENERS), describes,
-                       frozenset(reporting), max((_max_words(t) for t in templates), default=0),
-                       words=frozenset(seen), pairs=frozenset(pairs), past=past)
+    return FormLicence(frozenset(negations), frozenset(openers), frozenset(seen), frozenset(pairs),
+                       max((_max_words(t) for t in templates), default=0))
 
 
 class FormLicences:
@@ -237,7 +243,7 @@ def detect_form(words: Sequence[str], licence: FormLicence | None = None,
     ``licence``: forms the intent's own templates use are not counted (None: nothing is licensed).
     ``all_words``: the whole reading, slot values included, for time markers ("yesterday", "last night").
     """
-    lic = licence or FormLicence(frozenset(), frozenset(), False, False, frozenset(), 10 ** 6)
+    lic = licence or FormLicence(frozenset(), frozenset(), frozenset(), frozenset(), 10 ** 6)
     core = core_words(words)
     if not core:
         return None
