@@ -159,7 +159,8 @@ class Engine:
             if skill.handler is not None:
                 self._register_handler(skill.name, skill.handler)
         self._closed = False
-        self._licences: FormLicences | None = None
+        #: what each intent's templates allow (negations, questions, ...), computed per intent on first use
+        self._licences = FormLicences(self.skills)
         #: stream time until which an utterance needs no wake phrase (after the phrase was said alone)
         self._awake_until = -1.0
         self.call("hark_startup", sink=self.startup_events, reraise=(ConfigError,), engine=self)
@@ -333,9 +334,10 @@ class Engine:
         ranked = self.resolve(self.interpret(nbest, context, events), nbest, context, events)
         ranked, vetoed = self._requests_only(ranked)
         ranked = ranked[: self.config.engine.max_alternatives]
-        action = confirm = None
-        chosen = ranked[0] if ranked and ranked[0].confidence >= self._threshold(ranked[0]) else None
-        intent = self.skills.intent(chosen.skill, chosen.intent) if chosen else None
+        action = confirm = chosen = None
+        intent = self.skills.intent(ranked[0].skill, ranked[0].intent) if ranked else None
+        if ranked and ranked[0].confidence >= self._threshold(intent):
+            chosen = ranked[0]
         if chosen is not None and intent is not None and intent.confirm:
             confirm = Confirmation(chosen, confirmation_prompt(intent.confirm_prompts, chosen, intent.description),
                                    context.clock.timestamp() + self.config.engine.confirm_timeout_s)
@@ -356,9 +358,8 @@ class Engine:
             self._event(events, "out_of_scope", data, utterance)
         return Result(nbest, tuple(ranked), action, context, tuple(events), confirm)
 
-    def _threshold(self, interpretation: Interpretation) -> float:
+    def _threshold(self, intent: Any) -> float:
         """The intent's own ``min_confidence`` when its skill sets one, else the engine's."""
-        intent = self.skills.intent(interpretation.skill, interpretation.intent)
         own = intent.min_confidence if intent is not None else None
         return own if own is not None else self.config.engine.min_confidence
 
@@ -368,8 +369,6 @@ class Engine:
         state, ...), nothing is kept: the utterance as a whole was not addressed to us as a request."""
         if not self.config.engine.request_gate or not ranked:
             return ranked, []
-        if self._licences is None or self._licences.skills is not self.skills:
-            self._licences = FormLicences(self.skills)
         verdicts = [(i, veto_reason(i, self._licences)) for i in ranked]
         vetoed = [(i, form) for i, form in verdicts if form]
         if verdicts[0][1]:
