@@ -7,12 +7,12 @@ request, so a stray "yes" an hour later, or from another room's stream, never un
 """
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from .responses import fill_first
 from .text import normalize
-from .types import Context, Interpretation
+from .types import Context, Interpretation, Slot
 
 if TYPE_CHECKING:  # pragma: no cover
     from .runtime import Engine, Result
@@ -28,7 +28,6 @@ _NO_PHRASES = ("never mind", "not now", "do not", "forget it", "leave it")
 ANSWERS = ("yes", "yes please", "yeah", "yep", "sure", "ok", "okay", "go ahead", "do it", "yes do it", "no",
            "no thanks", "nope", "cancel", "don't", "never mind", "not now")
 _ADDRESS = ("hey hark ", "ok hark ", "okay hark ", "hark ")
-_PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
 @dataclass(frozen=True)
@@ -69,23 +68,19 @@ def answer_of(text: str) -> str | None:
 def confirmation_prompt(templates: tuple[str, ...], interpretation: Interpretation, description: str) -> str:
     """The question to ask: the first of the skill's own ``confirm:`` questions whose slots are all filled, else a
     generic one built from the intent's description."""
-    for template in templates:
-        missing = False
-
-        def fill(m: re.Match) -> str:
-            nonlocal missing
-            slot = interpretation.slot(m.group(1))
-            if slot is None or slot.value is None and not slot.raw:
-                missing = True
-                return ""
-            return slot.value if isinstance(slot.value, str) else slot.raw
-
-        text = _PLACEHOLDER.sub(fill, template)
-        if not missing:
-            return " ".join(text.split())
+    question = fill_first(templates, interpretation, _said)
+    if question is not None:
+        return question
     what = description.rstrip(". ") or f"{interpretation.skill}.{interpretation.intent}"
-    details = ", ".join(f"{s.name} {s.value if isinstance(s.value, str) else s.raw}" for s in interpretation.slots)
+    details = ", ".join(f"{s.name} {_said(s) or s.raw}" for s in interpretation.slots)
     return f"{what}{f' ({details})' if details else ''}: are you sure? Say yes or no."
+
+
+def _said(slot: Slot, field: str | None = None) -> str | None:
+    """A slot in a question: its list or catalog name, else the words heard (None when it has neither)."""
+    if slot.value is None and not slot.raw:
+        return None
+    return slot.value if isinstance(slot.value, str) else slot.raw
 
 
 class Conversation:

@@ -7,18 +7,15 @@ were said in ("at 6:30 tomorrow", "3 minute").
 from __future__ import annotations
 
 import datetime as _dt
-import re
 from typing import Any
 
 from hark.hookspecs import hookimpl
 from hark.plugins.slot_parsers.spoken import speak
+from hark.responses import fill_first
 from hark.skills import SkillSet
 from hark.types import Context, Interpretation, SkillAction, Slot
 
 __all__ = ["SkillActionsPlugin", "build_action", "render_response", "spoken"]
-
-_PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)(?:\.([a-z_]+))?\}")
-
 
 def _slot_field(slot: Slot, field: str | None) -> Any:
     return getattr(slot, field or "value")
@@ -73,21 +70,8 @@ def spoken(slot: Slot, now: _dt.datetime | None = None) -> str:
 def render_response(templates: tuple[str, ...], interpretation: Interpretation,
                     now: _dt.datetime | None = None) -> str | None:
     """The first template whose placeholders are all filled; ``{slot}`` speaks the slot, ``{slot.raw}`` etc."""
-    for template in templates:
-        missing = False
-
-        def fill(m: re.Match) -> str:
-            nonlocal missing
-            slot = interpretation.slot(m.group(1))
-            if slot is None:
-                missing = True
-                return ""
-            return spoken(slot, now) if m.group(2) is None else str(_slot_field(slot, m.group(2)))
-
-        text = _PLACEHOLDER.sub(fill, template)
-        if not missing:
-            return " ".join(text.split())
-    return None
+    return fill_first(templates, interpretation,
+                      lambda slot, field: spoken(slot, now) if field is None else str(_slot_field(slot, field)))
 
 
 class SkillActionsPlugin:
