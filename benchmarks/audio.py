@@ -38,6 +38,7 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "benchmarks"))
+sys.path.insert(0, str(ROOT))
 
 from _bench import percentile  # noqa: E402
 from templates import NOW, values_match  # noqa: E402
@@ -48,6 +49,7 @@ from hark.plugins.asr_pocketsphinx.compile import speakable  # noqa: E402
 from hark.phonetics import edit_distance as word_errors  # noqa: E402  (Levenshtein on words)
 from hark.text import tokenize  # noqa: E402
 from hark.types import AudioChunk  # noqa: E402
+from training.skill_data import out_of_scope_lines  # noqa: E402
 
 SR = 16000
 FRAME = 480
@@ -214,8 +216,7 @@ def main() -> None:
     rng = random.Random(11)
     rng.shuffle(tests)
     tests = tests[args.offset: args.offset + args.sentences]
-    oos = [line.strip() for line in (ROOT / "benchmarks" / "data" / "out_of_scope.txt").read_text().splitlines()
-           if line.strip() and not line.startswith("#")][args.oos_offset: args.oos_offset + args.oos]
+    oos = out_of_scope_lines("test")[args.oos_offset: args.oos_offset + args.oos]
     items = [(t.text, f"{t.skill}.{t.intent}", dict(t.slots)) for t in tests] + [(text, None, {}) for text in oos]
     # warm-up: first decode loads lattices, first parse warms onnxruntime
     run_stream(engine, utterance(speak("turn on the lights", voices[0], 165, tmp), None, 0)[0])

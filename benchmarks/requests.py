@@ -54,7 +54,7 @@ def _non_requests(engine: Engine, ctx, split: str) -> dict:
 def _paraphrases(engine: Engine, ctx, split: str) -> dict:
     """Intent accuracy: a confirmation question for the right intent counts (it acts after the yes)."""
     rows = [(t.skill, t.intent, t.text) for t in engine.skills.tests()] if split == "test" else \
-        [(r.skill, r.form.split(".", 1)[1], r.sentence) for r in paraphrase_rows()]
+        [(r.skill, r.intent, r.sentence) for r in paraphrase_rows()]
     right, wrong = 0, []
     for skill, intent, text in rows:
         r = engine.parse(text, ctx)

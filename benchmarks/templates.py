@@ -20,9 +20,11 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "benchmarks"))
+sys.path.insert(0, str(ROOT))
 
 from _bench import corrupt_words, percentile  # noqa: E402
 from hark import Engine, NBest, load_config  # noqa: E402
+from training.skill_data import out_of_scope_lines  # noqa: E402
 
 NOW = "2026-11-24T18:30:00+00:00"
 
@@ -50,8 +52,7 @@ def main() -> None:
         raise SystemExit(f"--tiers all needs a trained intent model: {model_status}")
     ctx = engine.context(now=NOW)
     tests = engine.skills.tests()
-    oos = [l.strip() for l in (ROOT / "benchmarks" / "data" / "out_of_scope.txt").read_text().splitlines()
-           if l.strip() and not l.startswith("#")]
+    oos = out_of_scope_lines("test")
 
     per_skill: dict[str, dict[str, int]] = {}
     failures = []

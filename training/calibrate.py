@@ -23,7 +23,7 @@ from hark.plugins.intent.model import JointModel
 
 from .calibration import expected_calibration_error, false_accept_at_recall, fit_temperature, softmax
 from .model_card import write_card
-from .skill_data import OOS_LABEL, skill_dataset, template_acceptor
+from .skill_data import OOS_LABEL, out_of_scope_lines, skill_dataset, template_acceptor
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -64,8 +64,7 @@ def calibrate(model_dir: Path, config: Path | None, seed: int = 13, per_intent: 
         "far_at_95_recall_dev": false_accept_at_recall(_in_scope_conf(probs[~is_oos], oos_i),
                                                        _in_scope_conf(probs[is_oos], oos_i)),
     }
-    oos_file = ROOT / "benchmarks" / "data" / "out_of_scope.txt"
-    real_oos = [l.strip() for l in oos_file.read_text().splitlines() if l.strip() and not l.startswith("#")]
+    real_oos = out_of_scope_lines("test")
     if tests and real_oos:
         p_in = softmax(_logits(model, tests), temperature)
         p_out = softmax(_logits(model, real_oos), temperature)

@@ -26,7 +26,7 @@ except ImportError:  # pragma: no cover
     from hard_negatives import hard_negatives, request_variants  # type: ignore
 
 __all__ = ["spoken_number", "SlotFiller", "generate", "oos_examples", "skill_dataset", "COVERED_SCENARIOS",
-           "NonRequest", "non_request_rows", "heldout_sentences", "NON_REQUESTS", "paraphrase_rows",
+           "NonRequest", "non_request_rows", "heldout_sentences", "NON_REQUESTS", "Paraphrase", "paraphrase_rows",
            "out_of_scope_lines"]
 
 _DATA = Path(__file__).resolve().parent.parent / "benchmarks" / "data"
@@ -101,11 +101,18 @@ def _tsv(path: Path) -> Iterator[list[str]]:
         yield from csv.reader((l for l in f if l.strip() and not l.startswith("#")), delimiter="\t")
 
 
-def paraphrase_rows() -> Iterator[NonRequest]:
-    """The development paraphrases as (intent as "skill.Intent" in ``form``, skill, sentence) rows."""
+@dataclass(frozen=True)
+class Paraphrase:
+    skill: str
+    intent: str
+    sentence: str
+
+
+def paraphrase_rows() -> Iterator[Paraphrase]:
+    """The development paraphrases: a request in other words than the templates, and the intent it means."""
     for row in _tsv(PARAPHRASES_DEV):
         if len(row) >= 3:
-            yield NonRequest(f"{row[0].strip()}.{row[1].strip()}", row[0].strip(), row[2].strip())
+            yield Paraphrase(row[0].strip(), row[1].strip(), row[2].strip())
 
 
 def out_of_scope_lines(split: str = "test") -> list[str]:
