@@ -91,8 +91,8 @@ def build_plugin_manager(config: Config, *, extra: Iterable[Any] = (),
                           f"Python ({sys.executable}); run `make install` or `pip install -e .`")
     if entry_points:  # a misspelt name in plugins.enabled/disabled would silently leave a plugin on or off
         extra = list(extra)
-        check_plugin_names(config, [c.name for c in candidates]
-                           + [getattr(o, "name", type(o).__name__) for o in extra])
+        check_plugin_names(config, sorted({c.name for c in candidates}
+                                          | {getattr(o, "name", type(o).__name__) for o in extra}))
     for cand in candidates:
         if cand.name in seen:
             raise PluginError(f"two plugins are named {cand.name!r}: {seen[cand.name]} and "

@@ -20,12 +20,8 @@ __all__ = ["main", "cli"]
 
 
 def _config(ctx: click.Context, **overrides: Any):
-    """The config of this command; plugin names in plugins.enabled/disabled must be installed ones."""
-    from ..config import check_plugin_names
-
-    config = load_config(ctx.obj["config"], **overrides)
-    check_plugin_names(config)
-    return config
+    """The config of this command (the Engine it starts checks the plugin names in plugins.enabled/disabled)."""
+    return load_config(ctx.obj["config"], **overrides)
 
 
 def _engine(ctx: click.Context, config: Any = None, **overrides: Any):
