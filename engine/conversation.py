@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from .edges import coerce_nbest
 from .responses import fill_first
 from .text import normalize
 from .types import Context, Interpretation, Slot
@@ -96,8 +97,6 @@ class Conversation:
     def parse(self, text_or_nbest: Any, context: Context | None = None, *,
               utterance: int | None = None) -> "Result":
         """Like ``Engine.parse``, but a yes or no answers a pending confirmation first."""
-        from .runtime import coerce_nbest
-
         context = context or self.engine.context()
         pending, self.pending = self.pending, None
         if pending is not None:
