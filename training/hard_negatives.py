@@ -25,11 +25,10 @@ from typing import Callable, Iterable, Sequence
 
 from hark.sentences import Sample, sample_sentences
 from hark.skills import SkillSet
-from hark.speech_acts import COMMAND_VERBS, core_words
+from hark.speech_acts import COMMAND_VERBS, FORMS, core_words
 
 __all__ = ["FORMS", "Negative", "hard_negatives", "past_tense", "request_variants", "rewrite"]
 
-FORMS = ("negated", "question", "statement", "reported", "buried")
 
 # politeness a command may start with; removed before rewriting ("please don't please turn ..." is not English)
 _LEADERS = (("hey", "hark"), ("please",), ("ok",), ("okay",), ("hark",), ("can", "you"), ("could", "you"),
@@ -50,9 +49,6 @@ _PARTICIPLE = {"take": "taken", "give": "given", "begin": "begun", "run": "run",
                "show": "shown", "wake": "woken", "break": "broken", "choose": "chosen", "sing": "sung",
                "speak": "spoken", "freeze": "frozen", "unfreeze": "unfrozen", "write": "written",
                "forget": "forgotten", "rewind": "rewound"}
-# a sentence starting with a word that is not a command verb ("lights on", "it's too dark in here") is only used by
-# the forms that need no verb
-_VERBS = COMMAND_VERBS
 _PARTICLES = ("on", "off", "up", "down", "out", "in", "back")
 _OBJECT_END = {"to", "for", "in", "at", "by", "on", "with", "from", "until", "till", "please", "now"}
 
@@ -157,7 +153,7 @@ def rewrite(words: Sequence[str], form: str, rng: random.Random) -> str | None:
     if not core:
         return None
     s = " ".join(core)
-    is_verb = core[0] in _VERBS
+    is_verb = core[0] in COMMAND_VERBS  # "lights on", "it's too dark in here" take only verb-free forms
     if form == "negated":
         return rng.choice(_NEGATED).format(s=s) if is_verb else None
     if form == "question":
@@ -198,7 +194,7 @@ def request_variants(skills: SkillSet, per_intent: int = 20, seed: int = 0) -> l
         if not core or start is None:
             continue
         tags = list(sample.tags[start:start + len(core)])
-        frames = _REQUEST_PREFIXES if core[0] in _VERBS else \
+        frames = _REQUEST_PREFIXES if core[0] in COMMAND_VERBS else \
             tuple(p for p in _REQUEST_PREFIXES if p.split()[-1] not in ("to", "you", "and", "please"))
         roll = rng.random()
         if roll < 0.25:  # a reason first, then the request
