@@ -74,45 +74,40 @@ def utterance(speech: np.ndarray, noise: np.ndarray | None, snr_db: float) -> tu
     return np.clip(x * 32768, -32768, 32767).astype(np.int16), end
 
 
-def run_stream(engine: Engine, pcm: np.ndarray, transcriber=None) -> dict:
-    """Stream one utterance; collect what happened and how long the engine's calls took."""
-    clock = {"t": 0.0}
-
-    def frames():
-        for k, i in enumerate(range(0, len(pcm), FRAME)):
-            chunk = AudioChunk(pcm[i:i + FRAME].tobytes(), SR, i / SR, k)
-            clock["t"] = chunk.timestamp + chunk.duration  # stream time once this frame has been heard
-            yield chunk
-
+def run_stream(engine: Engine, pcm: np.ndarray) -> dict:
+    """Stream one recording through a new stream (as one device would); collect what happened and how long the
+    engine's calls took."""
     out: dict = {"nbest": None, "action": None, "interpretations": [], "end_event": None, "busy": 0.0,
                  "end_cost": 0.0}
-    it = engine.stream(frames())
-    while True:
+    stream = engine.open_stream()
+    asr = stream.states.get("asr_pocketsphinx")
+    t_end = 0.0
+    for i in range(0, len(pcm) + FRAME, FRAME):
         t0 = time.perf_counter()
-        try:
-            event = next(it)
-        except StopIteration:
-            out["busy"] += time.perf_counter() - t0
-            break
-        dt = time.perf_counter() - t0
-        out["busy"] += dt
-        if event.kind == "speech_end" and out["end_event"] is None:
-            out["end_event"] = clock["t"]
-            out["end_reason"] = event.data.get("reason")
-            # a semantic endpoint ("complete") was decided by a judgement that ran before the event: count it
-            out["judge_s"] = event.data.get("judge_ms", 0.0) / 1000
-            t_end = time.perf_counter()
-        elif event.kind == "utterance" and out["nbest"] is None:
-            out["nbest"] = event.data.get("nbest") or []
-            # the recogniser's raw decode of this (the first) utterance; later segments overwrite last_decode
-            out["asr_raw"] = getattr(transcriber, "last_decode", None)
-        elif event.kind == "interpretation" and not out["interpretations"]:
-            out["interpretations"] = event.data.get("interpretations") or []
-        elif event.kind in ("action", "out_of_scope") and "decided" not in out:
-            out["decided"] = True
-            out["action"] = event.data if event.kind == "action" else None
-            if out["end_event"] is not None:
-                out["end_cost"] = time.perf_counter() - t_end
+        if i < len(pcm):
+            events = stream.feed(pcm[i:i + FRAME])
+            heard = min(len(pcm), i + FRAME) / SR  # stream time once this frame has been heard
+        else:
+            events = stream.close()
+        out["busy"] += time.perf_counter() - t0
+        for event in events:
+            if event.kind == "speech_end" and out["end_event"] is None:
+                out["end_event"] = heard
+                out["end_reason"] = event.data.get("reason")
+                # a semantic endpoint ("complete") was decided by a judgement that ran before the event: count it
+                out["judge_s"] = event.data.get("judge_ms", 0.0) / 1000
+                t_end = t0
+            elif event.kind == "utterance" and out["nbest"] is None:
+                out["nbest"] = event.data.get("nbest") or []
+                # the recogniser's raw decode of this (the first) utterance; later segments overwrite last_decode
+                out["asr_raw"] = getattr(asr, "last_decode", None)
+            elif event.kind == "interpretation" and not out["interpretations"]:
+                out["interpretations"] = event.data.get("interpretations") or []
+            elif event.kind in ("action", "out_of_scope") and "decided" not in out:
+                out["decided"] = True
+                out["action"] = event.data if event.kind == "action" else None
+                if out["end_event"] is not None:
+                    out["end_cost"] = time.perf_counter() - t_end
     return out
 
 
@@ -233,8 +228,7 @@ def main() -> None:
                 if condition == "noisy":
                     noise = esc[vrng.randrange(len(esc))][1]
                 pcm, true_end = utterance(speech, noise, args.snr)
-                asr.transcriber.last_decode = None
-                got = run_stream(engine, pcm, asr.transcriber)
+                got = run_stream(engine, pcm)
                 ref = speakable(w.text for w in tokenize(text))
                 hyps = [h["text"] for h in (got["nbest"] or [])]
                 best = hyps[0].split() if hyps else []

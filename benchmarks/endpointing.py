@@ -35,7 +35,8 @@ from templates import NOW  # noqa: E402
 from vad import frame_db, speak  # noqa: E402
 
 from hark import Engine, load_config  # noqa: E402
-from hark.plugins.vad import VadPlugin  # noqa: E402
+from hark.plugins.vad import VadStream  # noqa: E402
+from hark.streams import Stream  # noqa: E402
 
 
 def trimmed(x: np.ndarray) -> np.ndarray:
@@ -63,25 +64,26 @@ def main() -> None:
         summarize(json.loads(args.analyze.read_text()), args.summary)
         return
     judged: list[dict] = []
-    original = VadPlugin._judge
+    original = Stream._judge
 
-    def recording(self, end):
-        p = original(self, end)
-        asr = self._engine.pm.get_plugin("asr_pocketsphinx")
-        judged.append({"end": end, "p": p, "ms": round(1000 * self._judge_s, 1),
-                       **(asr.last_judgement or {})})
+    def recording(self, end, context, sink):
+        t0 = time.perf_counter()
+        p = original(self, end, context, sink)
+        asr = self.states.get("asr_pocketsphinx")
+        judged.append({"end": end, "p": p, "confidence": p or 0.0, "ms": round(1000 * (time.perf_counter() - t0), 1),
+                       **(getattr(asr, "last_judgement", None) or {})})
         return None  # never end early while collecting
 
-    VadPlugin._judge = recording
+    Stream._judge = recording
     ends: list[dict] = []
-    original_event = VadPlugin._event
+    original_event = VadStream._event
 
     def event(self, boundary):
         if boundary.kind == "speech_end":
             ends.append({k: boundary.data[k] for k in ("start", "end", "reason")})
         return original_event(self, boundary)
 
-    VadPlugin._event = event
+    VadStream._event = event
     asr_settings = {k: json.loads(v) for k, v in (s.split("=", 1) for s in args.set)}
     engine = Engine(load_config(ROOT / "config.yaml", env={}, **{
         "plugins.settings.vad": {"early_silence_ms": args.early_silence_ms},

@@ -171,12 +171,12 @@ class Speech:
     """espeak-ng -> pocketsphinx (generic LM) n-best, with an on-disk cache of the decodes."""
 
     def __init__(self, cache: Path):
-        from hark.plugins.asr_pocketsphinx import AsrSettings, Transcriber, _model_paths
+        from hark.plugins.asr_pocketsphinx import AsrSettings, Transcriber, model_paths
 
         if not shutil.which("espeak-ng"):
             raise SystemExit("espeak-ng is needed (apt-get install espeak-ng, or `make system-deps`)")
         self.settings = AsrSettings(lm="generic", fallback="never", nbest=5)
-        hmm, dictionary, generic_lm = _model_paths(self.settings, Path)
+        hmm, dictionary, generic_lm = model_paths(self.settings, Path)
         self.transcriber = Transcriber(hmm, dictionary, generic_lm, self.settings)
         self.tmp = Path(tempfile.mkdtemp(prefix="hark-entity-spoken-"))
         self.cache_file = cache / "decodes.jsonl"

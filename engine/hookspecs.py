@@ -12,7 +12,9 @@ from typing import TYPE_CHECKING, Any
 import pluggy
 
 if TYPE_CHECKING:  # pragma: no cover
+    from .features import Features
     from .runtime import Engine
+    from .streams import Stream
     from .skills import SkillRegistry, SkillSet
     from .slots import SlotTypeRegistry
     from .types import AudioChunk, Context, Event, Interpretation, NBest, PronunciationReport, SceneState, SkillAction
@@ -58,35 +60,74 @@ def hark_register_skills(registry: "SkillRegistry") -> None:
 
 
 @hookspec
-def hark_audio_chunk(chunk: "AudioChunk", context: "Context") -> "Event | list[Event] | None":
-    """Called by the streaming runtime for every ~20-30 ms frame of microphone or file audio, in order.
+def hark_stream_start(stream: "Stream") -> Any:
+    """Called by ``Engine.open_stream`` when an input opens (a microphone, a file, a client connection).
 
-    Observers (VAD, scene context) update their own state. An observer may return an ``Event`` or a list of
-    them; a ``speech_end`` event whose data holds ``{"audio": <base64 PCM>, "sample_rate", "audio_start"}`` ends
-    the utterance and starts transcription. The runtime numbers utterances itself (``Event.utterance``).
-    Broadcast; all returned events are emitted.
+    Return the object that holds your state for this stream (buffers, a decoder, a detector), or ``None`` if you
+    keep none; the runtime hands it back as ``state`` to your implementations of the stream's hooks below, so
+    two streams on one Engine never share it. Warm models here rather than on the first utterance. ``stream.id``
+    names the stream; ``stream.context_defaults`` holds what it was opened with. Broadcast.
     """
 
 
 @hookspec
-def hark_audio_end(context: "Context") -> "Event | list[Event] | None":
-    """Called by the streaming runtime when an audio source ends (end of a file, closed stdin or microphone).
+def hark_stream_end(stream: "Stream", state: Any) -> None:
+    """Called by ``Stream.close()``, after the audio is flushed: release what ``state`` holds. Broadcast."""
 
-    Endpointers close an utterance still in progress by returning its ``speech_end`` event, and observers reset
-    their state for the next stream. Broadcast; returned events are handled like those of ``hark_audio_chunk``.
+
+@hookspec
+def hark_audio_chunk(chunk: "AudioChunk", features: "Features | None", context: "Context",
+                     state: Any) -> "Event | list[Event] | None":
+    """Called by the stream for every 30 ms frame of its audio (16 kHz mono int16), in order.
+
+    ``features`` are the shared front end's rows completed by this frame (``hark.features``: 64-band log-mel and
+    log energy, 25 ms windows every 10 ms), computed once per frame for every observer. Observers (VAD, scene
+    context) update ``state`` and may return events. An endpointer returns ``speech_start`` ``{"start"}``,
+    ``pause`` ``{"end"}`` (a short pause: the runtime asks ``hark_end_of_turn`` and answers with
+    ``hark_turn_judged``) and ``speech_end`` with the utterance in ``Event.audio``, which the runtime transcribes
+    and parses. The runtime numbers utterances itself (``Event.utterance``). Broadcast.
+    """
+
+
+@hookspec
+def hark_audio_end(context: "Context", state: Any) -> "Event | list[Event] | None":
+    """Called by the stream when its audio ends (end of a file, a closed microphone, ``Stream.flush()``).
+
+    Endpointers close an utterance still in progress by returning its ``speech_end`` event; observers reset
+    ``state`` for audio that may follow. Broadcast; returned events are handled like those of ``hark_audio_chunk``.
+    """
+
+
+@hookspec
+def hark_speech_start(start: float, context: "Context", state: Any) -> None:
+    """Called by the stream when an endpointer reported ``speech_start``: speech began at stream time ``start``.
+
+    Streaming recognisers start decoding here (from a little before ``start``) so that little is left to do when
+    the utterance ends. Broadcast; return value ignored.
     """
 
 
 @hookspec(firstresult=True)
-def hark_end_of_turn(end: float, context: "Context") -> "float | None":
-    """Called by an endpointer when speech has paused briefly (the vad plugin's ``early_silence_ms``), before it
-    has waited its full ``silence_ms``: is what has been said up to stream time ``end`` a complete request?
+def hark_end_of_turn(end: float, context: "Context", state: Any) -> "float | NBest | None":
+    """Called by the stream when an endpointer reports a short ``pause`` (the vad plugin's ``early_silence_ms``),
+    before it has waited its full ``silence_ms``: is what was said up to stream time ``end`` a complete request?
 
-    Return the probability that it is (the vad plugin ends the utterance at once from ``complete_threshold``),
-    or ``None`` when you cannot tell; then the endpointer waits the full silence. The asr_pocketsphinx plugin
-    answers from its live partial transcription (skill-LM end-of-sentence probability and the intent tiers'
-    reading of the words so far). It runs while the user may still be speaking: keep it to a few milliseconds
-    of work on top of what the frame costs anyway. firstresult.
+    Return the probability that it is; or an ``NBest`` of the words heard so far, which the runtime interprets
+    (the top reading's confidence is the answer); or ``None`` when you cannot tell. The asr_pocketsphinx plugin
+    returns its live partial transcription when the skill LM expects the sentence to end there, else 0. It runs
+    while the user may still be speaking: keep it to a few milliseconds. firstresult.
+    """
+
+
+@hookspec
+def hark_turn_judged(end: float, probability: "float | None", context: "Context",
+                     state: Any) -> "Event | list[Event] | None":
+    """Called by the stream on the plugin that reported a ``pause``, with the ``hark_end_of_turn`` answer
+    (``None``: no judge could tell).
+
+    The endpointer decides: a ``speech_end`` at ``end`` when the answer is high enough, else nothing (it goes on
+    waiting for the full silence). Returned events are handled like those of ``hark_audio_chunk``. Broadcast in
+    form, but only the plugin that paused is called.
     """
 
 
@@ -100,11 +141,12 @@ def hark_compile(engine: "Engine", force: bool) -> "str | None":
 
 
 @hookspec(firstresult=True)
-def hark_transcribe(audio: "AudioChunk", context: "Context") -> "NBest | None":
-    """Called once per endpointed utterance (``audio`` holds all of it) unless the caller passed text or an NBest.
+def hark_transcribe(audio: "AudioChunk", context: "Context", state: Any) -> "NBest | None":
+    """Called once per endpointed utterance (``audio`` holds all of it, its ``timestamp`` on the stream's clock).
 
-    Return the n-best transcriptions, best first, or ``None`` to let the next ASR plugin try. firstresult: the
-    first non-``None`` answer wins.
+    ``state`` is what your ``hark_stream_start`` returned for the stream, or ``None`` when the audio comes from
+    outside a stream (``Engine.transcribe``). Return the n-best transcriptions, best first, or ``None`` to let the
+    next ASR plugin try. firstresult: the first non-``None`` answer wins.
     """
 
 
@@ -139,8 +181,10 @@ def hark_scene(context: "Context") -> "SceneState | None":
 
 
 @hookspec(firstresult=True)
-def hark_assess_pronunciation(audio: "AudioChunk", expected: str, context: "Context") -> "PronunciationReport | None":
-    """Called in practice mode (``context.expected_text`` set) with the utterance audio and the text to say.
+def hark_assess_pronunciation(audio: "AudioChunk", expected: str, context: "Context",
+                              state: Any) -> "PronunciationReport | None":
+    """Called in practice mode (``context.expected_text`` set) with the utterance audio and the text to say;
+    ``state`` as for ``hark_transcribe``.
 
     Return a PronunciationReport, or ``None`` if you cannot assess this input. firstresult.
     """

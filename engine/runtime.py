@@ -3,6 +3,8 @@
 Data flows one way: NBest -> hark_interpret (all plugins, merged and ranked) -> hark_resolve (top few, in turn)
 -> threshold -> hark_act (first answer) -> events. Every hook call goes through ``Engine.call``, which runs the
 implementations one at a time so that a plugin that raises is reported as an ``error`` event and the rest go on.
+Audio and per-input state live in streams (``Engine.open_stream``, engine/streams.py); the Engine itself holds
+nothing that belongs to one input, so any number of streams can share it.
 """
 from __future__ import annotations
 
@@ -18,11 +20,12 @@ from typing import Any, Iterable, Iterator, Mapping, Sequence
 from .config import Config, load_config
 from .conversation import Confirmation, Conversation, confirmation_prompt
 from .edges import Result, coerce_nbest, read_jsonl
-from .errors import ConfigError, HarkError, InputError, PluginError, SkillError
+from .errors import ConfigError, InputError, PluginError, SkillError
 from .plugin_manager import _describe, _register, build_plugin_manager, load_module_plugin
 from .skills import SkillRegistry, SkillSet
 from .slots import SlotTypeRegistry
 from .speech_acts import FormLicences, summarise, veto_reason
+from .streams import Stream, run as run_stream
 from .types import (AudioChunk, Context, Event, Interpretation, NBest, PronunciationReport, SceneState,
                     SkillAction)
 
@@ -39,6 +42,8 @@ _RESULT_TYPES: dict[str, Any] = {
     "hark_transcribe": NBest,
     "hark_audio_chunk": (Event, list),
     "hark_audio_end": (Event, list),
+    "hark_turn_judged": (Event, list),
+    "hark_end_of_turn": (float, int, NBest),
     "hark_assess_pronunciation": PronunciationReport,
 }
 
@@ -67,8 +72,6 @@ class Engine:
         self._closed = False
         #: what each intent's templates allow (negations, questions, ...), computed per intent on first use
         self._licences = FormLicences(self.skills)
-        #: stream time until which an utterance needs no wake phrase (after the phrase was said alone)
-        self._awake_until = -1.0
         self.call("hark_startup", sink=self.startup_events, reraise=(ConfigError,), engine=self)
 
     # ----------------------------------------------------------------------------------------- construction
@@ -114,16 +117,20 @@ class Engine:
         return impls
 
     def call(self, hook: str, *, firstresult: bool = False, sink: list[Event] | None = None,
-             reraise: tuple[type[Exception], ...] = (), **kwargs: Any) -> Any:
+             reraise: tuple[type[Exception], ...] = (), states: Mapping[str, Any] | None = None,
+             **kwargs: Any) -> Any:
         """Call ``hook`` implementation by implementation, isolating failures.
 
         Returns ``[(plugin_name, result), ...]`` for non-None results, or the first non-None result when
         ``firstresult``. A plugin that raises or returns the wrong type produces an ``error`` event in ``sink``
         (and for listeners) and is skipped. Exceptions of the ``reraise`` types (a plugin's invalid settings)
-        stop the caller instead.
+        stop the caller instead. With ``states`` (a stream's), each implementation gets its own plugin's entry
+        as ``state``.
         """
         results = []
         for impl in self._impls(hook):
+            if states is not None:
+                kwargs["state"] = states.get(impl.plugin_name)
             result = self._invoke(impl, hook, sink, reraise, **kwargs)
             if result is None:
                 continue
@@ -309,141 +316,37 @@ class Engine:
         sink.append(event)
         self.emit(event)
 
-    def transcribe(self, audio: AudioChunk, context: Context | None = None,
-                   sink: list[Event] | None = None) -> NBest | None:
-        """The first ASR plugin's n-best list for one utterance of audio, or None when no plugin can."""
-        return self.call("hark_transcribe", firstresult=True, sink=sink, audio=audio,
+    def transcribe(self, audio: AudioChunk, context: Context | None = None, sink: list[Event] | None = None, *,
+                   states: Mapping[str, Any] | None = None) -> NBest | None:
+        """The first ASR plugin's n-best list for one utterance of audio, or None when no plugin can. Outside a
+        stream (no ``states``) every plugin gets ``state=None``."""
+        return self.call("hark_transcribe", firstresult=True, sink=sink, states=states or {}, audio=audio,
                          context=context or self.context())
 
     def assess_pronunciation(self, audio: AudioChunk, expected: str, context: Context | None = None,
-                             sink: list[Event] | None = None) -> PronunciationReport | None:
+                             sink: list[Event] | None = None, *,
+                             states: Mapping[str, Any] | None = None) -> PronunciationReport | None:
         """Practice mode: how well ``audio`` says ``expected`` (None when no tutor plugin is installed)."""
-        return self.call("hark_assess_pronunciation", firstresult=True, sink=sink, audio=audio, expected=expected,
-                         context=context or self.context())
+        return self.call("hark_assess_pronunciation", firstresult=True, sink=sink, states=states or {},
+                         audio=audio, expected=expected, context=context or self.context())
 
-    def utterance_audio(self, audio: AudioChunk, context: Context | None = None, utterance: int | None = None,
-                        conversation: Conversation | None = None) -> list[Event]:
-        """Run one endpointed utterance: pronunciation assessment in practice mode, else ASR then ``parse``
-        (through ``conversation`` when given, so a spoken yes answers a pending confirmation)."""
-        context = context or self.context()
-        events: list[Event] = []
-        if context.expected_text:
-            report = self.assess_pronunciation(audio, context.expected_text, context, events)
-            if report is not None:
-                self._event(events, "pronunciation", report.to_dict(), utterance)
-            return events
-        nbest = self.transcribe(audio, context, events)
-        if nbest is None:
-            self._event(events, "out_of_scope", {"text": "", "reason": "no ASR plugin transcribed the audio"},
-                        utterance)
-            return events
-        phrase = self.config.engine.wake_phrase
-        if phrase:
-            nbest = self._wake_gate(nbest, phrase, audio, events, utterance)
-            if nbest is None:
-                return events
-        parse = conversation.parse if conversation is not None else self.parse
-        result = parse(nbest, context, utterance=utterance)
-        if phrase and result.confirm is not None:  # the answer to the question needs no wake phrase
-            self._awake_until = audio.timestamp + audio.duration + self.config.engine.wake_window_s
-        return events + list(result.events)
+    # ---------------------------------------------------------------------------------------------- streams
 
-    def _wake_gate(self, nbest: NBest, phrase: str, audio: AudioChunk, events: list[Event],
-                   utterance: int | None) -> NBest | None:
-        """The command part of an utterance that starts with the wake phrase (or follows it closely), else None
-        after a ``wake`` or ``ignored`` event."""
-        from .wake import find_wake_phrase
+    def open_stream(self, *, sample_rate: int = 16000, **context: Any) -> Stream:
+        """A new input on this engine (a microphone, a file, a client): its own plugin state, audio clock and
+        conversation. ``context`` (device_id, expected_text, ...) starts every utterance's Context. See
+        ``hark.streams.Stream``."""
+        return Stream(self, sample_rate=sample_rate, **context)
 
-        end = audio.timestamp + audio.duration
-        found = find_wake_phrase(nbest, phrase)
-        if found is None:
-            if audio.timestamp <= self._awake_until:
-                self._awake_until = -1.0  # one command per wake
-                return nbest
-            self._event(events, "ignored", {"text": nbest.best.text, "reason": f"no wake phrase ({phrase!r})"},
-                        utterance)
-            return None
-        if found.command is None:
-            self._awake_until = end + self.config.engine.wake_window_s
-            self._event(events, "wake", {"phrase": phrase, "listening_until": round(self._awake_until, 2),
-                                         "probability": round(found.probability, 3)}, utterance)
-            return None
-        self._awake_until = -1.0
-        return found.command
+    def stream(self, source: Iterable[Any], **context: Any) -> Iterator[Event]:
+        """Run every item of ``source`` through one new stream and yield events.
 
-    def _audio_events(self, hook: str, context: Context, utterance: int, conversation: Conversation | None = None,
-                      **kwargs: Any) -> Iterator[Event]:
-        """Run an audio observer hook; emit what the observers return, and run each endpointed utterance."""
-        sink: list[Event] = []
-        found = self.call(hook, sink=sink, context=context, **kwargs)
-        yield from sink
-        for plugin, returned in found:
-            for event in returned if isinstance(returned, list) else [returned]:
-                if not isinstance(event, Event):
-                    self._error(sink, plugin, hook, f"returned a list holding {type(event).__name__}")
-                    yield sink[-1]
-                    continue
-                event = dataclasses.replace(event, utterance=utterance)
-                self.emit(event)
-                yield event
-                if event.kind == "speech_end" and event.data.get("audio"):
-                    audio = AudioChunk.from_dict({
-                        "samples": event.data["audio"],
-                        "sample_rate": int(event.data.get("sample_rate", 16000)),
-                        # the audio starts with the pre-roll, before the speech itself
-                        "timestamp": float(event.data.get("audio_start", event.data.get("start", 0.0)))})
-                    yield from self.utterance_audio(audio, context, utterance, conversation)
-                    utterance += 1
-
-    def stream(self, source: Iterable[Any]) -> Iterator[Event]:
-        """Run every item of ``source`` and yield events.
-
-        Items: text, n-best lists, {"text"|"nbest", "context"} objects, or AudioChunk frames (which go to the
-        ``hark_audio_chunk`` observers; an endpointed utterance is transcribed and parsed, and
-        ``hark_audio_end`` runs when the audio ends). A bad item yields one ``error`` event naming it and the
-        stream goes on. The stream is one conversation: a yes answers the confirmation asked just before.
+        Items: text, n-best lists, {"text"|"nbest", "context"} objects, or AudioChunk frames (fed to the stream;
+        the audio ends, ``hark_audio_end``, when a text item follows or the source ends). A bad item yields one
+        ``error`` event naming it and the stream goes on. One conversation: a yes answers the question just asked.
         """
-        conversation = self.conversation()
-        audio_context: Context | None = None
-        utterances = 0
-        in_audio = False
-        for index, item in enumerate(source):
-            if isinstance(item, AudioChunk):
-                in_audio = True
-                audio_context = audio_context or self.context()
-                for event in self._audio_events("hark_audio_chunk", audio_context, utterances, conversation,
-                                                chunk=item):
-                    if event.kind == "speech_end" and event.data.get("audio"):
-                        utterances += 1
-                        audio_context = None
-                    yield event
-                continue
-            if in_audio:  # the audio part of the stream is over
-                in_audio = False
-                yield from self._end_audio(audio_context, utterances, conversation)
-                audio_context = None
-            try:
-                if isinstance(item, InputError):  # an undecodable line from read_jsonl
-                    raise item
-                ctx = None
-                if isinstance(item, Mapping) and "context" in item:
-                    ctx_data = item["context"]
-                    if not isinstance(ctx_data, Mapping):
-                        raise InputError("'context' must be an object")
-                    ctx = self.context(**{k: v for k, v in ctx_data.items() if k in ("now", "device_id",
-                                                                                      "active_skill",
-                                                                                      "expected_text")})
-                result = conversation.parse(item, ctx, utterance=index)
-            except HarkError as exc:
-                event = Event("error", {"input": index, "message": str(exc)}, time=time.time(), utterance=index)
-                self.emit(event)
-                yield event
-                continue
-            yield from result.events
-        if in_audio:
-            yield from self._end_audio(audio_context, utterances, conversation)
-
-    def _end_audio(self, context: Context | None, utterance: int,
-                   conversation: Conversation | None = None) -> Iterator[Event]:
-        yield from self._audio_events("hark_audio_end", context or self.context(), utterance, conversation)
-        self._awake_until = -1.0  # the next stream's clock starts again at 0
+        stream = self.open_stream(**context)
+        try:
+            yield from run_stream(stream, source)
+        finally:
+            stream.close()  # a consumer that stopped early: release the plugins' state all the same

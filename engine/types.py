@@ -364,7 +364,8 @@ EVENT_KINDS = frozenset(
         "confirm",  # a sensitive action waits for a yes in the same conversation (data.prompt is the question)
         "cancelled",  # a pending confirmation was answered no, or the yes came too late
         "speech_start",
-        "speech_end",
+        "speech_end",  # an utterance ended; Event.audio holds it (pre-roll + speech + post-roll)
+        "pause",  # an endpointer asks whether the turn is over (handled by the stream, never emitted)
         "wake",  # the wake phrase was said alone: the next utterance within engine.wake_window_s is a command
         "ignored",  # an utterance without the wake phrase (engine.wake_phrase is set): not acted on
         "scene",
@@ -386,10 +387,20 @@ class Event(_JSONType):
     time: float = 0.0
     #: which utterance of a stream this belongs to (0-based), when it belongs to one
     utterance: int | None = None
+    #: speech_end: the utterance's audio, as samples between runtime and plugins (base64 only in ``to_dict``)
+    audio: AudioChunk | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         if self.kind not in EVENT_KINDS:
             raise InputError(f"Event: unknown kind {self.kind!r} (known: {', '.join(sorted(EVENT_KINDS))})")
+        if self.audio is not None and not isinstance(self.audio, AudioChunk):
+            raise InputError(f"Event.audio: expected an AudioChunk, got {type(self.audio).__name__}")
+
+    def to_dict(self) -> dict[str, Any]:
+        out = super().to_dict()
+        if self.audio is None:
+            del out["audio"]
+        return out
 
 
 @dataclass(frozen=True)

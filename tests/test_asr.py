@@ -16,7 +16,7 @@ import pytest
 from hark import Engine, load_config
 from hark.audio import WavFile
 from hark.errors import ConfigError
-from hark.plugins.asr_pocketsphinx import add_noise_floor
+from hark.plugins.asr_pocketsphinx.transcriber import add_noise_floor
 from hark.plugins.asr_pocketsphinx.compile import speakable
 from hark.plugins.asr_pocketsphinx.lm import EOS, NgramModel
 from hark.types import AudioChunk
@@ -308,22 +308,26 @@ def test_live_decoding_and_whole_utterance_decoding_agree(tmp_path, asr_cache, m
     monkeypatch.setenv("HARK_CACHE", str(asr_cache))
     with Engine(load_config(ROOT / "config.yaml", env={},
                             **{"plugins.settings.asr_pocketsphinx": {"streaming": streaming}})) as engine:
-        actions = [e.data["name"] for e in engine.stream(frames) if e.kind == "action"]
-        streamed = engine.pm.get_plugin("asr_pocketsphinx").transcriber.streamed
+        stream = engine.open_stream()
+        events = [e for chunk in frames for e in stream.feed(chunk)]
+        streamed = stream.states["asr_pocketsphinx"].streamed
+        actions = [e.data["name"] for e in events + stream.close() if e.kind == "action"]
     assert actions == ["home.lights_off", "music.pause", "video.play"]
     assert streamed == (2 if streaming else 0)
 
 
 def test_whole_utterance_decode_while_a_live_one_is_open(asr_engine, tmp_path):
     """A transcription request for other audio mid-utterance abandons the live decode instead of failing."""
-    t = asr_engine.pm.get_plugin("asr_pocketsphinx").transcriber
-    t.warm()
-    t._adapted = True  # as after a first utterance
-    t.stream_start(np.zeros(4800, np.int16), 100.0)
-    assert t.stream_active(100.0)
-    nbest = t.transcribe(np.zeros(16000, np.int16))  # not streamed: decodes these samples whole
-    assert not t.stream_active(100.0)
+    stream = asr_engine.open_stream()
+    live = stream.states["asr_pocketsphinx"]
+    live._adapted = True  # as after a first utterance
+    live.audio(np.zeros(4800, np.int16), 100.0)
+    live.speech_start(100.2)
+    assert live._live is not None
+    nbest = live.transcribe(np.zeros(16000, np.int16), 16000, 200.0, 201.0)  # other audio: decoded whole
+    assert live._live is None and live.streamed == 0
     assert nbest is None or asr_engine.parse(nbest).action is None
+    stream.close()
 
 
 @needs_espeak

@@ -210,13 +210,11 @@ def test_a_fresh_engine_reads_the_indexes_from_the_disk_cache(write_skill, make_
 def test_an_audio_stream_loads_the_indexes_in_the_background(write_skill, make_engine):
     import threading
 
-    from hark.types import AudioChunk
-
     write_skill("cinema", CATALOG_SKILL, {"films.csv": FILMS})
     engine = make_engine()
     plugin = engine.pm.get_plugin("entity_resolver")
     assert "no catalog index loaded" in plugin.status
-    plugin.hark_audio_chunk(AudioChunk(b"\x00\x00" * 480, index=0), engine.context())
+    engine.open_stream().close()
     for thread in threading.enumerate():
         if thread.name == "hark-entity-warm":
             thread.join(timeout=60)

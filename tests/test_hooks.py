@@ -193,7 +193,7 @@ def test_hook_audio_end(write_skill, make_engine):
         @hookimpl
         def hark_audio_end(self, context):
             audio, self.buffer = self.buffer, b""
-            return Event("speech_end", {"audio": AudioChunk(audio).to_dict()["samples"], "audio_start": 0.5})
+            return Event("speech_end", {"audio_start": 0.5}, audio=AudioChunk(audio, 16000, 0.5))
 
     class Asr:
         name = "fake_asr"
@@ -250,6 +250,129 @@ def test_hook_end_of_turn(write_skill, make_engine):
     assert ends[0.95][1] == ends[0.3][1]  # the same speech: only the wait differs
 
 
+def test_hook_stream_start(write_skill, make_engine):
+    """Each stream gets the state object the plugin returned for it, in every hook of that stream only."""
+    write_skill("home", HOME_SKILL)
+
+    class Meter:
+        name = "meter"
+
+        @hookimpl
+        def hark_stream_start(self, stream):
+            return {"device": stream.context_defaults.get("device_id"), "frames": 0}
+
+        @hookimpl
+        def hark_audio_chunk(self, chunk, state):
+            state["frames"] += 1
+
+    engine = make_engine(plugins=[Meter()])
+    a, b = engine.open_stream(device_id="kitchen"), engine.open_stream(device_id="hall")
+    a.feed(_tone(0.09, 300))
+    b.feed(_tone(0.03, 300))
+    assert a.states["meter"] == {"device": "kitchen", "frames": 3}
+    assert b.states["meter"] == {"device": "hall", "frames": 1}
+
+    class Broken:
+        name = "broken"
+
+        @hookimpl
+        def hark_stream_start(self):
+            raise RuntimeError("no device")
+
+    engine = make_engine(plugins=[Broken()])
+    events = list(engine.stream(["turn on the lights"]))
+    assert events[0].kind == "error" and events[0].data["hook"] == "hark_stream_start"
+    assert any(e.kind == "action" for e in events)
+
+
+def test_hook_stream_end(write_skill, make_engine):
+    write_skill("home", HOME_SKILL)
+    released = []
+
+    class Holder:
+        name = "holder"
+
+        @hookimpl
+        def hark_stream_start(self, stream):
+            return stream.id
+
+        @hookimpl
+        def hark_stream_end(self, stream, state):
+            released.append((state, stream.id))
+
+    engine = make_engine(plugins=[Holder()])
+    with engine.open_stream() as stream:
+        stream.feed(_tone(0.03, 300))
+    stream.close()  # idempotent
+    assert released == [(stream.id, stream.id)]
+
+
+def test_hook_speech_start(write_skill, make_engine):
+    """An endpointer's speech_start reaches every hark_speech_start with the stream time speech began."""
+    write_skill("home", HOME_SKILL)
+    starts = []
+
+    class Onset:
+        name = "onset"
+
+        @hookimpl
+        def hark_audio_chunk(self, chunk):
+            return Event("speech_start", {"start": chunk.timestamp}) if chunk.index == 2 else None
+
+    class Recogniser:
+        name = "recogniser"
+
+        @hookimpl
+        def hark_stream_start(self):
+            return []
+
+        @hookimpl
+        def hark_speech_start(self, start, context, state):
+            state.append(start)
+            starts.append((round(start, 2), context is not None))
+
+    engine = make_engine(plugins=[Onset(), Recogniser()])
+    stream = engine.open_stream()
+    stream.feed(_tone(0.12, 300))
+    assert starts == [(0.06, True)] and stream.states["recogniser"] == [0.06]
+
+
+def test_hook_turn_judged(write_skill, make_engine):
+    """The vad plugin gets the judges' answer for its pause: a sure one ends the turn there."""
+    write_skill("home", HOME_SKILL)
+    answers = []
+
+    class Judge:
+        name = "judge"
+
+        @hookimpl
+        def hark_end_of_turn(self, end):
+            return 0.97
+
+    class Spy:
+        """Sees the verdict the vad plugin gets (hark_turn_judged goes only to the plugin that paused)."""
+        name = "spy"
+
+        @hookimpl
+        def hark_turn_judged(self, probability):
+            answers.append(probability)
+
+    class Asr:
+        name = "fake_asr"
+
+        @hookimpl
+        def hark_transcribe(self, audio):
+            return NBest.from_text("turn on the lights")
+
+    engine = make_engine(plugins=[Judge(), Spy(), Asr()], **{"plugins.settings.vad": {"early_silence_ms": 210}})
+    stream = engine.open_stream()
+    events = stream.feed(b"\0\0" * 8000 + _tone(0.6, 300) + b"\0\0" * 16000) + stream.close()
+    end = next(e for e in events if e.kind == "speech_end")
+    assert end.data["reason"] == "complete" and "judge_ms" in end.data
+    assert stream.last_judgement["probability"] == 0.97
+    assert answers == []  # the spy never paused, so it was never asked
+
+
 def test_hook_compile(write_skill, make_engine):
     """`hark train` asks every plugin to rebuild (tests/test_asr.py runs the command); a failing one is isolated."""
     write_skill("home", HOME_SKILL)
@@ -295,8 +418,7 @@ def test_hook_transcribe(write_skill, make_engine):
         def hark_audio_chunk(self, chunk, context):
             self.buffer += chunk.samples
             if chunk.index == 3:
-                return Event("speech_end", {"audio": AudioChunk(self.buffer).to_dict()["samples"],
-                                            "sample_rate": 16000})
+                return Event("speech_end", {"sample_rate": 16000}, audio=AudioChunk(self.buffer))
 
     class Asr:
         name = "fake_asr"
@@ -408,9 +530,20 @@ def test_hook_assess_pronunciation(write_skill, make_engine):
     report = engine.assess_pronunciation(audio, "three trees")
     assert report.score == 0.75 and report.words[0].word == "three"
     # practice mode through the audio path emits a pronunciation event instead of parsing
-    events = engine.utterance_audio(audio, engine.context(expected_text="three trees"))
-    assert [e.kind for e in events] == ["pronunciation"]
-    assert events[0].data["expected"] == "three trees"
+
+    class Endpointer:
+        name = "endpointer"
+
+        @hookimpl
+        def hark_audio_end(self):
+            return Event("speech_end", {}, audio=audio)
+
+    engine = make_engine(plugins=[Tutor(), Endpointer()])
+    stream = engine.open_stream(expected_text="three trees")
+    stream.feed(b"\0\0" * 480)
+    events = stream.close()
+    assert [e.kind for e in events] == ["speech_end", "pronunciation"]
+    assert events[1].data["expected"] == "three trees"
 
 
 def test_hook_act(write_skill, make_engine):

@@ -46,8 +46,8 @@ SAMPLES = {
                                                words=(_WORD, WordAssessment("trees", 0.9)),
                                                feedback=("Try the 'th' in 'three' again.",)),
     "SkillAction": _ACTION,
-    "Event": Event(kind="action", data={"name": "timer.start", "params": {"duration": 600}, "list": [1, None]},
-                   time=1_764_000_000.5, utterance=3),
+    "Event": Event(kind="speech_end", data={"name": "timer.start", "params": {"duration": 600}, "list": [1, None]},
+                   time=1_764_000_000.5, utterance=3, audio=AudioChunk(b"\x01\x00\xff\x7f", 16000, 1.25)),
     "Context": Context(now="2026-11-24T21:00:00+01:00", locale="en-GB", device_id="kitchen", scene=_SCENE,
                        active_skill="tutor", expected_text="three trees", previous_action=_ACTION),
 }

@@ -4,7 +4,6 @@ espeak-ng is installed by `make system-deps` (scripts/system-deps.sh); without i
 """
 from __future__ import annotations
 
-import base64
 import json
 import os
 import shutil
@@ -19,7 +18,7 @@ import pytest
 
 from hark.audio import WavFile
 from hark.errors import ConfigError
-from hark.plugins.vad import VadPlugin, VadSettings
+from hark.plugins.vad import VadSettings, VadStream
 from hark.plugins.vad.endpointer import Boundary, Endpointer
 from hark.plugins.vad.model import EnergyDetector, SpectralDetector
 from hark.types import AudioChunk
@@ -82,7 +81,7 @@ def test_one_sentence_in_a_wav_is_one_utterance(sentence, write_skill, make_engi
     assert end.data["start"] == start.data["start"]
     assert end.data["end"] == pytest.approx(1.0 + s1, abs=0.2)
     assert end.data["reason"] == "silence" and end.data["sample_rate"] == SR
-    audio = base64.b64decode(end.data["audio"])
+    audio = end.audio.samples
     settings = VadSettings()
     assert end.data["audio_start"] == pytest.approx(end.data["start"] - settings.pre_roll_ms / 1000, abs=0.031)
     assert len(audio) / 2 / SR == pytest.approx(end.data["end"] - end.data["audio_start"]
@@ -112,7 +111,7 @@ def test_asr_plugin_gets_the_utterance_audio(sentence, write_skill, make_engine)
     events = events_of(engine, frames(np.concatenate([silence(0.8), x, silence(1.0)])))
     end = next(e for e in events if e.kind == "speech_end")
     assert got["rate"] == SR
-    assert got["seconds"] == pytest.approx(len(base64.b64decode(end.data["audio"])) / 2 / SR)
+    assert got["seconds"] == pytest.approx(end.audio.duration) and end.audio.timestamp == end.data["audio_start"]
     action = next(e for e in events if e.kind == "action")
     assert action.data["name"] == "home.lights_off" and action.data["params"] == {"room": "kitchen"}
 
@@ -149,8 +148,14 @@ def test_chunk_size_does_not_change_the_endpoints(sentence):
     signal = np.concatenate([silence(0.7), x, silence(1.0)])
     found = {}
     for size in (160, 480, 1600, 4000):
-        plugin = VadPlugin()
-        out = [e for c in frames(signal, size) for e in plugin.hark_audio_chunk(c, None)]
+        vad = VadStream(VadSettings(), {})
+        out = []
+        for c in frames(signal, size):
+            events = vad.push(c)
+            while events and events[-1].kind == "pause":  # no judge: the stream answers None
+                out += events[:-1]
+                events = vad.judged(None)
+            out += events
         found[size] = [(e.kind, e.data["start"], e.data.get("end")) for e in out]
     assert len(found[480]) == 2
     assert all(v == found[480] for v in found.values()), found
@@ -329,10 +334,15 @@ def test_utterance_open_at_end_of_audio_is_closed(sentence, engine_with):
 # ------------------------------------------------------------------------------------- semantic endpointing
 
 
-def _run(ep: Endpointer, probs: list[float]) -> list[tuple[int, Boundary]]:
+def _run(ep: Endpointer, probs: list[float], judge=None) -> list[tuple[int, Boundary]]:
+    """Push the frames; answer each pause with ``judge(end)`` as the stream does with hark_end_of_turn."""
     out = []
     for i, p in enumerate(probs):
-        out += [(i, b) for b in ep.push(bytes([i]) * 960, p, round(i * 0.03, 3))]
+        for b in ep.push(bytes([i]) * 960, p, round(i * 0.03, 3)):
+            if b.kind == "pause":
+                out += [(i, v) for v in ep.verdict(judge(b.data["end"]) if judge else None)]
+            else:
+                out.append((i, b))
     return out
 
 
@@ -343,34 +353,39 @@ def test_a_complete_request_ends_at_the_short_pause():
                            pre_roll_ms=0, complete_threshold=0.8)
     probs = [0.9] * 5 + [0.0] * 12
     asked: list[float] = []
-    sure = Endpointer(settings, 30, SR, judge=lambda end: asked.append(end) or 0.95)
-    out = _run(sure, probs)
+    sure = Endpointer(settings, 30, SR, ask_at_pauses=True)
+    out = _run(sure, probs, lambda end: asked.append(end) or 0.95)
     assert [(i, b.kind) for i, b in out] == [(1, "speech_start"), (7, "speech_end")]
     assert out[1][1].data["reason"] == "complete" and out[1][1].data["end"] == 0.15
     assert asked == [0.18]  # last speech frame (0.12-0.15) + one frame of post-roll
     assert len(out[1][1].audio) == 6 * 960  # the same audio the full wait hands over
-    unsure = Endpointer(settings, 30, SR, judge=lambda end: 0.5)
-    out2 = _run(unsure, probs)
+    unsure = Endpointer(settings, 30, SR, ask_at_pauses=True)
+    out2 = _run(unsure, probs, lambda end: 0.5)
     assert [(i, b.kind) for i, b in out2] == [(1, "speech_start"), (14, "speech_end")]
     assert out2[1][1].data["reason"] == "silence" and out2[1][1].audio == out[1][1].audio
     # no answer (None, e.g. no live decode yet) also waits the full silence
-    assert [i for i, _ in _run(Endpointer(settings, 30, SR, judge=lambda end: None), probs)] == [1, 14]
+    assert [i for i, _ in _run(Endpointer(settings, 30, SR, ask_at_pauses=True), probs, lambda end: None)] == [1, 14]
 
 
 def test_the_judge_is_asked_once_per_pause_and_speech_can_go_on():
     settings = VadSettings(min_speech_ms=60, silence_ms=300, early_silence_ms=90, post_roll_ms=0, pre_roll_ms=0)
     asked: list[float] = []
-    ep = Endpointer(settings, 30, SR, judge=lambda end: asked.append(end) or 0.0)
+    ep = Endpointer(settings, 30, SR, ask_at_pauses=True)
     # speech, a 5-frame pause (judged once, not complete), more speech, then silence
     probs = [0.9] * 4 + [0.0] * 5 + [0.9] * 3 + [0.0] * 12
-    out = _run(ep, probs)
+    out = _run(ep, probs, lambda end: asked.append(end) or 0.0)
     assert [(i, b.kind) for i, b in out] == [(1, "speech_start"), (21, "speech_end")]
     assert asked == [0.12, 0.36]
     assert out[1][1].data["end"] == 0.36  # one utterance across the pause
     # the second answer "complete" ends it at the second pause instead
     answers = iter([0.0, 1.0])
-    ep2 = Endpointer(settings, 30, SR, judge=lambda end: next(answers))
-    assert [(i, b.data.get("reason")) for i, b in _run(ep2, probs)] == [(1, None), (14, "complete")]
+    ep2 = Endpointer(settings, 30, SR, ask_at_pauses=True)
+    assert [(i, b.data.get("reason")) for i, b in _run(ep2, probs, lambda end: next(answers))] == \
+        [(1, None), (14, "complete")]
+    with pytest.raises(RuntimeError, match="before the verdict"):  # a pause must be answered before more audio
+        ep3 = Endpointer(settings, 30, SR, ask_at_pauses=True)
+        for i, p in enumerate(probs):
+            ep3.push(b"\0" * 960, p, i * 0.03)
 
 
 def test_without_a_judge_or_with_early_silence_off_the_policy_is_unchanged():
@@ -378,9 +393,10 @@ def test_without_a_judge_or_with_early_silence_off_the_policy_is_unchanged():
     probs = [0, 0, 0, 0.9, 0.9, 0, 0, 0, 0, 0.9, 0.9, 0.9, 0.4, 0.9, 0, 0, 0, 0, 0, 0, 0]
     expected = [(11, "speech_start"), (18, "speech_end")]
     never = lambda end: pytest.fail("the judge must not be asked")  # noqa: E731
-    for settings, judge in ((VadSettings(**base, early_silence_ms=0), never),
-                            (VadSettings(**base, early_silence_ms=60), None)):
-        assert [(i, b.kind) for i, b in _run(Endpointer(settings, 30, SR, judge=judge), probs)] == expected
+    for settings, ask in ((VadSettings(**base, early_silence_ms=0), True),
+                          (VadSettings(**base, early_silence_ms=60), False)):
+        assert [(i, b.kind) for i, b in _run(Endpointer(settings, 30, SR, ask_at_pauses=ask), probs, never)] \
+            == expected
 
 
 @pytest.mark.parametrize("settings,fragment", [

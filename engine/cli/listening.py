@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 import click
 
@@ -24,14 +24,8 @@ def _not_a_request(data: dict) -> str:
 def _event_json(event: Any) -> dict[str, Any]:
     """An event as JSON for ``listen --json``: utterance audio replaced by its duration in seconds."""
     d = event.to_dict()
-    data = d.get("data") or {}
-    if isinstance(data.get("audio"), str):
-        import base64
-
-        data = dict(data)
-        samples = len(base64.b64decode(data.pop("audio"))) // 2
-        data["audio_seconds"] = round(samples / int(data.get("sample_rate") or 16000), 3)
-        d["data"] = data
+    if d.pop("audio", None) is not None:
+        d["data"] = dict(d.get("data") or {}, audio_seconds=round(event.audio.duration, 3))
     return d
 
 
@@ -151,10 +145,11 @@ def listen(ctx: click.Context, wav: str | None, raw: bool, rate: int, device: st
                 "always listening"
             click.echo(f"hark: listening on {source.description}, {mode} (Ctrl-C to stop)", err=True)
         gate = _PushToTalk() if ptt else None
-        frames: Any = gate.frames(source) if gate else iter(source)
         utterances, clock, interrupted = 0, 0.0, False
-        try:
-            for event in engine.stream(frames):
+
+        def show(events: list[Any]) -> None:
+            nonlocal utterances, clock
+            for event in events:
                 if event.kind in ("speech_start", "speech_end"):
                     clock = float(event.data.get("start" if event.kind == "speech_start" else "end", clock))
                 if gate and event.kind == "speech_end":
@@ -166,10 +161,21 @@ def listen(ctx: click.Context, wav: str | None, raw: bool, rate: int, device: st
                     line = _event_line(event, clock)
                     if line:
                         click.echo(line)
-                sys.stdout.flush()
+            sys.stdout.flush()
+
+        stream = engine.open_stream()
+        try:
+            show(stream.start_events)
+            for chunk in source:
+                if gate is None or gate.armed:
+                    show(stream.feed(chunk))
+                elif gate.took_audio():  # push-to-talk released: what was said so far is the utterance
+                    show(stream.flush())
+            show(stream.close())
         except KeyboardInterrupt:
             interrupted = True
         finally:
+            stream.close()
             source.close()
     overflows = getattr(source, "overflows", 0)
     click.echo(f"hark: {'stopped' if interrupted else 'done'}: {utterances} utterance(s)"
@@ -177,35 +183,37 @@ def listen(ctx: click.Context, wav: str | None, raw: bool, rate: int, device: st
 
 
 class _PushToTalk:
-    """Microphone frames pass only between a press of Enter and the end of the next utterance; the rest are read
+    """Microphone frames count only between a press of Enter and the end of the next utterance; the rest are read
     and dropped (so the input buffer never overflows)."""
 
     def __init__(self) -> None:
         import threading
 
         self._armed = threading.Event()
+        self._fed = False
         threading.Thread(target=self._keys, daemon=True).start()
+        click.echo("hark: press Enter to talk", err=True)
 
     def _keys(self) -> None:
         for _line in sys.stdin:
             self._armed.set()
             click.echo("hark: talk now", err=True)
 
+    @property
+    def armed(self) -> bool:
+        if self._armed.is_set():
+            self._fed = True
+            return True
+        return False
+
+    def took_audio(self) -> bool:
+        """True once after a stretch of armed audio (the stream should flush it)."""
+        fed, self._fed = self._fed, False
+        return fed
+
     def release(self) -> None:
         self._armed.clear()
         click.echo("hark: press Enter to talk", err=True)
-
-    def frames(self, source: Any) -> Iterable[Any]:
-        import dataclasses
-
-        click.echo("hark: press Enter to talk", err=True)
-        index = 0
-        for chunk in source:
-            if self._armed.is_set():
-                yield dataclasses.replace(chunk, index=index)  # index 0 starts a fresh utterance stream
-                index += 1
-            else:
-                index = 0
 
 
 @cli.command()

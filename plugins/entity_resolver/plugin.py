@@ -34,7 +34,7 @@ from typing import Any, Iterable, Sequence
 from hark.hookspecs import hookimpl
 from hark.skills import Alt, Catalog, Opt, Seq, SlotRef, Word
 from hark.text import nearby_spans, normalize, tokenize
-from hark.types import AudioChunk, Context, EntityCandidate, Interpretation, NBest, Slot
+from hark.types import Context, EntityCandidate, Interpretation, NBest, Slot
 
 __all__ = ["EntityResolverPlugin", "ResolverSettings", "project_span", "carrier_words", "candidate_spans",
            "boosted"]
@@ -240,10 +240,11 @@ class EntityResolverPlugin:
             faiss.omp_set_num_threads(1)
 
     @hookimpl
-    def hark_audio_chunk(self, chunk: AudioChunk, context: Context) -> None:
-        """A new audio stream: load every catalog index in the background, so the first spoken request that names
-        a title does not wait for it (text-only use loads an index when a slot first needs it)."""
-        if chunk.index != 0 or self._skills is None:
+    def hark_stream_start(self) -> None:
+        """A new stream: load every catalog index in the background, so the first spoken request that names a
+        title does not wait for it (text-only use loads an index when a slot first needs it). The indexes are
+        shared by all streams; nothing of this plugin is per stream."""
+        if self._skills is None:
             return
         catalogs = [c for c in _catalogs(self._skills) if id(c) not in self._resolvers]
         if catalogs and (self._warming is None or not self._warming.is_alive()):

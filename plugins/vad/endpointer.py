@@ -11,17 +11,18 @@ it going; ``silence_ms`` below it ends the utterance (``speech_end``, reason "si
 ``max_utterance_s`` (reason "max_length"). The utterance audio runs from ``pre_roll_ms`` before the start to
 ``post_roll_ms`` after the last speech frame.
 
-Semantic endpointing: with a ``judge`` and ``early_silence_ms``, the first time a run of silence reaches
-``early_silence_ms`` the endpointer calls ``judge(end)`` (``end``: stream time where the utterance audio would end
-now) and ends the utterance at once (reason "complete") when it answers a probability of at least
-``complete_threshold``; otherwise it waits for ``silence_ms`` as usual. The judge is asked once per pause.
+Semantic endpointing: with ``ask_at_pauses`` and ``early_silence_ms``, the first time a run of silence reaches
+``early_silence_ms`` the endpointer returns a ``pause`` boundary (``end``: stream time where the utterance audio
+would end now) and waits for ``verdict(probability)`` before it takes another frame: a probability of at least
+``complete_threshold`` ends the utterance there (reason "complete"); otherwise it waits for ``silence_ms`` as
+usual. Who judges is the caller's business (the stream asks the ``hark_end_of_turn`` hook). Once per pause.
 """
 from __future__ import annotations
 
 import math
 from collections import deque
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from .config import VadSettings
 
@@ -33,7 +34,7 @@ _CANDIDATE_GAP_MS = 90
 
 @dataclass
 class Boundary:
-    """One report of the endpointer: ``kind`` is "speech_start" or "speech_end"."""
+    """One report of the endpointer: ``kind`` is "speech_start", "pause" or "speech_end"."""
 
     kind: str
     data: dict[str, Any] = field(default_factory=dict)
@@ -45,9 +46,9 @@ class Endpointer:
     """Feed ``push(pcm, probability, time)`` per analysis frame; it returns the boundaries that frame completes."""
 
     def __init__(self, settings: VadSettings, frame_ms: int = 30, sample_rate: int = 16000,
-                 judge: Callable[[float], float | None] | None = None):
+                 ask_at_pauses: bool = False):
         self.settings = settings
-        self.judge = judge
+        self.ask_at_pauses = ask_at_pauses
         self.frame_ms = frame_ms
         self.sample_rate = sample_rate
         frames = lambda ms: max(0, int(math.ceil(ms / frame_ms)))  # noqa: E731
@@ -71,12 +72,16 @@ class Endpointer:
         self._start = 0.0
         self._last_speech = 0  # index in _frames of the last speech frame
         self.utterances = 0
+        #: a pause was reported and its verdict has not come yet
+        self.awaiting_verdict = False
 
     @property
     def in_speech(self) -> bool:
         return self.state == "speech"
 
     def push(self, pcm: bytes, probability: float, t: float) -> list[Boundary]:
+        if self.awaiting_verdict:
+            raise RuntimeError("Endpointer.push before the verdict on the reported pause")
         if self.state == "idle":
             if probability >= self.on:
                 self._open(pcm, t)
@@ -102,16 +107,28 @@ class Endpointer:
             self._gap += 1
         if self._gap >= self._silence_frames:
             return [self._end("silence")]
-        if self._early_frames and self._gap == self._early_frames and self.judge is not None:
-            p = self.judge(self._audio_end())
-            if p is not None and p >= self.settings.complete_threshold:
-                return [self._end("complete")]
-        if len(self._frames) >= self._max_frames:
+        if self._early_frames and self._gap == self._early_frames and self.ask_at_pauses:
+            self.awaiting_verdict = True
+            return [Boundary("pause", {"end": round(self._audio_end(), 3)})]
+        return self._check_length()
+
+    def verdict(self, probability: float | None) -> list[Boundary]:
+        """The answer to the last ``pause``: is the request complete (``None``: nobody could tell)?"""
+        if not self.awaiting_verdict:
+            return []
+        self.awaiting_verdict = False
+        if self.state == "speech" and probability is not None and probability >= self.settings.complete_threshold:
+            return [self._end("complete")]
+        return self._check_length()
+
+    def _check_length(self) -> list[Boundary]:
+        if self.state == "speech" and len(self._frames) >= self._max_frames:
             return [self._end("max_length")]
         return []
 
     def finish(self) -> list[Boundary]:
         """End of the stream: close an utterance in progress (reason "end_of_stream") and start over."""
+        self.awaiting_verdict = False
         out = [self._end("end_of_stream")] if self.state == "speech" else []
         self.reset()
         return out

@@ -1,0 +1,89 @@
+"""The asr_pocketsphinx plugin's settings (``plugins.settings.asr_pocketsphinx``), checked at start-up."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from hark.config import ranged
+
+__all__ = ["AsrSettings", "LM_CHOICES", "FALLBACKS"]
+
+LM_CHOICES = ("skills", "generic")
+FALLBACKS = ("auto", "always", "never")
+
+
+@dataclass(frozen=True)
+class AsrSettings:
+    #: "skills" (compiled from the installed skills; the default) or "generic" (pocketsphinx's English LM)
+    lm: str = "skills"
+    #: when the generic LM also decodes: "auto" (skill transcription unsure), "always" or "never"
+    fallback: str = "auto"
+    #: mean word posterior of the skill transcription under which "auto" falls back to the generic LM
+    fallback_confidence: float = 0.55
+    #: distinct hypotheses returned
+    nbest: int = 5
+    #: sharpness of the n-best posteriors (scale on pocketsphinx's path scores); higher = more peaked
+    #: (chosen with generic_weight on dev voices' saved n-best lists, docs/decisions.md 21)
+    score_scale: float = field(default=45.0, metadata=ranged(0, 10_000, low_open=True))
+    #: factor on the generic-LM transcription's share of the n-best mass (1 - the skill transcription's
+    #: confidence) when the fallback decoded one; 1 = that whole share
+    generic_weight: float = field(default=0.3, metadata=ranged(0, 1, low_open=True))
+    #: level of the noise floor added before decoding (dBFS; "none" turns it off)
+    noise_floor_dbfs: float | None = -50.0
+    #: sentences sampled per intent for the skill LM (every catalog entry is added once on top)
+    sentences_per_intent: int = 400
+    #: n-gram order of the skill LM
+    order: int = 3
+    #: decode while the user speaks (from the VAD's speech_start), so little is left when the utterance ends
+    streaming: bool = True
+    #: live decoding stays this far behind the audio while the user speaks, when the endpointer asks at pauses
+    #: whether the request is complete (the vad's early_silence_ms; it flushes the decode up to the pause)
+    streaming_lag_s: float = 0.1
+    #: ... and this far behind after such a pause, and always without semantic endpointing: at least the vad's
+    #: silence_ms minus its post_roll_ms, so the trailing silence the endpointer waits through is never decoded
+    pause_lag_s: float = 0.5
+    #: semantic endpointing (the vad plugin asks at a short pause whether the request is complete): the words
+    #: heard so far are complete only if they end a sentence with at least this skill-LM probability,
+    #: P(</s> | last two words); then the answer is the intent tiers' confidence in their reading of them
+    end_of_turn_lm: float = 0.2
+    #: extra sentences for the skill LM (e.g. your wake phrase or chit-chat you want transcribed well)
+    extra_sentences: tuple[str, ...] = ()
+    #: where compiled LMs are cached (relative to the config file); empty = $HARK_CACHE/asr
+    cache_dir: str = ""
+    #: acoustic model folder; empty = the en-us model inside the pocketsphinx package
+    hmm: str = ""
+    #: pronunciation dictionary; empty = pocketsphinx's cmudict-en-us.dict
+    dictionary: str = ""
+    #: pocketsphinx's second, flat-lexicon search pass at the end of each utterance (fwdflat): it re-searches the
+    #: whole utterance after the endpoint (200-500 ms there); off, only the lattice rescoring remains, which was
+    #: as accurate in scope on the dev voices but accepted chit-chat as a command (tests/test_asr.py), so it stays on
+    second_pass: bool = True
+    #: other pocketsphinx decoder options, passed as they are (e.g. {beam: 1e-60, lw: 8.0})
+    decoder: dict[str, Any] = field(default_factory=dict)
+
+    def problems(self) -> list[tuple[str, str]]:
+        out = []
+        if self.lm not in LM_CHOICES:
+            out.append(("lm", f"expected one of {', '.join(LM_CHOICES)}, got {self.lm!r}"))
+        if self.fallback not in FALLBACKS:
+            out.append(("fallback", f"expected one of {', '.join(FALLBACKS)}, got {self.fallback!r}"))
+        if not 0.0 <= self.fallback_confidence <= 1.0:
+            out.append(("fallback_confidence", f"expected a value in [0, 1], got {self.fallback_confidence}"))
+        if not 1 <= self.nbest <= 50:
+            out.append(("nbest", f"expected 1..50, got {self.nbest}"))
+        if self.score_scale <= 0:
+            out.append(("score_scale", f"must be positive, got {self.score_scale}"))
+        if self.generic_weight <= 0:
+            out.append(("generic_weight", f"must be positive, got {self.generic_weight}"))
+        if self.noise_floor_dbfs is not None and not -120 <= self.noise_floor_dbfs <= -20:
+            out.append(("noise_floor_dbfs", f"expected -120..-20 dBFS (or null), got {self.noise_floor_dbfs}"))
+        if not 10 <= self.sentences_per_intent <= 20000:
+            out.append(("sentences_per_intent", f"expected 10..20000, got {self.sentences_per_intent}"))
+        if self.order not in (1, 2, 3, 4):
+            out.append(("order", f"expected 1..4, got {self.order}"))
+        if not 0.0 <= self.end_of_turn_lm <= 1.0:
+            out.append(("end_of_turn_lm", f"expected a probability in [0, 1], got {self.end_of_turn_lm}"))
+        for name in ("streaming_lag_s", "pause_lag_s"):
+            if not 0.0 <= getattr(self, name) <= 5.0:
+                out.append((name, f"expected 0..5 seconds, got {getattr(self, name)}"))
+        return out
