@@ -122,13 +122,9 @@ class PocketsphinxPlugin:
 
     @hookimpl
     def hark_stream_start(self) -> LiveDecoder | None:
-        """A new stream gets decoders of its own, loaded now rather than when its first utterance ends."""
-        if self.transcriber is None:
-            return None
-        live = LiveDecoder(self.transcriber)
-        live.warm()
-        self._skill_lm()
-        return live
+        """A new stream gets decoders of its own, loaded at its first audio (not when its first utterance ends,
+        and not at all for a stream of text)."""
+        return LiveDecoder(self.transcriber) if self.transcriber is not None else None
 
     @hookimpl
     def hark_stream_end(self, state: LiveDecoder | None) -> None:
@@ -138,8 +134,11 @@ class PocketsphinxPlugin:
     @hookimpl
     def hark_audio_chunk(self, chunk: AudioChunk, state: LiveDecoder | None) -> None:
         """Keep the last seconds of audio; once speech has started, decode each frame as it arrives."""
-        if state is not None and chunk.sample_rate == 16000:
-            state.audio(chunk.to_array(), chunk.timestamp)
+        if state is None or chunk.sample_rate != 16000:
+            return
+        if not state.warm():  # the stream's first audio: load its decoder and the skill LM's probabilities now
+            self._skill_lm()
+        state.audio(chunk.to_array(), chunk.timestamp)
 
     @hookimpl
     def hark_speech_start(self, start: float, state: LiveDecoder | None) -> None:

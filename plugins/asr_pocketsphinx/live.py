@@ -54,8 +54,11 @@ class LiveDecoder:
             self._decoder = self.transcriber.new_decoder()
         return self._decoder
 
-    def warm(self) -> None:
-        self.decoder  # noqa: B018 - loads the models now, not when the first utterance ends
+    def warm(self) -> bool:
+        """Load the decoder now; True when it was already loaded."""
+        loaded = self._decoder is not None
+        self.decoder  # noqa: B018 - loads the models
+        return loaded
 
     def close(self) -> None:
         if self._live is not None:
