@@ -23,6 +23,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
+from _bench import stamp  # noqa: E402  (benchmarks/ is this script's folder: first on sys.path)
 from vad import load_flac  # noqa: E402
 
 from hark.phonetics import edit_distance  # noqa: E402  (Levenshtein on word lists)
@@ -77,6 +78,7 @@ def main() -> int:
     out = {"benchmark": "asr_real_speech", "data": "speechocean762 test audio subset, adults",
            "recordings": len(audio), "speakers": len({r["speaker"] for r in rows}), "audio_seconds": round(seconds, 1),
            "lm": "pocketsphinx generic en-us", "results": results}
+    stamp(out)
     args.out.write_text(json.dumps(out, indent=2) + "\n")
     print(json.dumps(out, indent=2))
     return 0

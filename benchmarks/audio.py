@@ -40,7 +40,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "benchmarks"))
 sys.path.insert(0, str(ROOT))
 
-from _bench import percentile  # noqa: E402
+from _bench import percentile, stamp  # noqa: E402
 from templates import NOW, values_match  # noqa: E402
 from vad import esc50_clips, frame_db, speak  # noqa: E402
 
@@ -308,6 +308,7 @@ def main() -> None:
         "seconds": round(time.time() - t_start),
         "errors": [{k: v for k, v in r.items() if k != "asr_raw"} for r in rows if not r["intent_ok"]][:60],
     }
+    stamp(report)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, indent=2) + "\n")
     if args.save_rows:  # every utterance's n-best list: replays NLU settings without decoding audio again

@@ -30,6 +30,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
+from _bench import stamp  # noqa: E402  (benchmarks/ is this script's folder: first on sys.path)
 from audio import SR, run_stream, utterance  # noqa: E402
 from templates import NOW  # noqa: E402
 from vad import frame_db, speak  # noqa: E402
@@ -169,9 +170,9 @@ def summarize(data: dict, out: Path) -> None:
             print(json.dumps(entry))
     engine.close()
     judge_ms = sorted(j["ms"] for r in rows for j in r["judged"])
-    out.write_text(json.dumps({"benchmark": "endpointing", "settings": data["settings"],
-                               "judgement_ms_p50": judge_ms[len(judge_ms) // 2] if judge_ms else None,
-                               "grid": grid}, indent=1) + "\n")
+    out.write_text(json.dumps(stamp({"benchmark": "endpointing", "settings": data["settings"],
+                                     "judgement_ms_p50": judge_ms[len(judge_ms) // 2] if judge_ms else None,
+                                     "grid": grid}), indent=1) + "\n")
     print(f"wrote {out}")
 
 

@@ -41,7 +41,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from _bench import percentile  # noqa: E402
+from _bench import percentile, stamp  # noqa: E402
 from training.entity_data import ErRow, catalog_types, load_catalog, load_rows  # noqa: E402
 
 REFERENCE = {  # slurp/README.md, issue author, all dev rows (not only the held-out part): (all rows, changed rows)
@@ -274,6 +274,7 @@ def main() -> None:
                          "processor": platform.processor() or platform.machine(),
                          "onnxruntime": onnxruntime.__version__, "threads": 1}
     report["seconds"] = round(time.time() - t0, 1)
+    stamp(report)
     out = args.out or ROOT / "benchmarks" / "results" / f"entity_{args.bench}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")

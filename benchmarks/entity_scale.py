@@ -46,7 +46,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from _bench import percentile  # noqa: E402
+from _bench import percentile, stamp  # noqa: E402
 
 SMALL_WORDS = {"a", "an", "and", "as", "at", "by", "for", "from", "in", "into", "of", "on", "or", "the", "to",
                "with"}
@@ -409,6 +409,7 @@ def main() -> None:
                     "note": "CPU shared with other jobs: latencies are pessimistic"},
         "seconds": round(time.time() - t0, 1),
     }
+    stamp(report)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
     log(f"wrote {args.out}")

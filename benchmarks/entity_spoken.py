@@ -57,7 +57,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from _bench import percentile  # noqa: E402
+from _bench import percentile, stamp  # noqa: E402
 from training.confusion import (Rewriter, WordMapper, fit_pairs, generic_lm_vocabulary,  # noqa: E402
                                 slurp_asr_pairs, wer, word_errors)
 
@@ -598,7 +598,7 @@ def main() -> None:
         screen_voices(speech, SCREEN_VOICES, screen_sentences())
         speech.close()
         return
-    report = run(args)
+    report = stamp(run(args))
     out = args.out or ROOT / "benchmarks" / "results" / f"entity_{args.bench}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")

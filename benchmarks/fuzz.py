@@ -29,6 +29,7 @@ from typing import Any, Callable
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))  # the strategies and properties are the test suite's
 
+from _bench import stamp  # noqa: E402  (benchmarks/ is this script's folder: first on sys.path)
 from hypothesis import HealthCheck, Phase, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
@@ -263,6 +264,7 @@ def main() -> None:
                     "load_average_end": [round(x, 2) for x in os.getloadavg()]},
         "wall_seconds": round(time.perf_counter() - t_start, 1),
     }
+    stamp(result)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     print(f"{result['inputs_tried']} inputs, {result['crashes']} crashes -> {args.out}", file=sys.stderr)

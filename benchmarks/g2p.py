@@ -28,7 +28,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from _bench import percentile  # noqa: E402
+from _bench import percentile, stamp  # noqa: E402
 from hark.phonetics import (MODEL_DIR, G2P, G2PModel, edit_distance, load_cmudict,  # noqa: E402
                                               split_of)
 
@@ -146,6 +146,7 @@ def main() -> None:
                     "onnxruntime": onnxruntime.__version__, "threads": 1},
         "seconds": round(time.time() - t_start, 1),
     }
+    stamp(report)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
     print(f"wrote {args.out}")

@@ -20,6 +20,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
+from _bench import stamp  # noqa: E402  (benchmarks/ is this script's folder: first on sys.path)
 from test_limits import deep_json, long_text, measure, nbest_file, silent_wav, wav_header  # noqa: E402
 
 
@@ -77,6 +78,7 @@ def main() -> None:
                   flush=True)
     out = {"command": "python benchmarks/hostile_inputs.py", "load_average": [round(x, 2) for x in os.getloadavg()],
            "cpus": os.cpu_count(), "time": time.strftime("%Y-%m-%dT%H:%M:%S"), "runs": rows}
+    stamp(out)
     Path(args.out).write_text(json.dumps(out, indent=1), encoding="utf-8")
     print(f"wrote {args.out}")
 

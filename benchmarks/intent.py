@@ -30,7 +30,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from _bench import corrupt_words as corrupt, percentile  # noqa: E402
+from _bench import corrupt_words as corrupt, percentile, stamp  # noqa: E402
 from training.data import load_bio, to_original_tags  # noqa: E402  (numpy/stdlib only, no torch)
 from training.metrics import score  # noqa: E402
 from training.onnx_eval import OnnxJoint  # noqa: E402
@@ -189,7 +189,7 @@ def main() -> None:
     }
     out = args.out or ROOT / "benchmarks" / "results" / f"intent_{args.dataset}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
+    out.write_text(json.dumps(stamp(result), indent=1) + "\n", encoding="utf-8")
     print(json.dumps({"metrics": result["metrics"], "latency_ms": lat, "size_bytes": result["size_bytes"],
                       "peak_rss_mb": result["peak_rss_mb"]}, indent=1))
 

@@ -18,6 +18,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from _bench import stamp  # noqa: E402  (benchmarks/ is this script's folder: first on sys.path)
 from hark import Engine, load_config  # noqa: E402
 from hark.plugins.intent import intent_name_for_label, slot_name_for_tag  # noqa: E402
 from hark.text import tokenize  # noqa: E402
@@ -41,6 +42,7 @@ def gold_spans(words: list[str], tags: list[str]) -> set[tuple[str, str]]:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--dataset", choices=["snips", "atis"], required=True)
+    ap.add_argument("--out", type=Path, help="default: benchmarks/results/intent_engine_<dataset>.json")
     args = ap.parse_args()
     config = ROOT / "benchmarks" / "artifacts" / args.dataset / "config.yaml"
     engine = Engine(load_config(config, env={}))
@@ -71,8 +73,9 @@ def main() -> None:
                 "with two spans of one type count as errors",
         "mean_parse_ms": round(1000 * seconds / n, 2),
     }
-    path = ROOT / "benchmarks" / "results" / f"intent_engine_{args.dataset}.json"
-    path.write_text(json.dumps(out, indent=2) + "\n")
+    path = args.out or ROOT / "benchmarks" / "results" / f"intent_engine_{args.dataset}.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(stamp(out), indent=2) + "\n")
     print(json.dumps(out, indent=2))
     engine.close()
 

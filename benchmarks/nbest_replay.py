@@ -26,6 +26,7 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
+from _bench import stamp  # noqa: E402  (benchmarks/ is this script's folder: first on sys.path)
 from templates import NOW, values_match  # noqa: E402
 
 from hark import Engine, load_config  # noqa: E402
@@ -164,8 +165,8 @@ def main() -> None:
         for t, s in zip(r["heard"], r["scores"]):
             print(f"      {s:.3f} {t}")
     if args.out:
-        args.out.write_text(json.dumps({"settings": overrides, "asr": args.asr, "nbest": args.nbest, "summary": report,
-                                        "rows": replayed}, indent=1) + "\n")
+        args.out.write_text(json.dumps(stamp({"settings": overrides, "asr": args.asr, "nbest": args.nbest,
+                                              "summary": report, "rows": replayed}), indent=1) + "\n")
 
 
 if __name__ == "__main__":

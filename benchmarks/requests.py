@@ -27,6 +27,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from _bench import stamp  # noqa: E402  (benchmarks/ is this script's folder: first on sys.path)
 from hark import Engine, load_config  # noqa: E402
 from training.skill_data import non_request_rows, out_of_scope_lines, paraphrase_rows  # noqa: E402
 
@@ -105,6 +106,7 @@ def main() -> None:
            "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
                        "load_average": [round(x, 2) for x in os.getloadavg()]},
            "seconds": round(time.time() - start, 1), "variants": results}
+    stamp(out)
     Path(args.out).write_text(json.dumps(out, indent=1), encoding="utf-8")
     print(f"wrote {args.out}")
 

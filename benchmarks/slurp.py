@@ -11,6 +11,7 @@ whose sentence also occurs in HWU64 train (they share a source; our training dat
 """
 from __future__ import annotations
 
+import argparse
 import csv
 import json
 import sys
@@ -21,6 +22,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from _bench import stamp  # noqa: E402  (benchmarks/ is this script's folder: first on sys.path)
 from hark import Engine, load_config  # noqa: E402
 from hark.config import data_dir  # noqa: E402
 from training.slurp_data import normalise, parse_annotation  # noqa: E402
@@ -62,6 +64,9 @@ class Scorer:
 
 
 def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "intent_slurp.json")
+    args = ap.parse_args()
     data = data_dir() / "slurp"
     gold_rows = {}
     with (data / "test_dev.jsonl").open(encoding="utf-8") as fh:
@@ -116,8 +121,9 @@ def main() -> None:
         "model": str(ROOT / "benchmarks" / "artifacts" / "slurp" / "model"),
         "seconds": round(time.perf_counter() - t0, 1), "unique_texts_parsed": len(cache),
     }
-    path = ROOT / "benchmarks" / "results" / "intent_slurp.json"
-    path.write_text(json.dumps(out, indent=2) + "\n")
+    path = args.out
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(stamp(out), indent=2) + "\n")
     print(json.dumps(out["results"], indent=2))
     engine.close()
 

@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "benchmarks"))
 sys.path.insert(0, str(ROOT))
 
-from _bench import corrupt_words, percentile  # noqa: E402
+from _bench import corrupt_words, percentile, stamp  # noqa: E402
 from hark import Engine, NBest, load_config  # noqa: E402
 from training.skill_data import out_of_scope_lines  # noqa: E402
 
@@ -130,7 +130,7 @@ def main() -> None:
     default = "templates.json" if args.tiers == "templates" else "skills_all_tiers.json"
     out = Path(args.out or ROOT / "benchmarks" / "results" / default)
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n")
+    out.write_text(json.dumps(stamp(result), indent=2, ensure_ascii=False) + "\n")
     summary = {k: result[k] for k in ("heldout_sentences", "intent_accuracy", "coverage", "precision_when_answering",
                                       "slot_value_accuracy", "sentence_accuracy", "false_accept_rate")}
     print(json.dumps({**summary, "latency_ms": result["latency_ms"]}, indent=2))

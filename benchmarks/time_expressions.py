@@ -27,6 +27,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 TABLE = ROOT / "tests" / "data" / "time_expressions.tsv"
 RESULTS = ROOT / "benchmarks" / "results" / "time_expressions.json"
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from _bench import stamp  # noqa: E402  (benchmarks/ is this script's folder: first on sys.path)
 
 
 @dataclass(frozen=True)
@@ -124,7 +127,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.duckling:
         report["duckling"] = run_duckling(args.duckling)
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    args.out.write_text(json.dumps(stamp(report), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     print(f"{report['right']}/{report['rows']} right ({report['accuracy']:.1%}); wrong rows:")
     for w in report["wrong"]:
         print(f"  {w['utterance']!r} @ {w['now']}: expected {w['expected']}, got {w['got']}")

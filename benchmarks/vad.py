@@ -42,7 +42,9 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "benchmarks"))
 
+from _bench import stamp  # noqa: E402
 from hark.audio import read_wav  # noqa: E402
 from hark.config import data_dir  # noqa: E402
 from hark.plugins.vad.config import VadSettings  # noqa: E402
@@ -429,7 +431,7 @@ def main() -> None:
     print(json.dumps(summary, indent=1))
     if args.split == "test":
         args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
+        args.out.write_text(json.dumps(stamp(report), indent=1) + "\n", encoding="utf-8")
         print(f"wrote {args.out}")
 
 
