@@ -1,24 +1,37 @@
-"""The `hark` command, run as a real subprocess against a small skill folder and config written to tmp_path.
+"""The `hark` command against a small skill folder and config written to tmp_path.
 
-A handful of tests at the end run against the bundled skills (the contract behaviours of the shipped timer and home
-skills); they are skipped only while those skill files do not exist yet.
+Most tests run the console script's entry point (``hark.cli.main``, not only the click group, so errors are
+formatted as users see them) in this process through click's CliRunner: the same arguments, stdin, stdout, stderr
+and exit status as the installed script, without a Python start-up and engine import per test. The tests at the end
+run a real process, for what only a process shows: the installed console script and `python -m hark.cli`, the exit
+status a shell sees, and input piped through a real stdin.
+
+A handful of tests run against the bundled skills (the contract behaviours of the shipped timer and home skills);
+they are skipped only while those skill files do not exist yet.
 """
 from __future__ import annotations
 
+import inspect
 import json
+import logging
 import os
 import subprocess
 import sys
 import textwrap
+from dataclasses import dataclass
 from pathlib import Path
 
+import click
 import pytest
+from click.testing import CliRunner
+
+from hark.cli import main as console_main
 
 ROOT = Path(__file__).resolve().parent.parent
 
+#: the installed console script, when it sits next to this Python (the venv), and the module's __main__
 _SCRIPT = Path(sys.executable).with_name("hark")
-#: the installed console script when it sits next to this Python (the venv), else the module's __main__
-HARK = [str(_SCRIPT)] if _SCRIPT.is_file() else [sys.executable, "-m", "hark.cli"]
+_PYTHON_M = [sys.executable, "-m", "hark.cli"]
 
 HOME = """
 name: home
@@ -59,6 +72,54 @@ PARSE_KEYS = {"text", "out_of_scope", "skill", "intent", "confidence", "action",
 SLOT_KEYS = {"name", "raw", "value", "entity_id", "start", "end"}
 
 
+@dataclass
+class Run:
+    """What one `hark` run left: the fields of a finished subprocess that the tests read."""
+
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+class _ConsoleScript(click.Command):
+    """A command whose ``main`` is the console script's, for CliRunner.invoke (which calls ``main``)."""
+
+    def main(self, args=None, prog_name=None, **extra):  # type: ignore[override]
+        return console_main(list(args or ()))
+
+
+def _runner() -> CliRunner:
+    params = inspect.signature(CliRunner).parameters
+    options: dict = {}
+    if "mix_stderr" in params:  # click < 8.2 mixes stderr into stdout unless told not to; 8.2 keeps them apart
+        options["mix_stderr"] = False
+    if "capture" in params:  # click >= 8.4: what C libraries write to fd 1 and 2 is output too, as in a process
+        options["capture"] = "fd"
+    return CliRunner(**options)
+
+
+_RUNNER = _runner()
+_HARK = _ConsoleScript("hark")
+
+
+def hark(*args: str, stdin: str | None = None, cwd: Path | None = None) -> Run:
+    """`hark ARGS` in this process. The environment is the one conftest's autouse fixture leaves (no HARK_*
+    but HARK_DATA, HARK_CACHE in the session's temporary folder), as a subprocess of ``_env()`` would get it."""
+    logger = logging.getLogger("hark")
+    handlers, level, propagate = logger.handlers[:], logger.level, logger.propagate
+    logger.handlers.clear()  # so that the CLI binds its stderr handler to this run's stderr, as a new process does
+    before = os.getcwd()
+    os.chdir(cwd or ROOT)
+    try:
+        result = _RUNNER.invoke(_HARK, list(args), input=stdin, catch_exceptions=False)
+    finally:
+        os.chdir(before)
+        logger.handlers[:] = handlers
+        logger.setLevel(level)
+        logger.propagate = propagate
+    return Run(result.exit_code, result.stdout, result.stderr)
+
+
 def _env() -> dict[str, str]:
     """The caller's environment without HARK_* settings (so a developer's variables cannot change outcomes), except
     the data folder and the session's temporary cache (never the user's ~/.cache/hark)."""
@@ -67,9 +128,11 @@ def _env() -> dict[str, str]:
     return env
 
 
-def hark(*args: str, stdin: str | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([*HARK, *args], input=stdin, capture_output=True, text=True, timeout=120, env=_env(),
-                          cwd=cwd or ROOT)
+def hark_process(command: list[str], *args: str, stdin: str | None = None) -> Run:
+    """``command ARGS`` as a real process in the project folder, stdin a pipe."""
+    proc = subprocess.run([*command, *args], input=stdin, capture_output=True, text=True, timeout=120, env=_env(),
+                          cwd=ROOT)
+    return Run(proc.returncode, proc.stdout, proc.stderr)
 
 
 def write(path: Path, text: str) -> Path:
@@ -87,13 +150,13 @@ def config(tmp_path) -> Path:
     return write(tmp_path / "config.yaml", "skills:\n  paths: [skills]\n")
 
 
-def parse_json(proc: subprocess.CompletedProcess):
+def parse_json(proc: Run):
     assert proc.returncode == 0, proc.stderr
     assert "Traceback" not in proc.stderr
     return json.loads(proc.stdout)
 
 
-def assert_user_error(proc: subprocess.CompletedProcess, *fragments: str) -> str:
+def assert_user_error(proc: Run, *fragments: str) -> str:
     """Non-zero exit, exactly one line on stderr naming the problem, nothing on stdout, no traceback."""
     assert proc.returncode != 0, proc.stdout
     assert "Traceback" not in proc.stderr + proc.stdout
@@ -343,3 +406,37 @@ def test_bundled_nbest_recovers_from_asr_error():
     result = parse_json(hark("parse", "--nbest", "-", stdin=json.dumps(NBEST)))
     assert result["hypothesis_index"] == 1
     assert result["skill"] == "home"
+
+
+# ------------------------------------------------------------------------------------------------ real processes
+
+ENTRY_POINTS = {
+    "console-script": pytest.param([str(_SCRIPT)], marks=pytest.mark.skipif(
+        not _SCRIPT.is_file(), reason="no `hark` console script next to this Python (not installed in a venv)")),
+    "python-m": _PYTHON_M,
+}
+
+
+@pytest.mark.parametrize("command", ENTRY_POINTS.values(), ids=ENTRY_POINTS.keys())
+def test_entry_point_runs(command):
+    proc = hark_process(command, "--help")
+    assert proc.returncode == 0, proc.stderr
+    assert "Usage:" in proc.stdout
+    assert "Traceback" not in proc.stderr
+    for sub in ("parse", "stream", "skills", "plugins", "doctor", "demo"):
+        assert sub in proc.stdout
+
+
+def test_user_error_exit_status_seen_by_a_shell(tmp_path):
+    missing = tmp_path / "nope.yaml"
+    proc = hark_process(_PYTHON_M, "--config", str(missing), "parse", "hello")
+    assert_user_error(proc, "nope.yaml")
+    assert proc.returncode == 1
+
+
+def test_nbest_piped_to_a_process(config):
+    proc = hark_process(_PYTHON_M, "--config", str(config), "parse", "--nbest", "-",
+                        stdin=json.dumps(NBEST))
+    result = parse_json(proc)
+    assert result["hypothesis_index"] == 1 and result["skill"] == "home"
+    assert result["slots"][0]["value"] == "kitchen"
