@@ -78,7 +78,9 @@ def baseline(env_config, tmp_path_factory):
 
 
 def assert_bounded(run: dict, baseline: dict) -> None:
-    assert run["seconds"] < baseline["seconds"] + EXTRA_SECONDS, (run["seconds"], baseline)
+    # on a loaded machine start-up itself runs slower: allow twice the baseline; what this catches is a hostile
+    # input costing minutes, not seconds (speed is measured in benchmarks/hostile_inputs.py)
+    assert run["seconds"] < 2 * baseline["seconds"] + EXTRA_SECONDS, (run["seconds"], baseline)
     assert run["max_rss_mb"] < baseline["max_rss_mb"] + EXTRA_MB, (run["max_rss_mb"], baseline)
 
 
