@@ -60,6 +60,11 @@ bench-intent: install  ## trained-tier benchmarks on SNIPS, ATIS, SLURP and the 
 bench-fuzz: install  ## fuzz parse, n-best, stream, WAV, skill files and the CLI -> benchmarks/results/fuzz.json (~10 min)
 	$(BIN)/python benchmarks/fuzz.py --examples 2000 --cli 300 --seconds 600
 
+.PHONY: bench-all
+bench-all: install  ## every benchmark docs/benchmarks.md reports, one by one, then the doc rendered from the results (takes hours: ~3 h on 2 cores)
+	$(BIN)/python benchmarks/run_all.py
+	$(BIN)/python benchmarks/report.py
+
 adapt-synthetic: install  ## rebuild plugins/asr_pocketsphinx/models/en-us-synthetic (MAP adaptation to espeak-ng voices, ~1 min)
 	$(BIN)/python -m training.adapt_asr --espeak en-us+m4,en-us+f1,en-gb+m3,en-gb+m2,en-us+m6,en-us+f3,en-gb+m4,en-gb+f1 \
 	    --per-voice 100 --out plugins/asr_pocketsphinx/models/en-us-synthetic
