@@ -19,7 +19,10 @@ frame of its utterance (and above -70 dBFS). Reported per detector and condition
   overlap no speech), split and merged;
 - ``start_error_ms`` / ``end_error_ms``: detected minus true boundary for found utterances (mean signed, median
   and p90 of the absolute error);
-- ``us_per_frame``: detector + endpointer time per 30 ms frame on this machine (one thread).
+- ``us_per_frame``: detector + endpointer time per 30 ms frame on this machine (one thread);
+- ``cpu_ms_per_audio_s``: CPU time (``time.process_time``, one thread, best of 3) per second of audio of the
+  detector on one fixed signal: the split's first 60 s of speech streams in pink noise at 10 dB SNR. The load
+  average is recorded beside it (``cpu_measurement``): the machine is shared.
 
 Every detector runs under the plugin's default policy (VadSettings), so the numbers differ only by detector.
 """
@@ -39,7 +42,10 @@ import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
+for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):  # one thread: CPU time is comparable
+    os.environ.setdefault(_var, "1")
+
+import numpy as np  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "benchmarks"))
@@ -284,6 +290,35 @@ def run_detector(name: str, options: dict, signal: np.ndarray, settings: VadSett
     return probs, segments, elapsed / max(n, 1)
 
 
+def cpu_signal(streams: list[Stream], seconds: float = 60.0) -> np.ndarray:
+    """The fixed signal of the CPU measurement: the first ``seconds`` of the split's streams in pink noise at 10 dB."""
+    n = int(seconds * SR)
+    take, total = [], 0
+    for s in streams:
+        take.append(s)
+        total += len(s.speech)
+        if total >= n:
+            break
+    joined = Stream(np.concatenate([s.speech for s in take]), np.concatenate([s.labels for s in take]), [])
+    noise = pink(len(joined.speech), np.random.default_rng(60))
+    return mix(joined, noise, 10)[:n]
+
+
+def cpu_cost(kind: str, options: dict, signal: np.ndarray, repeats: int = 3) -> dict:
+    """CPU ms per second of audio of one detector over ``signal`` (best of ``repeats``; one thread)."""
+    pcm = np.clip(np.round(signal * 32768), -32768, 32767).astype("<i2")
+    frames = [pcm[i * FRAME:(i + 1) * FRAME] for i in range(len(pcm) // FRAME)]
+    audio_s = len(frames) * FRAME_S
+    best = float("inf")
+    for _ in range(repeats):
+        det = make_detector(kind, SR, 30, **options)
+        t0 = time.process_time()
+        for frame in frames:
+            det(frame)
+        best = min(best, time.process_time() - t0)
+    return {"detector": round(1000 * best / audio_s, 2)}
+
+
 def prf(pred: np.ndarray, truth: np.ndarray) -> dict:
     tp = int(np.sum(pred & truth))
     fp = int(np.sum(pred & ~truth))
@@ -408,6 +443,15 @@ def main() -> None:
                                                               if v["end_error_ms"]])), 1),
         }
         results[det_name] = per_det
+    signal = cpu_signal(streams)
+    load_before = [round(x, 2) for x in os.getloadavg()]
+    for det_name, options in detectors.items():
+        kind = "webrtc" if det_name.startswith("webrtc") else det_name
+        results[det_name]["cpu_ms_per_audio_s"] = cpu_cost(kind, options, signal)
+        print(f"{det_name:9} cpu ms per audio s: {results[det_name]['cpu_ms_per_audio_s']}", flush=True)
+    cpu_note = {"signal": f"first {len(signal) / SR:.0f} s of the {args.split} streams in pink noise at 10 dB SNR",
+                "clock": "time.process_time, one thread, best of 3",
+                "load_average_before": load_before, "load_average_after": [round(x, 2) for x in os.getloadavg()]}
     audio_s = sum(len(s.speech) for s in streams) / SR
     report = {
         "benchmark": "vad",
@@ -425,9 +469,10 @@ def main() -> None:
         "machine": {"python": platform.python_version(), "cpu_count": os.cpu_count(),
                     "processor": platform.processor() or platform.machine()},
         "seconds": round(time.time() - t_start, 1),
+        "cpu_measurement": cpu_note,
         "detectors": results,
     }
-    summary = {k: v["mean_over_noisy"] for k, v in results.items()}
+    summary = {k: {**v["mean_over_noisy"], "cpu_ms_per_audio_s": v["cpu_ms_per_audio_s"]} for k, v in results.items()}
     print(json.dumps(summary, indent=1))
     if args.split == "test":
         args.out.parent.mkdir(parents=True, exist_ok=True)
