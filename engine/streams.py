@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any, Iterator
 import numpy as np
 
 from .errors import InputError
+from .features import FrontEnd
 from .framing import FRAME_MS, SAMPLE_RATE, Framer
 from .resample import Resampler, to_int16
 from .types import AudioChunk, Context, Event, NBest
@@ -58,7 +59,7 @@ class Stream:
         self.context_defaults = dict(context)
         self._resampler = Resampler(self.sample_rate, SAMPLE_RATE)  # validates the rate
         self._framer = Framer(SAMPLE_RATE, frame_ms)
-        self._front = _front_end()
+        self._front = FrontEnd()
         self.conversation = engine.conversation()
         #: utterances endpointed so far (numbers the audio utterances)
         self.utterances = 0
@@ -107,6 +108,7 @@ class Stream:
         self._odd = b""
         if self._in_audio:
             events += self._observe("hark_audio_end", self._utterance_context())
+        self._front.reset()  # audio that follows starts a new stretch: its rows align with its own 30 ms frames
         self._in_audio = False
         self._context = None
         return events
@@ -175,7 +177,7 @@ class Stream:
 
     def _chunk(self, chunk: AudioChunk) -> list[Event]:
         self._in_audio = True
-        features = self._front.push(chunk.to_array()) if self._front is not None else None
+        features = self._front.push(chunk.to_array())
         return self._observe("hark_audio_chunk", self._utterance_context(), chunk=chunk, features=features)
 
     def _observe(self, hook: str, context: Context, **kwargs: Any) -> list[Event]:
@@ -285,15 +287,6 @@ class Stream:
             return None
         self.awake_until = -1.0
         return found.command
-
-
-def _front_end() -> Any:
-    """The shared audio front end for a new stream (None until hark.features is installed)."""
-    try:
-        from .features import FrontEnd
-    except ImportError:  # pragma: no cover - transitional
-        return None
-    return FrontEnd()
 
 
 def run(stream: Stream, source: Any) -> Iterator[Event]:

@@ -256,3 +256,40 @@ def test_a_consumer_that_stops_early_still_releases_the_stream(write_skill, make
 
 def test_stream_is_importable_from_the_package():
     assert Stream.__module__ == "hark.streams"
+
+
+def test_audio_after_a_flush_is_endpointed_as_in_a_fresh_stream(write_skill, make_engine):
+    """flush() ends a stretch of audio (a file, a push-to-talk press); the next stretch continues the clock and is
+    detected exactly as the same audio in a new stream (the front end's rows realign with the VAD's frames)."""
+    write_skill("home", HOME_SKILL)
+
+    class Rows:
+        name = "rows"
+
+        @hookimpl
+        def hark_stream_start(self):
+            return []
+
+        @hookimpl
+        def hark_audio_chunk(self, features, state):
+            state.append(features.log_mel.copy())
+
+    engine = make_engine(plugins=[Rows()])
+    t = np.arange(int(0.7 * 16000)) / 16000
+    burst = (np.sin(2 * np.pi * 300 * t) * 6000).astype(np.int16)
+    x = np.concatenate([silence(0.5), burst, silence(0.9), np.zeros(123, np.int16)])  # a partial last frame
+
+    def ends(events):
+        return [(e.data["start"], e.data["end"], e.data["reason"]) for e in events if e.kind == "speech_end"]
+
+    fresh = engine.open_stream()
+    alone = ends(fresh.feed(x) + fresh.flush())
+    fresh_rows = np.concatenate(fresh.states["rows"])
+    again = engine.open_stream()
+    first = ends(again.feed(x) + again.flush())
+    before = len(again.states["rows"])
+    second = ends(again.feed(x) + again.flush())
+    assert np.array_equal(np.concatenate(again.states["rows"][before:]), fresh_rows)
+    offset = len(x) / 16000
+    assert alone and first == alone
+    assert [(round(s - offset, 3), round(e - offset, 3), r) for s, e, r in second] == alone

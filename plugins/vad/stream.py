@@ -87,7 +87,7 @@ class VadStream:
             if len(self._rows) >= _ROWS_PER_FRAME:
                 rows = np.stack(self._rows[:_ROWS_PER_FRAME])
                 del self._rows[:_ROWS_PER_FRAME]
-            probability = _detect(self._detector, np.frombuffer(pcm, dtype="<i2"), rows)
+            probability = self._detector(np.frombuffer(pcm, dtype="<i2"), mel=rows)
             for boundary in self._endpointer.push(pcm, probability, self._buffer_t):
                 events.append(self._event(boundary))
             self._buffer_t += frame_s
@@ -102,9 +102,3 @@ class VadStream:
             audio = AudioChunk(boundary.audio, self._rate, float(data["audio_start"]))
         return Event(boundary.kind, data, time=time.time(), audio=audio)  # the runtime numbers the utterances
 
-
-def _detect(detector: Any, frame: np.ndarray, rows: np.ndarray | None) -> float:
-    try:  # TODO(front end): detectors take mel rows once hark.features lands
-        return detector(frame, mel=rows)
-    except TypeError:
-        return detector(frame)
