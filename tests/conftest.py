@@ -4,6 +4,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import tempfile
 import textwrap
 import wave
 from pathlib import Path
@@ -16,6 +17,16 @@ from hark import hookimpl
 ROOT = Path(__file__).resolve().parent.parent
 
 # ------------------------------------------------------------------------- speech fixtures (test_vad, test_asr)
+
+def pytest_configure(config):
+    """Hypothesis keeps caches in ./.hypothesis by default: put them in a temporary folder, so that a test run
+    writes nothing into the checkout."""
+    try:
+        from hypothesis.configuration import set_hypothesis_home_dir
+    except ImportError:  # pragma: no cover - hypothesis is a test dependency
+        return
+    set_hypothesis_home_dir(tempfile.mkdtemp(prefix="hark-hypothesis-"))
+
 
 needs_espeak = pytest.mark.skipif(shutil.which("espeak-ng") is None,
                                   reason="espeak-ng is not installed (make system-deps installs it)")

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -177,8 +178,10 @@ def test_example_plugin_package_installs_and_loads(tmp_path, write_skill):
     if not pkg.is_dir():
         pytest.fail("examples/hark-example-plugin is missing")
     target = tmp_path / "site"
+    source = tmp_path / "example-plugin"  # pip builds a local folder in place: build a copy, not the checkout
+    shutil.copytree(pkg, source, ignore=shutil.ignore_patterns("build", "*.egg-info", "__pycache__"))
     proc = subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation",
-                           "--no-index", "--target", str(target), str(pkg)], capture_output=True, text=True)
+                           "--no-index", "--target", str(target), str(source)], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr[-2000:]
     write_skill("home", HOME_SKILL)
     env = {**os.environ, "PYTHONPATH": str(target), "HARK_SKILLS": str(tmp_path / "skills")}

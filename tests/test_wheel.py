@@ -3,6 +3,7 @@ inputs, and `hark demo` / `hark listen --wav` run from any folder."""
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -18,8 +19,13 @@ def installed(tmp_path_factory):
     """The wheel built from this checkout, unpacked by pip into a folder of its own (dependencies come from the
     test environment); returns (site folder, wheel path)."""
     out = tmp_path_factory.mktemp("wheel")
+    # pip builds a local folder in place (build/, *.egg-info): build a copy, so the test writes nothing into the checkout
+    source = tmp_path_factory.mktemp("source") / "hark"
+    shutil.copytree(ROOT, source, ignore=shutil.ignore_patterns(
+        ".git", ".venv", "build", "dist", "*.egg-info", "__pycache__", ".hypothesis", ".pytest_cache", "benchmarks",
+        "tests"))
     build = subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation", "-w",
-                            str(out), str(ROOT)], capture_output=True, text=True, timeout=300)
+                            str(out), str(source)], capture_output=True, text=True, timeout=300)
     assert build.returncode == 0, build.stderr[-2000:]
     wheel = next(out.glob("hark_nlu-*.whl"))
     site = tmp_path_factory.mktemp("site")
