@@ -126,6 +126,9 @@ class Skill:
     path: Path | None = None
     #: optional handler.py next to skill.yaml, registered as a plugin
     handler: Path | None = None
+    #: forms besides commands in which this skill's requests come (``accepts: [question]`` for a skill that
+    #: answers questions): the request gate never vetoes a reading of this skill for these forms
+    accepts: frozenset[str] = frozenset()
 
     def intent(self, name: str) -> Intent | None:
         return next((i for i in self.intents if i.name == name), None)
@@ -143,7 +146,9 @@ def load_skill(folder: Path, slot_types: SlotTypeRegistry) -> Skill:
     return Skill.from_yaml(path, slot_types)
 
 
-_SKILL_KEYS = {"name", "description", "intents", "slots", "version"}
+_SKILL_KEYS = {"name", "description", "intents", "slots", "version", "accepts"}
+#: forms a skill may declare as requests; negated, reported and buried commands never are
+ACCEPTABLE_FORMS = ("question", "statement")
 _INTENT_KEYS = {"examples", "action", "response", "description", "tests", "confirm", "min_confidence"}
 _SLOT_FIELDS = ("value", "raw", "entity_id", "confidence")
 _SLOT_KEYS = {"type", "description", "values", "file", "column", "id", "aliases", "weight", "fuzzy_cutoff"}
@@ -199,8 +204,13 @@ class _SkillBuilder:
             self.text_key(k, f"intents.{k}", "intent name")
         intents = tuple(self.build_intent(str(k), v, name, slots) for k, v in intents_data.items())
         handler = self.path.parent / "handler.py"
+        accepts = self.expect(data.get("accepts") or [], list, "accepts", f"a list of {' / '.join(ACCEPTABLE_FORMS)}")
+        for i, form in enumerate(accepts):
+            if form not in ACCEPTABLE_FORMS:
+                raise self.fail(f"accepts[{i}]", f"expected one of {', '.join(ACCEPTABLE_FORMS)}, got {form!r} "
+                                                 f"(negated, reported and buried commands are never requests)")
         return Skill(name=name, description=str(data.get("description") or ""), intents=intents, slots=slots,
-                     path=self.path, handler=handler if handler.is_file() else None)
+                     path=self.path, handler=handler if handler.is_file() else None, accepts=frozenset(accepts))
 
     def build_slots(self, data: Any, skill: str) -> dict[str, SlotSpec]:
         self.expect(data, dict, "slots", "a mapping of slot names")

@@ -172,6 +172,11 @@ class FormLicences:
         self.skills = skills
         self._cache: dict[tuple[str, str], FormLicence | None] = {}
 
+    def accepted(self, skill: str) -> frozenset[str]:
+        """Forms the skill declares as requests (``accepts:``), e.g. questions for a skill that answers them."""
+        found = next((s for s in self.skills if s.name == skill), None)
+        return found.accepts if found is not None else frozenset()
+
     def get(self, skill: str, intent: str) -> FormLicence | None:
         key = (skill, intent)
         if key not in self._cache:
@@ -290,7 +295,8 @@ def veto_reason(interpretation: Interpretation, licences: FormLicences) -> str |
     licence = licences.get(interpretation.skill, interpretation.intent)
     if licence is None:
         return None
-    return detect_form(carrier_words(interpretation), licence, [t.text for t in tokenize(interpretation.text)])
+    form = detect_form(carrier_words(interpretation), licence, [t.text for t in tokenize(interpretation.text)])
+    return None if form in licences.accepted(interpretation.skill) else form
 
 
 def summarise(vetoed: Iterable[tuple[Interpretation, str]]) -> list[Mapping[str, Any]]:

@@ -187,3 +187,40 @@ def test_acoustic_adaptation_never_speaks_a_held_out_sentence(template_engine):
     chosen = adaptation_sentences(template_engine.skills, 0, AnyWord())
     assert len(chosen) > 1000
     assert not [s for s in chosen if " ".join(s) in held]
+
+
+QUERY_SKILL = """
+name: flights
+accepts: [question]
+intents:
+  FindFlight:
+    examples: ["show me flights to {city}", "find a flight to {city}"]
+    action: flights.find
+slots:
+  city: {type: list, values: [boston, denver]}
+"""
+
+
+def test_a_skill_that_answers_questions_accepts_them_and_nothing_else(write_skill, make_engine):
+    """``accepts: [question]``: a question is how people ask this skill (its templates need not say so);
+    negated and reported commands are still never requests."""
+    from hark import Interpretation
+    from hark.speech_acts import veto_reason
+
+    def verdicts(skill_text):
+        write_skill("flights", skill_text)
+        licences = FormLicences(make_engine().skills)
+        return [veto_reason(Interpretation("flights", "FindFlight", 0.9, (), text), licences)
+                for text in ("are there flights to boston", "don't show me flights to boston",
+                             "she said show me flights to boston")]
+
+    assert verdicts(QUERY_SKILL.replace("accepts: [question]\n", "")) == ["question", "negated", "reported"]
+    assert verdicts(QUERY_SKILL) == [None, "negated", "reported"]
+
+
+def test_accepts_names_only_question_or_statement(write_skill, make_engine):
+    import hark
+
+    write_skill("flights", QUERY_SKILL.replace("accepts: [question]", "accepts: [negated]"))
+    with pytest.raises(hark.SkillError, match=r"accepts\[0\].*never requests"):
+        make_engine()

@@ -104,7 +104,10 @@ def _pack(name: str, description: str, by_intent: dict[str, list[str]], slots: s
                                         "action": f"{name}.{_intent_name(label)}"}
     used = {m for ex in (e for i in intents.values() for e in i["examples"]) for m in re.findall(r"\]\((\w+)\)", ex)}
     slot_specs = {s: {"type": "text"} for s in sorted({_slot_name(s) for s in slots} | used)}
-    return {"name": name, "description": description, "intents": intents, "slots": slot_specs}
+    # the data sets are queries and requests people typed or said: their questions ("what flights leave boston")
+    # and statements ("i need a table for two") are requests, which the request gate must not veto
+    return {"name": name, "description": description, "accepts": ["question", "statement"], "intents": intents,
+            "slots": slot_specs}
 
 
 def write_pack(skill: dict, out: Path, oos_label: str = "oos") -> None:
