@@ -173,7 +173,7 @@ def pseudo_nbest(rows: list[ErRow], catalogs: dict[str, list[str]], preset: str)
 def bench_slurp(args: argparse.Namespace) -> dict:
     from hark.plugins.entity_resolver import Resolver
     from hark.plugins.entity_resolver.phonetic_model import MODEL_DIR
-    from hark.plugins.entity_resolver.resolver import load_rankers
+    from hark.plugins.entity_resolver.ranker import load_rankers
 
     rows_all = load_rows()
     rows = [r for r in rows_all if r.split == "test"]

@@ -508,7 +508,7 @@ def resolver_identity() -> dict:
     """Which resolver was measured: the commit, whether plugins/entity_resolver differs from it in the working tree,
     and a hash of its sources and ranker.json as they were read (the resolver evolves while benchmarks run)."""
     import hark.plugins.entity_resolver as package
-    from hark.plugins.entity_resolver.resolver import INDEX_FORMAT
+    from hark.plugins.entity_resolver.index import INDEX_FORMAT
 
     folder = Path(package.__file__).resolve().parent
     digest = hashlib.sha256()
@@ -540,7 +540,7 @@ def run(args: argparse.Namespace) -> dict:
     from entity import baselines
 
     from hark.plugins.entity_resolver import Resolver
-    from hark.plugins.entity_resolver.resolver import load_rankers
+    from hark.plugins.entity_resolver.ranker import load_rankers
 
     t0 = time.time()
     bench = args.bench

@@ -11,7 +11,8 @@ import pytest
 
 from hark.plugins.entity_resolver import Match, Resolver
 from hark.plugins.entity_resolver.phonetic import FEATURES, coarse_string, normalize_text, phone_string
-from hark.plugins.entity_resolver.resolver import FLAT_LIMIT, load_rankers
+from hark.plugins.entity_resolver.index import FLAT_LIMIT
+from hark.plugins.entity_resolver.ranker import load_rankers
 
 TITLES = [
     "The Matrix", "Beach Talk", "Jurassic Park", "Star Wars", "The Godfather", "Inception", "Frozen", "Heat",
@@ -202,7 +203,7 @@ def test_phone_strings():
 def test_large_catalogs_use_product_quantisation(monkeypatch, one_faiss_thread):
     import faiss
 
-    from hark.plugins.entity_resolver import resolver as module
+    from hark.plugins.entity_resolver import index as module
 
     monkeypatch.setattr(module, "FLAT_LIMIT", 10)
     big = Resolver.from_values(TITLES, cache=False)
@@ -296,7 +297,7 @@ def one_faiss_thread():
 @pytest.mark.parametrize("kind,limits", [("pq", {"FLAT_LIMIT": 1000}),
                                          ("ivfpq", {"FLAT_LIMIT": 1000, "IVF_LIMIT": 2000})])
 def test_compressed_index_finds_misheard_names(monkeypatch, large_catalog, kind, limits, one_faiss_thread):
-    from hark.plugins.entity_resolver import resolver as module
+    from hark.plugins.entity_resolver import index as module
 
     for name, value in limits.items():
         monkeypatch.setattr(module, name, value)
@@ -311,7 +312,7 @@ def test_compressed_index_finds_misheard_names(monkeypatch, large_catalog, kind,
 
 
 def test_compressed_index_cache_round_trip(tmp_path, monkeypatch, large_catalog, one_faiss_thread):
-    from hark.plugins.entity_resolver import resolver as module
+    from hark.plugins.entity_resolver import index as module
 
     monkeypatch.setenv("HARK_CACHE", str(tmp_path / "cache"))
     monkeypatch.setattr(module, "FLAT_LIMIT", 1000)
@@ -405,7 +406,7 @@ def test_feature_matrix_equals_pair_features():
 def test_kept_rows_are_the_vectors_and_rank_as_recomputation(monkeypatch, large_catalog, one_faiss_thread):
     """A compressed catalog keeps its entries' exact vectors as non-zeros: bit for bit the encoders' vectors, so a
     query ranks the same as when the candidates are encoded again (catalogs over SPARSE_LIMIT)."""
-    from hark.plugins.entity_resolver import resolver as module
+    from hark.plugins.entity_resolver import index as module
     from hark.plugins.entity_resolver.phonetic import lexical_vectors
 
     monkeypatch.setattr(module, "FLAT_LIMIT", 1000)
@@ -430,7 +431,7 @@ def test_kept_rows_are_the_vectors_and_rank_as_recomputation(monkeypatch, large_
 
 
 def test_kept_rows_are_cached_and_added_to_an_older_cache(tmp_path, monkeypatch, large_catalog, one_faiss_thread):
-    from hark.plugins.entity_resolver import resolver as module
+    from hark.plugins.entity_resolver import index as module
 
     monkeypatch.setenv("HARK_CACHE", str(tmp_path / "cache"))
     monkeypatch.setattr(module, "FLAT_LIMIT", 1000)

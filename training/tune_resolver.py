@@ -35,7 +35,8 @@ from pathlib import Path
 import numpy as np
 
 from hark.plugins.entity_resolver.phonetic import FEATURES
-from hark.plugins.entity_resolver.resolver import RANKER_FORMAT, RANKER_PATH, Ranker, Resolver, margins
+from hark.plugins.entity_resolver.ranker import RANKER_FORMAT, RANKER_PATH, Ranker, margins
+from hark.plugins.entity_resolver.resolver import Resolver
 
 from .entity_data import ErRow, load_catalog, load_rows, value_bucket
 

@@ -4,7 +4,8 @@
 ``hark_resolve`` / ``hark_compile`` implementation over the skills' catalogs (registered as ``entity_resolver``).
 """
 
+from .catalog import Entry
 from .plugin import EntityResolverPlugin, ResolverSettings
-from .resolver import Entry, Match, Resolver
+from .resolver import Match, Resolver
 
 __all__ = ["Resolver", "Match", "Entry", "EntityResolverPlugin", "ResolverSettings"]
