@@ -3,7 +3,6 @@ nothing, indexes are cached on disk, bad input is named. A small inline catalog;
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 
 import numpy as np
@@ -116,15 +115,12 @@ def test_cache_second_build_loads_from_disk(tmp_path, monkeypatch):
     words = ["zorp", "quibble", "marsh", "velvet", "nimbus", "gander", "plinth", "orchid", "tundra", "saffron",
              "kestrel", "bramble", "cobalt", "juniper", "lantern", "meadow", "quartz", "russet", "sorrel", "thistle"]
     catalog = [f"{a} {b} {c}" for a in words[:10] for b in words[10:] for c in ("one", "two", "three")]
-    t = time.perf_counter()
     first = Resolver.from_values(catalog, kind="test")
-    cold = time.perf_counter() - t
-    t = time.perf_counter()
     second = Resolver.from_values(catalog, kind="test")
-    warm = time.perf_counter() - t
+    # whether it was read rather than built is what matters here (timings belong to benchmarks/entity_scale.py,
+    # and under load the two raced)
     assert not first.loaded_from_cache and second.loaded_from_cache
     assert second.cache_path == first.cache_path and second.cache_path.is_dir()
-    assert warm < cold
     assert top(first, "velvet kestrel two") == top(second, "velvet kestrel two") == "velvet kestrel two"
     # a different catalog gets a different cache entry
     third = Resolver.from_values(catalog[:-1], kind="test")
