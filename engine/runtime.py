@@ -349,4 +349,4 @@ class Engine:
         try:
             yield from run_stream(stream, source)
         finally:
-            stream.close()  # a consumer that stopped early: release the plugins' state all the same
+            stream.close(flush=False)  # a consumer that stopped early: release the plugins' state, run nothing

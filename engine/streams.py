@@ -118,12 +118,13 @@ class Stream:
         self._check_open()
         return self.conversation.parse(text_or_nbest, context or self.context(), utterance=utterance)
 
-    def close(self) -> list[Event]:
-        """Flush the audio, then let every plugin release its state (``hark_stream_end``). Idempotent."""
+    def close(self, flush: bool = True) -> list[Event]:
+        """Flush the audio (unless ``flush`` is false: a stream abandoned mid-utterance, Ctrl-C), then let every
+        plugin release its state (``hark_stream_end``). Idempotent."""
         if self.closed:
             return []
         try:
-            events = self.flush()
+            events = self.flush() if flush else []
         finally:
             self.closed = True
             self.engine.call("hark_stream_end", stream=self, states=self.states)

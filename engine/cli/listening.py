@@ -175,7 +175,7 @@ def listen(ctx: click.Context, wav: str | None, raw: bool, rate: int, device: st
         except KeyboardInterrupt:
             interrupted = True
         finally:
-            stream.close()
+            stream.close(flush=False)  # after Ctrl-C: release, without transcribing half a command
             source.close()
     overflows = getattr(source, "overflows", 0)
     click.echo(f"hark: {'stopped' if interrupted else 'done'}: {utterances} utterance(s)"
