@@ -8,7 +8,14 @@
 """
 from __future__ import annotations
 
-from .config import Config, load_config
+import os as _os
+
+# onnxruntime's Linux builds keep a telemetry device id and an event cache in ~/.cache/Microsoft and upload them when
+# they can. hark runs offline in people's homes: opt out, unless the user set the variable themselves (onnxruntime
+# reads it once, when it starts, so it must be set before any model loads)
+_os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
+
+from .config import Config, load_config  # noqa: E402
 from .errors import ConfigError, HarkError, InputError, ModelError, PluginError, SkillError
 from .hookspecs import hookimpl
 from .runtime import Engine, Result
