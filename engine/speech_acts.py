@@ -174,7 +174,7 @@ class FormLicences:
 
     def accepted(self, skill: str) -> frozenset[str]:
         """Forms the skill declares as requests (``accepts:``), e.g. questions for a skill that answers them."""
-        found = next((s for s in self.skills if s.name == skill), None)
+        found = self.skills.get(skill)
         return found.accepts if found is not None else frozenset()
 
     def get(self, skill: str, intent: str) -> FormLicence | None:

@@ -154,22 +154,21 @@ class Stream:
             data = self._odd + bytes(audio)
             cut = len(data) & ~1
             data, self._odd = data[:cut], data[cut:]
-            x = np.frombuffer(data, dtype="<i2")
-        elif isinstance(audio, np.ndarray):
-            if audio.ndim != 1:
-                raise InputError(f"{self.id}: audio must be one channel (a 1-D array), got shape {audio.shape}")
-            if audio.dtype == np.int16:
-                x = audio
-            elif audio.dtype.kind == "f":
-                x = np.clip(np.round(np.nan_to_num(audio) * 32768.0), -32768, 32767).astype(np.int16)
-            else:
-                raise InputError(f"{self.id}: audio arrays must be int16 or float, got {audio.dtype}")
-        else:
+            audio = np.frombuffer(data, dtype="<i2")
+        elif not isinstance(audio, np.ndarray):
             raise InputError(f"{self.id}: expected int16 bytes, a numpy array or an AudioChunk, "
                              f"got {type(audio).__name__}")
-        if self._resampler.identity:
-            return x.astype("<i2").tobytes()
-        return to_int16(self._resampler.process(x / 32768.0))
+        if audio.ndim != 1:
+            raise InputError(f"{self.id}: audio must be one channel (a 1-D array), got shape {audio.shape}")
+        if audio.dtype == np.int16:
+            if self._resampler.identity:  # 16 kHz int16 passes through bit-exact
+                return audio.astype("<i2").tobytes()
+            x = audio / 32768.0
+        elif audio.dtype.kind == "f":
+            x = np.nan_to_num(audio.astype(np.float64))
+        else:
+            raise InputError(f"{self.id}: audio arrays must be int16 or float, got {audio.dtype}")
+        return to_int16(self._resampler.process(x))
 
     def _utterance_context(self) -> Context:
         if self._context is None:
