@@ -131,8 +131,12 @@ def test_nbest_competing_values_keep_the_asr_ranking(engine):
     nbest = NBest((Hypothesis("set a timer for ten minutes", 0.7), Hypothesis("set a timer for two minutes", 0.3)))
     r = engine.parse(nbest)
     assert slots(r) == {"duration": 600}
+    # the intent is certain (every hypothesis sets a timer); the doubt is the duration's
+    assert r.interpretations[0].confidence == pytest.approx(1.0)
+    assert r.interpretations[0].slot("duration").confidence == pytest.approx(0.7)
     alt = r.interpretations[1]
     assert alt.slot("duration").value == 120 and alt.confidence == pytest.approx(0.3)
+    assert alt.slot("duration").confidence == pytest.approx(0.3)
 
 
 def test_low_posterior_match_is_out_of_scope(engine):

@@ -5,6 +5,7 @@ turns match quality and ASR posteriors into one confidence per reading (see ``fu
 """
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
@@ -43,6 +44,13 @@ class TemplateSettings:
     #: when no template matches a hypothesis, match it again with catalog slots accepting any words at this
     #: quality (value unresolved, for the entity resolver to look up by sound); 0 turns the second pass off
     catalog_wildcard_quality: float = field(default=0.45, metadata=ranged(0, 1))
+    #: when still nothing matches, match again letting up to this many of a template's own words be misheard
+    #: (substituted, dropped, or preceded by an extra word); 0 turns this third pass off
+    max_misheard_words: int = field(default=2, metadata=ranged(0, 5))
+    #: quality factor per misheard word
+    misheard_word_cost: float = field(default=0.85, metadata=ranged(0, 1, low_open=True))
+    #: words of the utterance that must match exactly for each misheard one
+    words_per_misheard: int = field(default=5, metadata=ranged(1, 50))
 
 
 @dataclass
@@ -87,16 +95,22 @@ class TemplateIntentPlugin:
             wildcard = not found and self.settings.catalog_wildcard_quality > 0
             if wildcard:  # "put on bbc radio four": the words around a catalog slot fit, its words are misheard
                 found = self.parse_hypothesis(h.text, templates, skills, context, idx, catalog_wildcards=True)
+            # only for what a recogniser heard: typed text has typos, not misheard words
+            misheard = not found and self.settings.max_misheard_words > 0 and nbest.source != "text"
+            if misheard:  # "i have a coffee with brown sugar": the slots fit, a word of the template was misheard
+                found = self.parse_hypothesis(h.text, templates, skills, context, idx, misheard_words=True)
             per_hyp.append(found)
-            weak.append(wildcard and bool(found))
+            weak.append((wildcard or misheard) and bool(found))
         return fuse(nbest, per_hyp, self.settings.unmatched_weight, self.settings.ambiguity_power, weak)
 
     def parse_hypothesis(self, text: str, templates: TemplateIndex, skills: SkillSet, context: Context,
-                         index: int, catalog_wildcards: bool = False) -> list[Interpretation]:
+                         index: int, catalog_wildcards: bool = False,
+                         misheard_words: bool = False) -> list[Interpretation]:
         """Best parse per (skill, intent) of one hypothesis, as Interpretations whose confidence is match quality.
 
         With ``catalog_wildcards`` a catalog slot also accepts words its catalog does not spell, unresolved
-        (value None, confidence 0: nobody vouched they are a name) at ``catalog_wildcard_quality``."""
+        (value None, confidence 0: nobody vouched they are a name) at ``catalog_wildcard_quality``. With
+        ``misheard_words`` up to ``max_misheard_words`` of the templates' own words may be misheard."""
         toks = tokenize(text)
         words = [t.text for t in toks]
         if not words:
@@ -125,8 +139,14 @@ class TemplateIntentPlugin:
             return lookup
 
         best: dict[tuple[str, str], tuple[CompiledTemplate, Parse]] = {}
+        edits: dict[str, Any] = {}
+        if misheard_words:
+            edits = {"max_edits": s.max_misheard_words, "edit_cost": s.misheard_word_cost,
+                     "words_per_edit": s.words_per_misheard,
+                     "free_slots_for": lambda skill: frozenset(n for n, spec in skills[skill].slots.items()
+                                                               if spec.type == "text")}
         for tpl, parse in iter_parses(templates, words, self._fillers, lookup_for,
-                                      filler_cost=s.filler_cost, max_slot_words=s.max_slot_words):
+                                      filler_cost=s.filler_cost, max_slot_words=s.max_slot_words, **edits):
             key = (tpl.skill, tpl.intent)
             if key not in best or parse.quality > best[key][1].quality:
                 best[key] = (tpl, parse)
@@ -161,6 +181,13 @@ def fuse(nbest: NBest, per_hypothesis: list[list[Interpretation]], unmatched_wei
     which is 1 for a perfect unambiguous match of typed text, and lets a parseable second hypothesis win over an
     unparseable first one. The returned reading carries the slots of the hypothesis that supports it most.
     A hypothesis matched only with catalog wildcards (``weak``) counts with ``unmatched_weight`` too.
+
+    Then, as the trained tier does, the confidence is the **intent's**: readings of one intent that differ only in
+    slot values ("a triple shot mocha" / "a double shot mocha") pool their mass: the best-supported reading gets
+    it all, the others keep their own. How sure each value is goes to the slot: its
+    match score times its agreement, the intent's mass behind that value over the intent's mass. Without this a
+    five-slot coffee order whose n-best list disagrees on one word would fall below any action threshold
+    although every hypothesis asks for a coffee.
     """
     support: dict[tuple, float] = {}
     carrier: dict[tuple, tuple[float, Interpretation]] = {}
@@ -183,10 +210,23 @@ def fuse(nbest: NBest, per_hypothesis: list[list[Interpretation]], unmatched_wei
                 carrier[key] = (contribution, interp)
     if total <= 0:
         return []
+    by_intent: dict[tuple[str, str], list[tuple]] = {}
+    for key in support:
+        by_intent.setdefault(key[:2], []).append(key)
     out = []
-    for key, mass in support.items():
-        interp = carrier[key][1]
-        out.append(Interpretation(interp.skill, interp.intent, round(min(1.0, mass / total), 4), interp.slots,
-                                  interp.text, interp.hypothesis_index, NAME))
+    for keys in by_intent.values():
+        pooled = sum(support[k] for k in keys)
+        top = max(support[k] for k in keys)
+        agreement: dict[tuple, float] = {}
+        for k in keys:
+            for pair in k[2]:
+                agreement[pair] = agreement.get(pair, 0.0) + support[k] / pooled
+        for key in keys:
+            interp = carrier[key][1]
+            slots = tuple(dataclasses.replace(s, confidence=round(s.confidence * min(1.0, agreement[pair]), 4))
+                          for s, pair in zip(interp.slots, key[2]))
+            confidence = min(1.0, (pooled if support[key] == top else support[key]) / total)
+            out.append(Interpretation(interp.skill, interp.intent, round(confidence, 4), slots,
+                                      interp.text, interp.hypothesis_index, NAME))
     out.sort(key=lambda i: (-i.confidence, i.hypothesis_index))
     return out

@@ -5,6 +5,14 @@ A template matches the whole utterance. Slots match any span their type accepts;
 templates are indexed by their possible first words, a required-words test rejects most of the rest, FOLLOW
 sets stop a slot from trying spans the template could never continue from, and results are memoised per
 (node, position).
+
+With ``max_edits`` (the plugin's second pass, for hypotheses nothing matched) a template's own words may also be
+misheard: substituted, dropped or preceded by one extra word, each edit at ``edit_cost``. Slot values are never
+edited (a slot still has to match its type), and an edit needs ``words_per_edit`` words of evidence: words of the
+template heard exactly, or words of a slot that is not free text; a parse with a free-text slot (``free_slots``)
+gets no edits at all, as such a slot could swallow the very words that make a sentence reported speech or a
+question. A misheard opener of a long order is forgiven ("i have a coffee with brown sugar" for "may i have
+...") but a short sentence does not turn into a command by editing half of it.
 """
 from __future__ import annotations
 
@@ -141,43 +149,64 @@ def filler_edges(tokens: Sequence[str], fillers: Sequence[tuple[str, ...]]) -> t
 SlotLookup = Callable[[str, int, int], "tuple[SlotMatch, ...]"]
 
 
+#: a partial parse: (end position, slot hits, quality, edits, words of evidence)
+_Partial = tuple[int, tuple[SlotHit, ...], float, int, int]
+
+
 def match_template(tpl: CompiledTemplate, tokens: Sequence[str], starts: dict[int, int], ends: dict[int, int],
-                   lookup: SlotLookup, *, filler_cost: float = 0.97, max_slot_words: int = 10) -> Parse | None:
+                   lookup: SlotLookup, *, filler_cost: float = 0.97, max_slot_words: int = 10, max_edits: int = 0,
+                   edit_cost: float = 0.85, words_per_edit: int = 5,
+                   free_slots: frozenset[str] = frozenset()) -> Parse | None:
     """Best parse of the utterance (between a start and an end of ``filler_edges``) by ``tpl``, or None.
 
     ``lookup(slot_name, start, end)`` returns the slot type's readings of tokens[start:end], best first.
+    ``max_edits`` > 0 lets the template's words be misheard (see the module docstring).
     """
     n = len(tokens)
-    memo: dict[tuple[int, int], list[tuple[int, tuple[SlotHit, ...], float]]] = {}
+    memo: dict[tuple[int, int], list[_Partial]] = {}
     follow_of = tpl.follow
 
-    def m(node: Any, pos: int) -> list[tuple[int, tuple[SlotHit, ...], float]]:
+    def word(text: str, pos: int) -> list[_Partial]:
+        if pos < n and tokens[pos] == text:
+            return [(pos + 1, (), 1.0, 0, 1)]
+        if not max_edits:
+            return []
+        out: list[_Partial] = [(pos, (), edit_cost, 1, 0)]  # the word was not heard
+        if pos < n:
+            out.append((pos + 1, (), edit_cost, 1, 0))  # another word was heard instead
+            if pos + 1 < n and tokens[pos + 1] == text:
+                out.append((pos + 2, (), edit_cost, 1, 1))  # an extra word before it
+        return out
+
+    def m(node: Any, pos: int) -> list[_Partial]:
         key = (id(node), pos)
         found = memo.get(key)
         if found is not None:
             return found
-        out: list[tuple[int, tuple[SlotHit, ...], float]]
+        out: list[_Partial]
         if isinstance(node, Word):
-            out = [(pos + 1, (), 1.0)] if pos < n and tokens[pos] == node.text else []
+            out = word(node.text, pos)
         elif isinstance(node, SlotRef):
             out = []
             follow = follow_of[id(node)]
-            anything = ANY in follow
+            anything = ANY in follow or max_edits > 0  # the next word may be a misheard one
             may_end = END in follow
             for end in range(pos + 1, min(n, pos + max_slot_words) + 1):
                 if not (anything or (may_end and end in ends) or (end < n and tokens[end] in follow)):
                     continue
                 hits = lookup(node.name, pos, end)
                 if hits:
-                    out.append((end, (SlotHit(node.name, pos, end, hits[0]),), hits[0].score))
+                    evidence = 0 if node.name in free_slots else end - pos
+                    out.append((end, (SlotHit(node.name, pos, end, hits[0]),), hits[0].score, 0, evidence))
         elif isinstance(node, Opt):
-            out = [(pos, (), 1.0)] + m(node.item, pos)
+            out = [(pos, (), 1.0, 0, 0)] + m(node.item, pos)
         elif isinstance(node, Alt):
             out = [r for o in node.options for r in m(o, pos)]
         else:  # Seq
-            partial: list[tuple[int, tuple[SlotHit, ...], float]] = [(pos, (), 1.0)]
+            partial: list[_Partial] = [(pos, (), 1.0, 0, 0)]
             for item in node.items:
-                nxt = [(e, hits + h, q * q2) for p, hits, q in partial for e, h, q2 in m(item, p)]
+                nxt = [(e, hits + h, q * q2, k + k2, u + u2) for p, hits, q, k, u in partial
+                       for e, h, q2, k2, u2 in m(item, p) if k + k2 <= max_edits]
                 partial = _prune(nxt) if len(nxt) > 1 else nxt
                 if not partial:
                     break
@@ -187,17 +216,20 @@ def match_template(tpl: CompiledTemplate, tokens: Sequence[str], starts: dict[in
 
     best: Parse | None = None
     for start, skipped_before in starts.items():
-        for end, hits, q in m(tpl.tree, start):
-            if end in ends:
-                q *= filler_cost ** (skipped_before + ends[end])
-                if best is None or q > best.quality:
-                    best = Parse(hits, q)
+        for end, hits, q, edits, evidence in m(tpl.tree, start):
+            if end not in ends:
+                continue
+            if edits and (evidence < words_per_edit * edits or any(h.name in free_slots for h in hits)):
+                continue  # too little heard right to forgive this many edits, or a free-text slot took the rest
+            q *= filler_cost ** (skipped_before + ends[end])
+            if best is None or q > best.quality:
+                best = Parse(hits, q)
     return best
 
 
-def _prune(items: list[tuple[int, tuple[SlotHit, ...], float]]) -> list[tuple[int, tuple[SlotHit, ...], float]]:
+def _prune(items: list[_Partial]) -> list[_Partial]:
     """Keep the best partial parse per end position: what can follow depends only on the position."""
-    best: dict[int, tuple[int, tuple[SlotHit, ...], float]] = {}
+    best: dict[int, _Partial] = {}
     for item in items:
         if item[0] not in best or item[2] > best[item[0]][2]:
             best[item[0]] = item
@@ -216,6 +248,7 @@ class TemplateIndex:
                 self.slot_first.append(tpl)
             for word in first - {ANY}:
                 self.by_first.setdefault(word, []).append(tpl)
+        self.all = list(templates)
         self.size = len(templates)
 
     def candidates(self, tokens: Sequence[str], starts: dict[int, int]) -> list[CompiledTemplate]:
@@ -230,15 +263,19 @@ class TemplateIndex:
 
 
 def iter_parses(index: TemplateIndex, tokens: Sequence[str], fillers: Sequence[tuple[str, ...]],
-                lookup_for: Callable[[str], SlotLookup], **kwargs: Any) -> Iterator[tuple[CompiledTemplate, Parse]]:
+                lookup_for: Callable[[str], SlotLookup], free_slots_for: Callable[[str], frozenset[str]] | None = None,
+                **kwargs: Any) -> Iterator[tuple[CompiledTemplate, Parse]]:
     """Every template that matches, with its best parse. Templates whose first word or required words are absent
-    are never tried."""
+    are never tried (with ``max_edits``: every template missing at most that many required words)."""
     starts, ends = filler_edges(tokens, fillers)
     token_set = set(tokens)
     n = len(tokens)
-    for tpl in index.candidates(tokens, starts):
-        if tpl.min_words > n or not tpl.required <= token_set:
+    edits = kwargs.get("max_edits", 0)
+    for tpl in (index.all if edits else index.candidates(tokens, starts)):
+        if tpl.min_words > n + edits or len(tpl.required - token_set) > edits:
             continue
+        if free_slots_for is not None:
+            kwargs["free_slots"] = free_slots_for(tpl.skill)
         parse = match_template(tpl, tokens, starts, ends, lookup_for(tpl.skill), **kwargs)
         if parse is not None:
             yield tpl, parse
