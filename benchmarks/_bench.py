@@ -10,7 +10,7 @@ import subprocess as _subprocess
 import sys as _sys
 from pathlib import Path as _Path
 
-__all__ = ["percentile", "corrupt_words", "provenance", "stamp"]
+__all__ = ["percentile", "corrupt_words", "provenance", "stamp", "plugin_settings"]
 
 
 def percentile(xs: list[float], q: float) -> float:
@@ -19,6 +19,19 @@ def percentile(xs: list[float], q: float) -> float:
     k = (len(xs) - 1) * q
     lo, hi = int(k), min(int(k) + 1, len(xs) - 1)
     return xs[lo] + (xs[hi] - xs[lo]) * (k - lo)
+
+
+def plugin_settings(items: list[str], overrides: dict | None = None) -> dict:
+    """``--set PLUGIN.KEY=JSON`` options as ``load_config`` overrides (``plugins.settings.PLUGIN``), added to
+    ``overrides``."""
+    import json
+
+    out = dict(overrides or {})
+    for item in items:
+        key, value = item.split("=", 1)
+        plugin, name = key.split(".", 1)
+        out.setdefault(f"plugins.settings.{plugin}", {})[name] = json.loads(value)
+    return out
 
 
 def corrupt_words(words: list[str], rng: random.Random) -> list[str]:

@@ -40,7 +40,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "benchmarks"))
 sys.path.insert(0, str(ROOT))
 
-from _bench import percentile, stamp  # noqa: E402
+from _bench import percentile, plugin_settings, stamp  # noqa: E402
 from templates import NOW, values_match  # noqa: E402
 from vad import esc50_clips, frame_db, speak  # noqa: E402
 
@@ -192,11 +192,7 @@ def main() -> None:
         asr_settings["fallback"] = args.fallback
     if args.nbest:
         asr_settings["nbest"] = args.nbest
-    overrides: dict = {"plugins.settings.asr_pocketsphinx": asr_settings} if asr_settings else {}
-    for item in args.set:
-        key, value = item.split("=", 1)
-        plugin, name = key.split(".", 1)
-        overrides.setdefault(f"plugins.settings.{plugin}", {})[name] = json.loads(value)
+    overrides = plugin_settings(args.set, {"plugins.settings.asr_pocketsphinx": asr_settings} if asr_settings else {})
     if args.disable:
         overrides["plugins.disabled"] = [p for p in args.disable.split(",") if p]
     engine = Engine(load_config(ROOT / "config.yaml", env={}, **overrides))

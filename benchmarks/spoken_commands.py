@@ -49,8 +49,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "benchmarks"))
 sys.path.insert(0, str(ROOT))
 
-from _bench import percentile, stamp  # noqa: E402
-from vad import esc50_clips  # noqa: E402
+from _bench import percentile, plugin_settings, stamp  # noqa: E402
+from vad import esc50_clips, frame_db, load_flac  # noqa: E402
 
 from hark import Engine, load_config  # noqa: E402
 
@@ -86,12 +86,10 @@ def load_labels(data: Path = DATA) -> list[dict]:
 
 
 def read_audio(path: str | Path) -> np.ndarray:
-    """A FLAC/WAV file as float64 in [-1, 1] (16 kHz mono is checked)."""
-    import soundfile
-
-    x, sr = soundfile.read(str(path), dtype="float64")
-    if sr != SR or x.ndim != 1:
-        raise ValueError(f"{path}: expected 16 kHz mono, got {sr} Hz, shape {x.shape}")
+    """A 16 kHz mono FLAC file as float64 in [-1, 1] (benchmarks/vad.py's reader checks the rate)."""
+    x = np.asarray(load_flac(Path(path))[0], dtype=np.float64)
+    if x.ndim != 1:
+        raise ValueError(f"{path}: expected one channel, got shape {x.shape}")
     return x
 
 
@@ -117,8 +115,7 @@ def to_pcm(x: np.ndarray) -> np.ndarray:
 
 def speech_end(x: np.ndarray) -> float:
     """Seconds to the end of the last 30 ms frame within 35 dB of the loudest frame (the recording's end of speech)."""
-    n = len(x) // FRAME
-    db = 10 * np.log10((x[: n * FRAME].reshape(n, FRAME) ** 2).mean(axis=1) + 1e-12)
+    db = frame_db(x)
     active = np.nonzero(db > db.max() - 35)[0]
     return float((active[-1] + 1) * FRAME / SR) if len(active) else len(x) / SR
 
@@ -205,11 +202,7 @@ def summary(rows: list[dict]) -> dict:
 
 
 def build_engine(overrides: list[str]) -> Engine:
-    settings: dict = {"skills.paths": [str(SKILLS)]}
-    for item in overrides:
-        key, value = item.split("=", 1)
-        plugin, name = key.split(".", 1)
-        settings.setdefault(f"plugins.settings.{plugin}", {})[name] = json.loads(value)
+    settings = plugin_settings(overrides, {"skills.paths": [str(SKILLS)]})
     return Engine(load_config(ROOT / "config.yaml", env={}, **settings))
 
 

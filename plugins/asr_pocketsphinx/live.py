@@ -171,7 +171,7 @@ class LiveDecoder:
         to serve the whole utterance)."""
         if self._held is None:
             return
-        size = sum(len(x) for x in self._held)
+        size = self._live_samples  # every sample of the live utterance is held until the search starts
         if self._provisional is not None:
             if self._provisional == size:  # nothing new since the provisional search: it stands
                 if not provisional:

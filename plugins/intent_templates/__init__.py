@@ -57,6 +57,8 @@ class TemplateSettings:
 class _Compiled:
     fingerprint: str
     index: TemplateIndex
+    #: per skill, its free-text slots (they prove nothing when a template's words are misheard)
+    free_slots: dict[str, frozenset[str]]
 
 
 class TemplateIntentPlugin:
@@ -76,19 +78,21 @@ class TemplateIntentPlugin:
                                key=len, reverse=True)
         self._compile(engine.skills)
 
-    def _compile(self, skills: SkillSet) -> TemplateIndex:
+    def _compile(self, skills: SkillSet) -> _Compiled:
         if self._compiled is None or self._compiled.fingerprint != skills.fingerprint:
             templates = [compile_template(tree, intent.skill, intent.name, i)
                          for intent in skills.intents() for i, tree in enumerate(intent.templates)]
-            self._compiled = _Compiled(skills.fingerprint, TemplateIndex(templates))
-        return self._compiled.index
+            free = {skill.name: frozenset(n for n, spec in skill.slots.items() if spec.type == "text")
+                    for skill in skills}
+            self._compiled = _Compiled(skills.fingerprint, TemplateIndex(templates), free)
+        return self._compiled
 
     @hookimpl
     def hark_interpret(self, nbest: NBest, skills: SkillSet, context: Context) -> list[Interpretation]:
         if not self._fillers:  # used without hark_startup (embedded directly)
             self._fillers = sorted({tuple(t.text for t in tokenize(f)) for f in self.settings.fillers},
                                    key=len, reverse=True)
-        templates = self._compile(skills)
+        templates = self._compile(skills).index
         per_hyp, weak = [], []
         for idx, h in enumerate(nbest.hypotheses):
             found = self.parse_hypothesis(h.text, templates, skills, context, idx)
@@ -143,8 +147,7 @@ class TemplateIntentPlugin:
         if misheard_words:
             edits = {"max_edits": s.max_misheard_words, "edit_cost": s.misheard_word_cost,
                      "words_per_edit": s.words_per_misheard,
-                     "free_slots_for": lambda skill: frozenset(n for n, spec in skills[skill].slots.items()
-                                                               if spec.type == "text")}
+                     "free_slots_for": self._compile(skills).free_slots.__getitem__}
         for tpl, parse in iter_parses(templates, words, self._fillers, lookup_for,
                                       filler_cost=s.filler_cost, max_slot_words=s.max_slot_words, **edits):
             key = (tpl.skill, tpl.intent)

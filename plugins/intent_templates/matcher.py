@@ -6,7 +6,7 @@ templates are indexed by their possible first words, a required-words test rejec
 sets stop a slot from trying spans the template could never continue from, and results are memoised per
 (node, position).
 
-With ``max_edits`` (the plugin's second pass, for hypotheses nothing matched) a template's own words may also be
+With ``max_edits`` (the plugin's third pass, for heard hypotheses nothing else matched) a template's own words may also be
 misheard: substituted, dropped or preceded by one extra word, each edit at ``edit_cost``. Slot values are never
 edited (a slot still has to match its type), and an edit needs ``words_per_edit`` words of evidence: words of the
 template heard exactly, or words of a slot that is not free text; a parse with a free-text slot (``free_slots``)
@@ -205,8 +205,8 @@ def match_template(tpl: CompiledTemplate, tokens: Sequence[str], starts: dict[in
         else:  # Seq
             partial: list[_Partial] = [(pos, (), 1.0, 0, 0)]
             for item in node.items:
-                nxt = [(e, hits + h, q * q2, k + k2, u + u2) for p, hits, q, k, u in partial
-                       for e, h, q2, k2, u2 in m(item, p) if k + k2 <= max_edits]
+                nxt = [(e, hits + h, q * q2, k + k2, ev + ev2) for p, hits, q, k, ev in partial
+                       for e, h, q2, k2, ev2 in m(item, p) if k + k2 <= max_edits]
                 partial = _prune(nxt) if len(nxt) > 1 else nxt
                 if not partial:
                     break
