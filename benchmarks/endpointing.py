@@ -36,6 +36,7 @@ from templates import NOW  # noqa: E402
 from vad import frame_db, speak  # noqa: E402
 
 from hark import Engine, load_config  # noqa: E402
+from hark.plugins.asr_pocketsphinx import turn_over  # noqa: E402
 from hark.plugins.vad import VadStream  # noqa: E402
 from hark.streams import Stream  # noqa: E402
 
@@ -67,11 +68,12 @@ def main() -> None:
     judged: list[dict] = []
     original = Stream._judge
 
-    def recording(self, end, context, sink):
+    def recording(self, end, pause, context, sink):
         t0 = time.perf_counter()
-        p = original(self, end, context, sink)
+        p = original(self, end, pause, context, sink)
         asr = self.states.get("asr_pocketsphinx")
-        judged.append({"end": end, "p": p, "confidence": p or 0.0, "ms": round(1000 * (time.perf_counter() - t0), 1),
+        judged.append({"end": end, "pause": pause, "p": p, "confidence": p or 0.0,
+                       "ms": round(1000 * (time.perf_counter() - t0), 1),
                        **(getattr(asr, "last_judgement", None) or {})})
         return None  # never end early while collecting
 
@@ -131,9 +133,11 @@ def main() -> None:
 
 
 def summarize(data: dict, out: Path) -> None:
-    """Per (end_of_turn_lm, complete_threshold): share of utterances that would end at their last pause (early),
-    be cut at an earlier one (cut), and be cut with another intent or other slots than the full wait (damage:
-    the words heard at the cut, parsed as text, against the full wait's action)."""
+    """Per (mid_pause_ms, end_of_turn_lm, complete_threshold): share of utterances that would end at their last
+    pause (early), be cut at an earlier one (cut), and be cut with another intent or other slots than the full
+    wait (damage: the words heard at the cut, parsed as text, against the full wait's action); and the mean
+    silence waited where they end early. The endpointer asks at every multiple of early_silence_ms, so each
+    pause has several judgements, and P(over) is computed here from each one's LM probability and pause."""
     engine = Engine(load_config(ROOT / "config.yaml", env={}, **{"plugins.disabled": ["asr_pocketsphinx"]}))
     ctx = engine.context(now=NOW)
     cache: dict[str, tuple] = {}
@@ -147,27 +151,32 @@ def summarize(data: dict, out: Path) -> None:
 
     rows = [r for r in data["rows"] if len(r["ends"]) == 1]
     grid = []
-    for lm_min in (0.02, 0.05, 0.1, 0.2, 0.3):
-        for threshold in (0.8, 0.9, 0.95, 0.99):
-            entry: dict = {"end_of_turn_lm": lm_min, "complete_threshold": threshold}
-            for style in ("fluent", "hesitant"):
-                sel = [r for r in rows if r["style"] == style]
-                early = cut = damage = 0
-                for r in sel:
-                    for j in r["judged"]:
-                        if j.get("lm") is None or j["lm"] < lm_min or j["confidence"] < threshold:
-                            continue
-                        if j["end"] >= r["ends"][0]["end"] - 1e-6:
-                            early += 1
-                        else:
-                            cut += 1
-                            full = (r["intent"], sorted((k, str(v)) for k, v in r["slots"].items()))
-                            damage += parsed(j["text"]) != full
-                        break
-                entry[style] = {"utterances": len(sel), "early": round(early / len(sel), 4),
-                                "cut": round(cut / len(sel), 4), "damage": round(damage / len(sel), 4)}
-            grid.append(entry)
-            print(json.dumps(entry))
+    for mid in (0, 100, 200, 300):
+        for lm_min in (0.2, 0.5, 0.8, 0.9, 0.95):
+            for threshold in (0.8, 0.9, 0.95):
+                entry: dict = {"mid_pause_ms": mid, "end_of_turn_lm": lm_min, "complete_threshold": threshold}
+                for style in ("fluent", "hesitant"):
+                    sel = [r for r in rows if r["style"] == style]
+                    early = cut = damage = 0
+                    waited: list[float] = []
+                    for r in sel:
+                        for j in r["judged"]:
+                            if j.get("lm") is None or j["confidence"] < threshold or \
+                                    turn_over(j["lm"], j.get("pause", 0.0), mid) < lm_min:
+                                continue
+                            if j["end"] >= r["ends"][0]["end"] - 1e-6:
+                                early += 1
+                                waited.append(j.get("pause", 0.0))
+                            else:
+                                cut += 1
+                                full = (r["intent"], sorted((k, str(v)) for k, v in r["slots"].items()))
+                                damage += parsed(j["text"]) != full
+                            break
+                    entry[style] = {"utterances": len(sel), "early": round(early / len(sel), 4),
+                                    "cut": round(cut / len(sel), 4), "damage": round(damage / len(sel), 4),
+                                    "mean_pause_ms": round(1000 * sum(waited) / len(waited)) if waited else None}
+                grid.append(entry)
+                print(json.dumps(entry))
     engine.close()
     judge_ms = sorted(j["ms"] for r in rows for j in r["judged"])
     out.write_text(json.dumps(stamp({"benchmark": "endpointing", "settings": data["settings"],

@@ -34,7 +34,7 @@ DOC = ROOT / "docs" / "benchmarks.md"
 COMMANDS = {r: " ".join(b.command({"previous_model": f"<intent model of {PREVIOUS_INTENT_MODEL[0]}>"}))
             for b in BENCHMARKS for r in b.results}
 #: the shipped semantic-endpointing settings (plugins/asr_pocketsphinx/settings.py, config.yaml): the grid row shown
-SHIPPED_ENDPOINTING = {"end_of_turn_lm": 0.2, "complete_threshold": 0.9}
+SHIPPED_ENDPOINTING = {"mid_pause_ms": 200, "end_of_turn_lm": 0.95, "complete_threshold": 0.9}
 
 
 # ------------------------------------------------------------------------------------------------ loading
@@ -550,13 +550,14 @@ def audio_section(rep: Report) -> str:
                      f"{pct(b['intent_accuracy'])} / {pct(b['slot_value_accuracy'])} / {pct(b['wer'])}"]])]
     ep = rep.get("endpointing_dev.json")
     if ep is not None:
-        row = next((g for g in ep.data["grid"] if all(abs(g[k] - v) < 1e-9 for k, v in SHIPPED_ENDPOINTING.items())),
-                   None)
+        row = next((g for g in ep.data["grid"]
+                    if all(abs(g.get(k, -1) - v) < 1e-9 for k, v in SHIPPED_ENDPOINTING.items())), None)
         st = ep.data["settings"]
         if row:
             out += ["", f"How often a pause inside a request is taken for its end (`benchmarks/endpointing.py`, "
                         f"development voices {st['voices']}, {st['sentences']} sentences, a {st['pause']} ms hesitation "
-                        f"inside every request, judged at {st['early_silence_ms']} ms; shipped `end_of_turn_lm` "
+                        f"inside every request, judged every {st['early_silence_ms']} ms; shipped `mid_pause_ms` "
+                        f"{SHIPPED_ENDPOINTING['mid_pause_ms']}, `end_of_turn_lm` "
                         f"{SHIPPED_ENDPOINTING['end_of_turn_lm']}, `complete_threshold` "
                         f"{SHIPPED_ENDPOINTING['complete_threshold']}): {pct(row['hesitant']['cut'])} of hesitant "
                         f"requests were cut at the hesitation and {pct(row['hesitant']['damage'])} changed intent or "

@@ -92,6 +92,8 @@ BENCHMARKS: list[Bench] = [
     Bench("endpointing", ["endpointing.py", "--voices", "en-us+m4,en-gb+m2", "--offset", "100", "--sentences", "40",
                           "--early-silence-ms", "150"],
           ["endpointing_dev.json"], 8, 160, out_flag="--summary"),
+    Bench("spoken_commands", ["spoken_commands.py", "--snrs", "24,12,6"], ["spoken_commands.json"], 40, 180,
+          note="real spoken coffee orders (needs HARK_DATA/picovoice_s2i_dev): held-out split, per file and continuous"),
     Bench("audio_catalog", ["audio.py", "--catalog-only", "--voices", "en-us+m3,en-gb", "--conditions", "clean",
                             "--out", "benchmarks/results/audio_catalog.json"], ["audio_catalog.json"], 3, 170),
     Bench("audio_catalog_no_resolver", ["audio.py", "--catalog-only", "--voices", "en-us+m3,en-gb", "--conditions",

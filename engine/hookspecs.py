@@ -83,7 +83,7 @@ def hark_audio_chunk(chunk: "AudioChunk", features: "Features | None", context: 
     ``features`` are the shared front end's rows completed by this frame (``hark.features``: 64-band log-mel and
     log energy, 25 ms windows every 10 ms), computed once per frame for every observer. Observers (VAD, scene
     context) update ``state`` and may return events. An endpointer returns ``speech_start`` ``{"start"}``,
-    ``pause`` ``{"end"}`` (a short pause: the runtime asks ``hark_end_of_turn`` and answers with
+    ``pause`` ``{"end", "pause_ms"}`` (a pause, reported again as it grows: the runtime asks ``hark_end_of_turn`` and answers with
     ``hark_turn_judged``) and ``speech_end`` with the utterance in ``Event.audio``, which the runtime transcribes
     and parses. The runtime numbers utterances itself (``Event.utterance``). Broadcast.
     """
@@ -108,14 +108,16 @@ def hark_speech_start(start: float, context: "Context", state: Any) -> None:
 
 
 @hookspec(firstresult=True)
-def hark_end_of_turn(end: float, context: "Context", state: Any) -> "float | NBest | None":
-    """Called by the stream when an endpointer reports a short ``pause`` (the vad plugin's ``early_silence_ms``),
-    before it has waited its full ``silence_ms``: is what was said up to stream time ``end`` a complete request?
+def hark_end_of_turn(end: float, pause: float, context: "Context", state: Any) -> "float | NBest | None":
+    """Called by the stream when an endpointer reports a short ``pause`` (the vad plugin asks at every multiple of
+    its ``early_silence_ms``), before it has waited its full ``silence_ms``: is what was said up to stream time
+    ``end``, followed by ``pause`` seconds of silence so far, a complete request?
 
     Return the probability that it is; or an ``NBest`` of the words heard so far, which the runtime interprets
     (the top reading's confidence is the answer); or ``None`` when you cannot tell. The asr_pocketsphinx plugin
-    returns its live partial transcription when the skill LM expects the sentence to end there, else 0. It runs
-    while the user may still be speaking: keep it to a few milliseconds. firstresult.
+    returns its live partial transcription when the skill LM and the pause together make the end of the turn
+    likely enough, else 0. It runs while the user may still be speaking: keep it to a few milliseconds.
+    firstresult.
     """
 
 

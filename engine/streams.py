@@ -214,11 +214,12 @@ class Stream:
     def _pause(self, plugin: str, event: Event, context: Context, rounds: int) -> list[Event]:
         """An endpointer paused: ask the judges whether the turn is over, and hand their answer back to it."""
         end = float(event.data.get("end", 0.0))
+        pause = float(event.data.get("pause_ms", 0.0)) / 1000
         out: list[Event] = []
         t0 = time.perf_counter()
-        probability = self._judge(end, context, out)
+        probability = self._judge(end, pause, context, out)
         ms = round(1000 * (time.perf_counter() - t0), 1)
-        self.last_judgement = {"end": end, "probability": probability, "ms": ms}
+        self.last_judgement = {"end": end, "pause": pause, "probability": probability, "ms": ms}
         impl = next((i for i in self.engine._impls("hark_turn_judged") if i.plugin_name == plugin), None)
         if impl is None:
             return out
@@ -231,9 +232,9 @@ class Stream:
                   for e in (returned if isinstance(returned, list) else [returned])]
         return out + self._handle(plugin, "hark_turn_judged", marked, context, rounds + 1)
 
-    def _judge(self, end: float, context: Context, sink: list[Event]) -> float | None:
+    def _judge(self, end: float, pause: float, context: Context, sink: list[Event]) -> float | None:
         answer = self.engine.call("hark_end_of_turn", firstresult=True, sink=sink, states=self.states, end=end,
-                                  context=context)
+                                  pause=pause, context=context)
         if isinstance(answer, NBest):  # the words so far: the intent tiers' confidence in their reading
             ranked = self.engine.interpret(answer, context, sink)
             return ranked[0].confidence if ranked else 0.0

@@ -339,16 +339,18 @@ def test_semantic_endpointing_ends_complete_requests_early_and_waits_through_a_h
         return x[loud[0]:loud[-1] + 1]
 
     half = trim(_say("turn off the", tmp_path)), trim(_say("kitchen lights", tmp_path))
-    x = np.concatenate([silence(0.5), _say("pause the music", tmp_path), silence(1.0),  # maybe not decoded live
-                        _say("pause the music", tmp_path), silence(1.0),
+    # "pause the music" may go on ("... in the kitchen": the skill LM gives P(</s>) 0.23), so it waits the full
+    # silence; "turn off the kitchen lights" rarely does (0.75) and ends at the first 150 ms of the pause
+    x = np.concatenate([silence(0.5), _say("pause the music", tmp_path), silence(1.0),
+                        _say("turn off the kitchen lights", tmp_path), silence(1.0),
                         half[0], silence(0.4), half[1], silence(1.0)])
     frames = [AudioChunk(x[i:i + 480].tobytes(), 16000, i / 16000, k) for k, i in enumerate(range(0, len(x), 480))]
     events = list(asr_engine.stream(frames))
     ends = [e.data["reason"] for e in events if e.kind == "speech_end"]
     actions = [e.data["name"] for e in events if e.kind == "action"]
-    assert actions == ["music.pause", "music.pause", "home.lights_off"]
+    assert actions == ["music.pause", "home.lights_off", "home.lights_off"]
     assert len(ends) == 3  # the hesitation did not split the third request
-    assert ends[1] == "complete"
+    assert ends[:2] == ["silence", "complete"]
     lights = [e for e in events if e.kind == "action"][2]
     assert lights.data["params"] == {"room": "kitchen"}, lights.data
 

@@ -367,15 +367,23 @@ def test_a_complete_request_ends_at_the_short_pause():
     assert [i for i, _ in _run(Endpointer(settings, 30, SR, ask_at_pauses=True), probs, lambda end: None)] == [1, 14]
 
 
-def test_the_judge_is_asked_once_per_pause_and_speech_can_go_on():
+def test_the_judge_is_asked_as_each_pause_grows_and_speech_can_go_on():
     settings = VadSettings(min_speech_ms=60, silence_ms=300, early_silence_ms=90, post_roll_ms=0, pre_roll_ms=0)
-    asked: list[float] = []
+    asked: list[tuple[float, int]] = []
     ep = Endpointer(settings, 30, SR, ask_at_pauses=True)
-    # speech, a 5-frame pause (judged once, not complete), more speech, then silence
+    # speech, a 5-frame pause (judged once at 90 ms, not complete), more speech, then silence: judged at 90, 180
+    # and 270 ms, then the full 300 ms ends it
     probs = [0.9] * 4 + [0.0] * 5 + [0.9] * 3 + [0.0] * 12
-    out = _run(ep, probs, lambda end: asked.append(end) or 0.0)
+    out = []
+    for i, p in enumerate(probs):
+        for b in ep.push(bytes([i]) * 960, p, round(i * 0.03, 3)):
+            if b.kind == "pause":
+                asked.append((b.data["end"], b.data["pause_ms"]))
+                out += [(i, v) for v in ep.verdict(0.0)]
+            else:
+                out.append((i, b))
     assert [(i, b.kind) for i, b in out] == [(1, "speech_start"), (21, "speech_end")]
-    assert asked == [0.12, 0.36]
+    assert asked == [(0.12, 90), (0.36, 90), (0.36, 180), (0.36, 270)]
     assert out[1][1].data["end"] == 0.36  # one utterance across the pause
     # the second answer "complete" ends it at the second pause instead
     answers = iter([0.0, 1.0])

@@ -18,6 +18,7 @@ compile.py builds the skill LM, settings.py the settings.
 from __future__ import annotations
 
 import hashlib
+import math
 import logging
 import os
 from dataclasses import replace
@@ -35,7 +36,8 @@ from .lm import ArpaModel
 from .settings import AsrSettings
 from .transcriber import NAME, Transcriber, model_paths, nbest_posteriors
 
-__all__ = ["PocketsphinxPlugin", "AsrSettings", "Transcriber", "LiveDecoder", "nbest_posteriors", "model_paths"]
+__all__ = ["PocketsphinxPlugin", "AsrSettings", "Transcriber", "LiveDecoder", "nbest_posteriors", "model_paths",
+           "turn_over"]
 
 log = logging.getLogger("hark")
 
@@ -152,9 +154,10 @@ class PocketsphinxPlugin:
         return self._arpa
 
     @hookimpl
-    def hark_end_of_turn(self, end: float, state: LiveDecoder | None) -> float | NBest | None:
-        """At a short pause: the live partial transcription up to ``end``, for the runtime to interpret, when the
-        skill LM expects the sentence to end there; 0 when it expects more words; None without a live decode."""
+    def hark_end_of_turn(self, end: float, pause: float, state: LiveDecoder | None) -> float | NBest | None:
+        """At a pause: the live partial transcription up to ``end``, for the runtime to interpret, when the skill LM
+        and the ``pause`` so far make the end of the turn likely (see ``AsrSettings.end_of_turn_lm``); 0 when more
+        words are likely; None without a live decode."""
         if state is None or not self.settings.streaming:
             return None
         text = state.partial(end)
@@ -163,8 +166,9 @@ class PocketsphinxPlugin:
             state.last_judgement = None
             return None
         p_end = lm.end_probability(text.split())
-        state.last_judgement = {"text": text, "lm": round(p_end, 4)}
-        if p_end < self.settings.end_of_turn_lm:
+        over = turn_over(p_end, pause, self.settings.mid_pause_ms)
+        state.last_judgement = {"text": text, "lm": round(p_end, 4), "pause": round(pause, 3), "over": round(over, 4)}
+        if over < self.settings.end_of_turn_lm:
             return 0.0
         return NBest((Hypothesis(text, 1.0),), source=NAME)
 
@@ -179,6 +183,15 @@ class PocketsphinxPlugin:
             return self.transcriber.transcribe(audio.to_array(), audio.sample_rate)
         return state.transcribe(audio.to_array(), audio.sample_rate, audio.timestamp,
                                 audio.timestamp + audio.duration)
+
+
+def turn_over(p_end: float, pause: float, mid_pause_ms: int) -> float:
+    """P(the turn is over | the words, a pause of ``pause`` s so far): the LM's ``p_end`` against the chance that a
+    pause inside the sentence lasts this long, exp(-pause / mid_pause_ms); ``p_end`` itself when that is 0."""
+    if mid_pause_ms <= 0:
+        return p_end
+    still = (1.0 - p_end) * math.exp(-1000.0 * pause / mid_pause_ms)
+    return p_end / (p_end + still) if p_end + still > 0 else 0.0
 
 
 def _g2p_identity() -> str:

@@ -42,10 +42,14 @@ class AsrSettings:
     #: ... and this far behind after such a pause, and always without semantic endpointing: at least the vad's
     #: silence_ms minus its post_roll_ms, so the trailing silence the endpointer waits through is never decoded
     pause_lag_s: float = 0.5
-    #: semantic endpointing (the vad plugin asks at a short pause whether the request is complete): the words
-    #: heard so far are complete only if they end a sentence with at least this skill-LM probability,
-    #: P(</s> | last two words); then the answer is the intent tiers' confidence in their reading of them
-    end_of_turn_lm: float = 0.2
+    #: semantic endpointing (the vad plugin asks at pauses whether the request is complete): the words heard so
+    #: far end the turn only if P(over) = p / (p + (1 - p) * exp(-pause / mid_pause_ms)) reaches this, where p is
+    #: the skill LM's P(</s> | last two words) and pause the silence so far; then the answer is the intent tiers'
+    #: confidence in their reading of the words. A pause makes the end likelier the longer it lasts, and words
+    #: the skills often continue ("a latte" | "with soy milk") need a longer one than words they rarely do
+    end_of_turn_lm: float = 0.95
+    #: how fast pauses inside a sentence die out (ms; see end_of_turn_lm); 0: the pause is not counted (p alone)
+    mid_pause_ms: int = field(default=200, metadata=ranged(0, 10_000))
     #: extra sentences for the skill LM (e.g. your wake phrase or chit-chat you want transcribed well)
     extra_sentences: tuple[str, ...] = ()
     #: where compiled LMs are cached (relative to the config file); empty = $HARK_CACHE/asr

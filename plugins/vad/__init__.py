@@ -5,7 +5,7 @@ benchmarks/vad.py) and the endpointing policy (``endpointer.py``), in a ``VadStr
 The plugin answers a chunk with
 
 - ``speech_start`` ``{"start": t0, "detector": name}`` once ``min_speech_ms`` of speech has been heard;
-- ``pause`` ``{"end": t}`` at a short pause (``early_silence_ms``): the stream asks the ``hark_end_of_turn``
+- ``pause`` ``{"end": t, "pause_ms": ms}`` at every multiple of ``early_silence_ms`` into a pause: the stream asks the ``hark_end_of_turn``
   judges whether the request is complete and hands the answer back (``hark_turn_judged``); a sure enough answer
   (``complete_threshold``) ends the utterance there (``reason`` "complete");
 - ``speech_end`` ``{"sample_rate", "start": t0, "end": t1, "duration", "audio_start", "reason"}`` with the

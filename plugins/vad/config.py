@@ -24,8 +24,9 @@ class VadSettings:
     min_speech_ms: int = field(default=120, metadata=ranged(0, 10_000))
     #: silence that ends an utterance (the hangover); also the delay from the end of speech to speech_end
     silence_ms: int = 600
-    #: semantic endpointing: after this much silence (less than silence_ms; 0 = off) the endpointer asks the
-    #: ``hark_end_of_turn`` judges (the asr plugin) whether what was said is a complete request ...
+    #: semantic endpointing: after this much silence, and again at every multiple of it short of silence_ms
+    #: (0 = off), the endpointer asks the ``hark_end_of_turn`` judges (the asr plugin) whether what was said is a
+    #: complete request ...
     early_silence_ms: int = 150
     #: ... and ends the utterance at once when their answer reaches this probability; otherwise it waits silence_ms
     complete_threshold: float = 0.9

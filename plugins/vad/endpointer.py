@@ -11,11 +11,13 @@ it going; ``silence_ms`` below it ends the utterance (``speech_end``, reason "si
 ``max_utterance_s`` (reason "max_length"). The utterance audio runs from ``pre_roll_ms`` before the start to
 ``post_roll_ms`` after the last speech frame.
 
-Semantic endpointing: with ``ask_at_pauses`` and ``early_silence_ms``, the first time a run of silence reaches
-``early_silence_ms`` the endpointer returns a ``pause`` boundary (``end``: stream time where the utterance audio
-would end now) and waits for ``verdict(probability)`` before it takes another frame: a probability of at least
-``complete_threshold`` ends the utterance there (reason "complete"); otherwise it waits for ``silence_ms`` as
-usual. Who judges is the caller's business (the stream asks the ``hark_end_of_turn`` hook). Once per pause.
+Semantic endpointing: with ``ask_at_pauses`` and ``early_silence_ms``, each time a run of silence reaches a
+multiple of ``early_silence_ms`` short of ``silence_ms`` the endpointer returns a ``pause`` boundary (``end``:
+stream time where the utterance audio would end now; ``pause_ms``: the silence so far) and waits for
+``verdict(probability)`` before it takes another frame: a probability of at least ``complete_threshold`` ends the
+utterance there (reason "complete"); otherwise it goes on, to the next ask or the full ``silence_ms``. Asking again
+as the pause grows lets a judge wait longer for words that may still come ("a mocha | with sugar") than for a
+request that cannot go on. Who judges is the caller's business (the stream asks the ``hark_end_of_turn`` hook).
 """
 from __future__ import annotations
 
@@ -107,9 +109,9 @@ class Endpointer:
             self._gap += 1
         if self._gap >= self._silence_frames:
             return [self._end("silence")]
-        if self._early_frames and self._gap == self._early_frames and self.ask_at_pauses:
+        if self._early_frames and self.ask_at_pauses and self._gap and self._gap % self._early_frames == 0:
             self.awaiting_verdict = True
-            return [Boundary("pause", {"end": round(self._audio_end(), 3)})]
+            return [Boundary("pause", {"end": round(self._audio_end(), 3), "pause_ms": self._gap * self.frame_ms})]
         return self._check_length()
 
     def verdict(self, probability: float | None) -> list[Boundary]:
