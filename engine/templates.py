@@ -13,12 +13,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator, Sequence
 
 from .text import normalize, tokenize
 
 __all__ = ["Word", "SlotRef", "Seq", "Alt", "Opt", "TemplateSyntaxError", "parse_template", "slot_names",
-           "expand_template"]
+           "expand_template", "continuation"]
 
 # ------------------------------------------------------------------------------------------- template language
 
@@ -186,3 +186,59 @@ def _expand(node: Any) -> Iterator[tuple[Any, ...]]:
                 yield head + tail
 
 
+
+
+
+#: what a slot may hold, for ``continuation``: its spoken forms as token tuples (a closed list), or a test of the
+#: words an open slot is given (a parser: numbers, durations, times), or None (any words: free text, catalogs)
+SlotForms = Callable[[str], "Sequence[tuple[str, ...]] | Callable[[tuple[str, ...]], bool] | None"]
+#: longest run of words an open slot with a test is tried on
+_OPEN_SPAN = 8
+
+
+def continuation(node: Any, tokens: Sequence[str], forms: SlotForms) -> tuple[bool, bool]:
+    """(complete, goes_on) for the words ``tokens`` against one template: complete when they are a whole sentence
+    of it, goes_on when they are the start of a longer one. An endpointer can end a turn at once on words that
+    are complete and cannot go on, and wait for more on words that can ("a mocha" | "with soy milk").
+
+    An open slot whose words end the tokens can always go on ("for ten minutes" | "and thirty seconds"); one
+    with a test only holds words it accepts, so "[3 minutes](duration) timer" is no continuation of "turn off
+    the lights"; one without (None) holds any words.
+    """
+    ends, goes_on = _advance(node, frozenset({0}), tuple(tokens), forms)
+    return len(tokens) in ends, goes_on
+
+
+def _advance(node: Any, starts: frozenset[int], toks: tuple[str, ...], forms: SlotForms,
+             ) -> tuple[frozenset[int], bool]:
+    """Positions reachable after ``node`` from ``starts``, and whether some path runs out of words inside it."""
+    n = len(toks)
+    if not starts:
+        return starts, False
+    if isinstance(node, Word):
+        return frozenset(i + 1 for i in starts if i < n and toks[i] == node.text), n in starts
+    if isinstance(node, SlotRef):
+        return _slot(forms(node.name), starts, toks)
+    if isinstance(node, Opt):
+        ends, goes_on = _advance(node.item, starts, toks, forms)
+        return starts | ends, goes_on
+    if isinstance(node, Alt):
+        results = [_advance(o, starts, toks, forms) for o in node.options]
+        return frozenset().union(*(e for e, _ in results)), any(g for _, g in results)
+    goes_on = False
+    for item in node.items:
+        starts, g = _advance(item, starts, toks, forms)
+        goes_on = goes_on or g
+    return starts, goes_on
+
+
+def _slot(held: Any, starts: frozenset[int], toks: tuple[str, ...]) -> tuple[frozenset[int], bool]:
+    n = len(toks)
+    if held is None:  # any words, at least one
+        return frozenset(j for i in starts for j in range(i + 1, n + 1)), True
+    if callable(held):
+        ends = frozenset(j for i in starts for j in range(i + 1, min(n, i + _OPEN_SPAN) + 1) if held(toks[i:j]))
+        return ends, n in starts or n in ends
+    ends = frozenset(i + len(f) for i in starts for f in held if f and toks[i:i + len(f)] == f)
+    goes_on = any(len(f) > n - i and f[:n - i] == toks[i:] for i in starts for f in held)
+    return ends, goes_on

@@ -85,3 +85,16 @@ def test_no_edits_around_a_free_text_slot(write_skill, make_engine):
     # an edit (the opener dropped) plus a text slot would swallow "says": reported speech, not a request
     r = engine.parse(heard(("the recipe says set a timer for twenty minutes", 1.0)))
     assert r.out_of_scope
+
+
+def test_the_skill_grammar_knows_an_order_that_cannot_go_on(coffee):
+    """The end-of-turn judge's grammar view: an order ends at once only when no template can go on from it."""
+    from hark.plugins.asr_pocketsphinx.turns import SkillGrammar
+
+    grammar = SkillGrammar.from_skills(coffee.skills)
+    assert grammar.finished("give me a sixteen ounce single shot coffee with whole milk and some brown sugar")
+    assert grammar.finished("can i get a medium roast house coffee with brown sugar and a bit of soy milk")
+    assert not grammar.finished("give me a sixteen ounce single shot coffee")  # "with ..." may follow
+    assert not grammar.finished("give me a coffee with brown sugar")  # "and {milk}" may follow
+    assert not grammar.finished("give me a large")
+    assert not grammar.finished("what time is it")

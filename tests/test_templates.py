@@ -161,3 +161,26 @@ def test_datetime_slot_uses_the_context_clock(write_skill, make_engine):
     ctx = engine.context(now="2026-11-24T21:00:00+01:00")
     r = engine.parse("wake me up tomorrow at 7 pm", ctx)
     assert r.action.params["when"]["iso"] == "2026-11-25T19:00:00+01:00"
+
+
+def test_continuation_says_whether_words_are_a_whole_sentence_and_whether_more_may_follow():
+    from hark.templates import continuation, parse_template
+
+    tree = parse_template("(give me|may i have) (a|an) {drink}( with ({milk}( and {sugar})?|{sugar}))?")
+    closed = {"drink": (("mocha",), ("iced", "mocha")), "milk": (("soy", "milk"),), "sugar": (("sugar",),)}.get
+
+    def ask(text, forms=closed):
+        return continuation(tree, tuple(text.split()), forms)
+
+    assert ask("give me a mocha") == (True, True)  # "with ..." may follow
+    assert ask("give me an iced") == (False, True)  # inside a slot value
+    assert ask("give me a mocha with soy milk and sugar") == (True, False)  # nothing can follow
+    assert ask("give me a mocha with sugar") == (True, False)
+    assert ask("give me a latte") == (False, False)  # not this grammar's
+    assert ask("") == (False, True)
+    # an open slot tested by a parser holds only words it accepts; one without a test holds any words
+    digits = lambda words: all(w.isdigit() for w in words)  # noqa: E731
+    timer = parse_template("{minutes} minute timer")
+    assert continuation(timer, ("turn", "off"), {"minutes": digits}.get) == (False, False)
+    assert continuation(timer, ("5",), {"minutes": digits}.get) == (False, True)
+    assert continuation(timer, ("turn", "off"), {"minutes": None}.get) == (False, True)

@@ -18,7 +18,6 @@ compile.py builds the skill LM, settings.py the settings.
 from __future__ import annotations
 
 import hashlib
-import math
 import logging
 import os
 from dataclasses import replace
@@ -35,6 +34,7 @@ from .live import LiveDecoder
 from .lm import ArpaModel
 from .settings import AsrSettings
 from .transcriber import NAME, Transcriber, model_paths, nbest_posteriors
+from .turns import SkillGrammar, turn_over
 
 __all__ = ["PocketsphinxPlugin", "AsrSettings", "Transcriber", "LiveDecoder", "nbest_posteriors", "model_paths",
            "turn_over"]
@@ -53,6 +53,7 @@ class PocketsphinxPlugin:
         self.transcriber: Transcriber | None = None
         self.compiled: CompiledLM | None = None
         self._arpa: ArpaModel | None = None
+        self._grammar: SkillGrammar | None = None
         self._limits: Any = None
 
     @property
@@ -92,6 +93,7 @@ class PocketsphinxPlugin:
             self.transcriber = Transcriber(hmm, dic, generic_lm, replace(settings, fallback="never"))
             return "generic English LM (nothing to compile)"
         self.compiled, built = self._compiled(engine, dic, force)
+        self._grammar = SkillGrammar.from_skills(engine.skills)
         self.transcriber = Transcriber(hmm, self.compiled.dict, self.compiled.lm, settings,
                                        generic_lm=generic_lm if settings.fallback != "never" else None)
         meta = self.compiled.meta
@@ -156,8 +158,9 @@ class PocketsphinxPlugin:
     @hookimpl
     def hark_end_of_turn(self, end: float, pause: float, state: LiveDecoder | None) -> float | NBest | None:
         """At a pause: the live partial transcription up to ``end``, for the runtime to interpret, when the skill LM
-        and the ``pause`` so far make the end of the turn likely (see ``AsrSettings.end_of_turn_lm``); 0 when more
-        words are likely; None without a live decode."""
+        and the ``pause`` so far make the end of the turn likely (see ``AsrSettings.end_of_turn_lm``), or the skills'
+        templates take the words as a request that cannot go on; 0 when more words are likely; None without a live
+        decode."""
         if state is None or not self.settings.streaming:
             return None
         text = state.partial(end)
@@ -166,8 +169,14 @@ class PocketsphinxPlugin:
             state.last_judgement = None
             return None
         p_end = lm.end_probability(text.split())
-        over = turn_over(p_end, pause, self.settings.mid_pause_ms)
-        state.last_judgement = {"text": text, "lm": round(p_end, 4), "pause": round(pause, 3), "over": round(over, 4)}
+        before = state.last_judgement  # the same pause is asked about again as it grows: same words, same answer
+        if before is not None and before["text"] == text:
+            finished = before["finished"]
+        else:
+            finished = self.settings.end_when_finished and self._grammar is not None and self._grammar.finished(text)
+        over = 1.0 if finished else turn_over(p_end, pause, self.settings.mid_pause_ms)
+        state.last_judgement = {"text": text, "lm": round(p_end, 4), "pause": round(pause, 3), "over": round(over, 4),
+                                "finished": finished}
         if over < self.settings.end_of_turn_lm:
             return 0.0
         return NBest((Hypothesis(text, 1.0),), source=NAME)
@@ -183,15 +192,6 @@ class PocketsphinxPlugin:
             return self.transcriber.transcribe(audio.to_array(), audio.sample_rate)
         return state.transcribe(audio.to_array(), audio.sample_rate, audio.timestamp,
                                 audio.timestamp + audio.duration)
-
-
-def turn_over(p_end: float, pause: float, mid_pause_ms: int) -> float:
-    """P(the turn is over | the words, a pause of ``pause`` s so far): the LM's ``p_end`` against the chance that a
-    pause inside the sentence lasts this long, exp(-pause / mid_pause_ms); ``p_end`` itself when that is 0."""
-    if mid_pause_ms <= 0:
-        return p_end
-    still = (1.0 - p_end) * math.exp(-1000.0 * pause / mid_pause_ms)
-    return p_end / (p_end + still) if p_end + still > 0 else 0.0
 
 
 def _g2p_identity() -> str:

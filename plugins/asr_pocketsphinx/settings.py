@@ -50,6 +50,9 @@ class AsrSettings:
     end_of_turn_lm: float = 0.95
     #: how fast pauses inside a sentence die out (ms; see end_of_turn_lm); 0: the pause is not counted (p alone)
     mid_pause_ms: int = field(default=200, metadata=ranged(0, 10_000))
+    #: words that some skill template takes as a whole request and from which no template can go on ("... with
+    #: whole milk and some brown sugar") end the turn at the first pause, whatever the LM says
+    end_when_finished: bool = True
     #: extra sentences for the skill LM (e.g. your wake phrase or chit-chat you want transcribed well)
     extra_sentences: tuple[str, ...] = ()
     #: where compiled LMs are cached (relative to the config file); empty = $HARK_CACHE/asr

@@ -1,0 +1,81 @@
+"""Is the turn over? The two views the end-of-turn judge combines (docs/decisions.md 31).
+
+- The skill LM's P(</s> | last two words), weighed against how long the pause has lasted (``turn_over``): a pause
+  inside a sentence rarely lasts long, so the longer the silence, the likelier the end.
+- The skills' own templates (``SkillGrammar``): words that some template takes as a whole request and from which
+  no template can go on are a finished request, however short the pause. "... with whole milk and some brown
+  sugar" cannot go on; "... a mocha" can ("with soy milk"), and the LM and the pause decide.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from hark.templates import SlotForms, continuation
+from hark.text import tokenize
+from hark.types import Context
+
+from .compile import speakable
+
+__all__ = ["turn_over", "SkillGrammar"]
+
+
+
+def turn_over(p_end: float, pause: float, mid_pause_ms: int) -> float:
+    """P(the turn is over | the words, a pause of ``pause`` s so far): the LM's ``p_end`` against the chance that a
+    pause inside the sentence lasts this long, exp(-pause / mid_pause_ms); ``p_end`` itself when that is 0."""
+    if mid_pause_ms <= 0:
+        return p_end
+    still = (1.0 - p_end) * math.exp(-1000.0 * pause / mid_pause_ms)
+    return p_end / (p_end + still) if p_end + still > 0 else 0.0
+
+
+def spoken(text: str) -> tuple[str, ...]:
+    """Words as the recogniser writes them (the LM compiler's spoken forms)."""
+    return tuple(speakable(t.text for t in tokenize(text)))
+
+
+def _slot_forms(spec: Any) -> Any:
+    """What a slot may hold, for ``continuation``: a list slot's values and synonyms in spoken form; for a typed
+    slot (number, duration, time) a test of the words by its parser; None (any words) for text and catalogs."""
+    if spec.type == "list":
+        return tuple({spoken(form) for v in spec.values for form in (v.value, *v.synonyms)} - {()})
+    if spec.parser is not None:
+        context = Context()
+        return lambda words: _parses(spec.parser, " ".join(words), context)
+    return None
+
+
+def _parses(parser: Callable[[str, Context], Any], text: str, context: Context) -> bool:
+    try:
+        return parser(text, context) is not None
+    except Exception:  # noqa: BLE001 - a parser that cannot read the words does not hold them
+        return False
+
+
+@dataclass(frozen=True)
+class SkillGrammar:
+    """Every template of the installed skills, with its skill's slot forms."""
+
+    templates: tuple[tuple[Any, SlotForms], ...]
+
+    @classmethod
+    def from_skills(cls, skills: Any) -> "SkillGrammar":
+        out = []
+        for skill in skills:
+            forms = {name: _slot_forms(spec) for name, spec in skill.slots.items()}
+            for intent in skill.intents:
+                out += [(tree, forms.get) for tree in intent.templates]
+        return cls(tuple(out))
+
+    def finished(self, text: str) -> bool:
+        """True when some template takes ``text`` as a whole request and none can go on from it."""
+        words = tuple(text.split())
+        complete = False
+        for tree, forms in self.templates:
+            whole, goes_on = continuation(tree, words, forms)
+            if goes_on:
+                return False
+            complete = complete or whole
+        return complete
