@@ -109,14 +109,16 @@ def hark_speech_start(start: float, context: "Context", state: Any) -> None:
 
 @hookspec(firstresult=True)
 def hark_end_of_turn(end: float, pause: float, context: "Context", state: Any) -> "float | NBest | None":
-    """Called by the stream when an endpointer reports a short ``pause`` (the vad plugin asks at every multiple of
-    its ``early_silence_ms``), before it has waited its full ``silence_ms``: is what was said up to stream time
-    ``end``, followed by ``pause`` seconds of silence so far, a complete request?
+    """Called by the stream when an endpointer reports a ``pause`` (the vad plugin asks at every multiple of its
+    ``early_silence_ms`` and at its ``silence_ms``): is what was said up to stream time ``end``, followed by
+    ``pause`` seconds of silence so far, a complete request?
 
     Return the probability that it is; or an ``NBest`` of the words heard so far, which the runtime interprets
-    (the top reading's confidence is the answer); or ``None`` when you cannot tell. The asr_pocketsphinx plugin
-    returns its live partial transcription when the skill LM and the pause together make the end of the turn
-    likely enough, else 0. It runs while the user may still be speaking: keep it to a few milliseconds.
+    (the top reading's confidence is the answer); or ``None`` when you cannot tell; or a negative number when the
+    words are only the start of a request ("give me a sixteen ounce"), so the endpointer may keep the turn open
+    past its silence. The asr_pocketsphinx plugin returns its live partial transcription when the skill LM, the
+    skills' templates and the pause make the end of the turn likely enough, -1 when the templates say the words
+    only start a request, else 0. It runs while the user may still be speaking: keep it to a few milliseconds.
     firstresult.
     """
 

@@ -198,8 +198,8 @@ def _walk(node: Any, rng: random.Random) -> list[Any]:
 
 
 # politeness that fits in front of / after any request, command or question
-_PREFIXES = ["please", "hey hark", "ok", "okay", "hark"]
-_SUFFIXES = ["please", "thanks", "thank you"]
+FILLER_PREFIXES = ["please", "hey hark", "ok", "okay", "hark"]
+FILLER_SUFFIXES = ["please", "thanks", "thank you"]
 
 
 def sample_sentences(skills: SkillSet, per_intent: int = 300, seed: int = 0,
@@ -233,10 +233,10 @@ def sample_sentences(skills: SkillSet, per_intent: int = 300, seed: int = 0,
             if not words:
                 continue
             if rng.random() < filler_rate:
-                pre = [t.text for t in tokenize(rng.choice(_PREFIXES))]
+                pre = [t.text for t in tokenize(rng.choice(FILLER_PREFIXES))]
                 words, tags = pre + words, ["O"] * len(pre) + tags
             if rng.random() < filler_rate / 2:
-                suf = [t.text for t in tokenize(rng.choice(_SUFFIXES))]
+                suf = [t.text for t in tokenize(rng.choice(FILLER_SUFFIXES))]
                 words, tags = words + suf, tags + ["O"] * len(suf)
             key = tuple(words)
             if key in seen:

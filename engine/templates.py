@@ -196,15 +196,19 @@ SlotForms = Callable[[str], "Sequence[tuple[str, ...]] | Callable[[tuple[str, ..
 _OPEN_SPAN = 8
 
 
-def continuation(node: Any, tokens: Sequence[str], forms: SlotForms) -> tuple[bool, bool]:
+def continuation(node: Any, tokens: Sequence[str], forms: SlotForms, any_words: bool = True) -> tuple[bool, bool]:
     """(complete, goes_on) for the words ``tokens`` against one template: complete when they are a whole sentence
     of it, goes_on when they are the start of a longer one. An endpointer can end a turn at once on words that
     are complete and cannot go on, and wait for more on words that can ("a mocha" | "with soy milk").
 
     An open slot whose words end the tokens can always go on ("for ten minutes" | "and thirty seconds"); one
     with a test only holds words it accepts, so "[3 minutes](duration) timer" is no continuation of "turn off
-    the lights"; one without (None) holds any words.
+    the lights"; one without (None) holds any words, or, with ``any_words`` False, none: then the words must
+    start the template on its own words and closed slots, as "the words only start a request" needs.
     """
+    if not any_words:
+        strict = forms
+        forms = lambda name: () if strict(name) is None else strict(name)  # noqa: E731
     ends, goes_on = _advance(node, frozenset({0}), tuple(tokens), forms)
     return len(tokens) in ends, goes_on
 
@@ -218,7 +222,10 @@ def _advance(node: Any, starts: frozenset[int], toks: tuple[str, ...], forms: Sl
     if isinstance(node, Word):
         return frozenset(i + 1 for i in starts if i < n and toks[i] == node.text), n in starts
     if isinstance(node, SlotRef):
-        return _slot(forms(node.name), starts, toks)
+        held = forms(node.name)
+        if held == ():  # a slot that holds no words here: it can only come next
+            return frozenset(), n in starts
+        return _slot(held, starts, toks)
     if isinstance(node, Opt):
         ends, goes_on = _advance(node.item, starts, toks, forms)
         return starts | ends, goes_on

@@ -372,7 +372,7 @@ def test_the_judge_is_asked_as_each_pause_grows_and_speech_can_go_on():
     asked: list[tuple[float, int]] = []
     ep = Endpointer(settings, 30, SR, ask_at_pauses=True)
     # speech, a 5-frame pause (judged once at 90 ms, not complete), more speech, then silence: judged at 90, 180
-    # and 270 ms, then the full 300 ms ends it
+    # and 270 ms, and at the full 300 ms, which ends it (the judge does not say the words only start a request)
     probs = [0.9] * 4 + [0.0] * 5 + [0.9] * 3 + [0.0] * 12
     out = []
     for i, p in enumerate(probs):
@@ -383,7 +383,7 @@ def test_the_judge_is_asked_as_each_pause_grows_and_speech_can_go_on():
             else:
                 out.append((i, b))
     assert [(i, b.kind) for i, b in out] == [(1, "speech_start"), (21, "speech_end")]
-    assert asked == [(0.12, 90), (0.36, 90), (0.36, 180), (0.36, 270)]
+    assert asked == [(0.12, 90), (0.36, 90), (0.36, 180), (0.36, 270), (0.36, 300)]
     assert out[1][1].data["end"] == 0.36  # one utterance across the pause
     # the second answer "complete" ends it at the second pause instead
     answers = iter([0.0, 1.0])
@@ -415,3 +415,22 @@ def test_without_a_judge_or_with_early_silence_off_the_policy_is_unchanged():
 def test_bad_semantic_endpointing_settings(engine_with, settings, fragment):
     with pytest.raises(ConfigError, match=fragment.replace(".", r"\.").replace("(", r"\(").replace(")", r"\)")):
         engine_with(**{"plugins.settings": {"vad": settings}})
+
+
+def test_words_that_only_start_a_request_keep_the_turn_open_past_the_silence():
+    """A negative answer at silence_ms ("give me a sixteen ounce": the start of a request) holds the utterance open
+    up to hold_silence_ms: speech that resumes belongs to it; without more speech it ends at the hold."""
+    settings = VadSettings(min_speech_ms=60, silence_ms=300, early_silence_ms=90, hold_silence_ms=900,
+                           post_roll_ms=0, pre_roll_ms=0)
+    probs = [0.9] * 4 + [0.0] * 20 + [0.9] * 3 + [0.0] * 40  # a 600 ms gap inside the request
+    out = _run(Endpointer(settings, 30, SR, ask_at_pauses=True), probs, lambda end: -1.0 if end < 0.5 else 0.0)
+    assert [(i, b.kind) for i, b in out] == [(1, "speech_start"), (36, "speech_end")]  # one utterance
+    assert out[1][1].data["reason"] == "silence" and out[1][1].data["end"] == 0.81
+    # started words and no more speech: the hold runs out
+    out = _run(Endpointer(settings, 30, SR, ask_at_pauses=True), [0.9] * 4 + [0.0] * 40, lambda end: -1.0)
+    assert [(i, b.kind) for i, b in out] == [(1, "speech_start"), (33, "speech_end")]
+    # hold_silence_ms 0: the silence ends it as before
+    off = VadSettings(min_speech_ms=60, silence_ms=300, early_silence_ms=90, hold_silence_ms=0, post_roll_ms=0,
+                      pre_roll_ms=0)
+    out = _run(Endpointer(off, 30, SR, ask_at_pauses=True), probs, lambda end: -1.0)
+    assert [(i, b.kind) for i, b in out][:2] == [(1, "speech_start"), (13, "speech_end")]

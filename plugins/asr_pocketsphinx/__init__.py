@@ -29,7 +29,8 @@ from hark.hookspecs import hookimpl
 from hark.limits import check_audio_seconds
 from hark.types import AudioChunk, Hypothesis, NBest
 
-from .compile import CompiledLM, Lexicon, compile_skills, skills_fingerprint
+from .compile import OTHER_WORDS, CompiledLM, Lexicon, compile_skills, skills_fingerprint
+from .grammar import closed, jsgf
 from .live import LiveDecoder
 from .lm import ArpaModel
 from .settings import AsrSettings
@@ -94,12 +95,28 @@ class PocketsphinxPlugin:
             return "generic English LM (nothing to compile)"
         self.compiled, built = self._compiled(engine, dic, force)
         self._grammar = SkillGrammar.from_skills(engine.skills)
+        search = self._search_grammar(engine)
         self.transcriber = Transcriber(hmm, self.compiled.dict, self.compiled.lm, settings,
-                                       generic_lm=generic_lm if settings.fallback != "never" else None)
+                                       generic_lm=generic_lm if settings.fallback != "never" else None,
+                                       grammar=search)
         meta = self.compiled.meta
         return (f"skill language model {'compiled' if built else 'up to date'}: {meta['sentences']} sentences, "
                 f"{meta['vocabulary']} words, {meta['ngrams'][-1]} {settings.order}-grams "
-                f"({self.compiled.folder})")
+                f"({self.compiled.folder}); search: {'grammar' if search else 'LM'}")
+
+    def _search_grammar(self, engine: Any) -> str | None:
+        """The JSGF the decoders search (``search``: grammar, or auto with only list slots), else None (the LM)."""
+        s = self.settings
+        if s.search == "lm" or (s.search == "auto" and not closed(engine.skills)):
+            return None
+        if s.search == "grammar" and not closed(engine.skills):
+            raise engine.config.error_at(f"plugins.settings.{NAME}.search",
+                                         "a grammar search needs skills whose slots are all lists (text, catalog "
+                                         "and typed slots are open-ended): use lm or auto")
+        words = {line.split(" ", 1)[0].split("(", 1)[0]
+                 for line in self.compiled.dict.read_text(encoding="utf-8").splitlines() if line.strip()}
+        return jsgf(engine.skills, words.__contains__, other=OTHER_WORDS, other_weight=s.other_weight,
+                    wake=engine.config.engine.wake_phrase or "")
 
     def _compiled(self, engine: Any, dictionary: Path, force: bool) -> tuple[CompiledLM, bool]:
         s = self.settings
@@ -107,7 +124,7 @@ class PocketsphinxPlugin:
             "per_intent": s.sentences_per_intent, "order": s.order, "extra": list(s.extra_sentences),
             "dictionary": str(dictionary), "dict_size": os.path.getsize(dictionary), "g2p": _g2p_identity(),
             "wake": engine.config.engine.wake_phrase,
-            "version": 1})
+            "version": 2})
         root = engine.config.resolve_path(s.cache_dir) if s.cache_dir else cache_dir("asr")
         folder = root / key
         if not force:
@@ -171,12 +188,15 @@ class PocketsphinxPlugin:
         p_end = lm.end_probability(text.split())
         before = state.last_judgement  # the same pause is asked about again as it grows: same words, same answer
         if before is not None and before["text"] == text:
-            finished = before["finished"]
+            grammar = before["grammar"]
         else:
-            finished = self.settings.end_when_finished and self._grammar is not None and self._grammar.finished(text)
+            grammar = self._grammar.state(text) if self._grammar is not None else ""
+        finished = grammar == "finished" and self.settings.end_when_finished
         over = 1.0 if finished else turn_over(p_end, pause, self.settings.mid_pause_ms)
         state.last_judgement = {"text": text, "lm": round(p_end, 4), "pause": round(pause, 3), "over": round(over, 4),
-                                "finished": finished}
+                                "grammar": grammar}
+        if grammar == "started":
+            return -1.0  # only the start of a request: the endpointer may keep the turn open (hold_silence_ms)
         if over < self.settings.end_of_turn_lm:
             return 0.0
         return NBest((Hypothesis(text, 1.0),), source=NAME)

@@ -34,6 +34,22 @@ FORMAT = "hark-pocketsphinx-lm/1"
 _SYMBOLS = {"%": ["percent"], "&": ["and"], "+": ["plus"], "°": ["degrees"]}
 
 
+#: everyday English a grammar search may hear instead of a command: the dictionary carries them beyond the skills'
+#: words, so a word loop over them can take speech no template makes ("i do not want any coffee") rather than forcing
+#: it into the nearest command (grammar.py); hand-picked function words, verbs and nouns of household talk
+OTHER_WORDS: tuple[str, ...] = tuple("""a about after again all also always am an and any anything are around as ask at away back bad be because
+been before being best better big bill book both bring but buy by call came can can't car close cold come could
+day did didn't do does doesn't dog done don't door down each eat eight else even every everyone everything far
+fast find fine first five for four friday from get give go going gone good got great had has have he hear hello
+help her here hi him his home hot house how i i'm if in is it it's just keep kind know last later leave let like
+little long look lot love made make many may maybe me meeting mean message more morning most much music must my
+need never new news next nice night nine no not nothing now of off oh okay on once one only open or other our out
+over people phone place play please put rain read really right said same saturday say see send set seven she
+should show six so some something sorry start still stop sunday sure table take talk tell ten than thank thanks
+that that's the their them then there these they thing think this those three through thursday time to today
+together tomorrow tonight too tuesday turn two up us very wait want was watch water way we wednesday week well
+went were what what's when where which who why will window with work would yeah year yes yesterday yet you your""".split())
+
 def _number(n: int) -> list[str]:
     if 1100 <= n <= 2099 and n % 100 and n // 100 % 10:  # years: "nineteen eighty four"
         hi, lo = divmod(n, 100)
@@ -224,7 +240,8 @@ def compile_skills(skills: SkillSet, out: Path, lexicon: Lexicon, *, per_intent:
     tmp_lm, tmp_dict, tmp_meta = (out / f"{name}{suffix}" for name in ("skills.lm", "skills.dict", "meta.json"))
     tmp_lm.write_text(model.to_arpa(), encoding="utf-8")
     lines = []
-    for word in model.vocabulary:
+    # the LM's words, then everyday words a grammar search may hear instead of a command (grammar.OTHER_WORDS)
+    for word in dict.fromkeys([*model.vocabulary, *OTHER_WORDS]):
         if word.startswith("<"):
             continue
         for k, phones in enumerate(lexicon.pronounce(word) or []):

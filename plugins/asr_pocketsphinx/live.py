@@ -232,11 +232,11 @@ class LiveDecoder:
                 self._feed(self._pending.popleft()[1])
             self._end_live()
             self.streamed += 1
-            rows, confidence = results(self.decoder, n)
+            rows, confidence = results(self.decoder, n, self.transcriber.lattice)
         else:
             if self._live is not None:  # a live utterance that does not match this audio: abandon it
                 self._end_live()
-            rows, confidence = decode(with_floor(), self.decoder, n)
+            rows, confidence = decode(with_floor(), self.decoder, n, self.transcriber.lattice)
         extra = self.transcriber.fallback_rows(confidence, with_floor, self._generic_decoder)
         self.last_decode = {"skill": rows, "confidence": confidence, "generic": extra}
         return self.transcriber.nbest(rows, confidence, extra)

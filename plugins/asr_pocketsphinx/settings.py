@@ -6,9 +6,10 @@ from typing import Any
 
 from hark.config import ranged
 
-__all__ = ["AsrSettings", "LM_CHOICES", "FALLBACKS"]
+__all__ = ["AsrSettings", "LM_CHOICES", "FALLBACKS", "SEARCHES"]
 
 LM_CHOICES = ("skills", "generic")
+SEARCHES = ("auto", "lm", "grammar")
 FALLBACKS = ("auto", "always", "never")
 
 
@@ -16,6 +17,15 @@ FALLBACKS = ("auto", "always", "never")
 class AsrSettings:
     #: "skills" (compiled from the installed skills; the default) or "generic" (pocketsphinx's English LM)
     lm: str = "skills"
+    #: how the skills constrain the search: "lm" (the skill LM: a trigram over their sentences, which also takes
+    #: word strings no template makes), "grammar" (exactly the templates, as a finite-state grammar: far stronger in
+    #: noise when whole recordings are decoded, but only for skills whose slots are all lists; not yet the default:
+    #: streamed, it lost to the LM in noise, decisions.md 33), or "auto" (grammar when they are, else lm)
+    search: str = "lm"
+    #: grammar search: weight of "other speech", a loop over everyday words (compile.OTHER_WORDS and the skills'
+    #: words), against the commands' 1, so that talk no template makes is heard as itself; 0 = every utterance is
+    #: forced into the nearest command
+    other_weight: float = 3e-28
     #: when the generic LM also decodes: "auto" (skill transcription unsure), "always" or "never"
     fallback: str = "auto"
     #: mean word posterior of the skill transcription under which "auto" falls back to the generic LM
@@ -72,6 +82,10 @@ class AsrSettings:
         out = []
         if self.lm not in LM_CHOICES:
             out.append(("lm", f"expected one of {', '.join(LM_CHOICES)}, got {self.lm!r}"))
+        if self.search not in SEARCHES:
+            out.append(("search", f"expected one of {', '.join(SEARCHES)}, got {self.search!r}"))
+        if not 0.0 <= self.other_weight <= 1.0:
+            out.append(("other_weight", f"expected a weight in [0, 1], got {self.other_weight}"))
         if self.fallback not in FALLBACKS:
             out.append(("fallback", f"expected one of {', '.join(FALLBACKS)}, got {self.fallback!r}"))
         if not 0.0 <= self.fallback_confidence <= 1.0:

@@ -67,8 +67,10 @@ class Transcriber:
     """The skill-LM decoder's models plus an optional generic-LM fallback; ``transcribe`` is thread-safe."""
 
     def __init__(self, hmm: Path, dictionary: Path, lm: Path, settings: AsrSettings,
-                 generic_lm: Path | None = None):
+                 generic_lm: Path | None = None, grammar: str | None = None):
         self.settings = settings
+        #: JSGF text of the skills' templates: decoders search it instead of the skill LM (grammar.py)
+        self.grammar = grammar
         self._options = {"fwdflat": settings.second_pass, **settings.decoder}
         self._hmm = hmm
         self._lm, self._dict = lm, dictionary
@@ -98,6 +100,14 @@ class Transcriber:
         if lm is None:
             return None
         try:
+            if self.grammar is not None and not generic:
+                from .grammar import activate_grammar
+
+                # the best path straight from the search: a lattice over a grammar costs seconds per utterance and
+                # its best path need not end the grammar (measured on the dev recordings, decisions.md 33)
+                options = {**self._options, "bestpath": False}
+                return activate_grammar(Decoder(hmm=str(self._hmm), lm=None, dict=str(self._dict),
+                                                loglevel="FATAL", **options), self.grammar)
             return Decoder(hmm=str(self._hmm), lm=str(lm), dict=str(self._dict), loglevel="FATAL", **self._options)
         except (ValueError, RuntimeError, TypeError, KeyError) as exc:
             raise ValueError(f"pocketsphinx could not load {lm} with {self._dict} "
@@ -119,10 +129,15 @@ class Transcriber:
         check_rate(sample_rate)
         with self._lock:
             pcm = add_noise_floor(np.asarray(samples, dtype=np.int16), self.settings.noise_floor_dbfs)
-            rows, confidence = decode(pcm, self.decoder, self.settings.nbest)
+            rows, confidence = decode(pcm, self.decoder, self.settings.nbest, self.lattice)
             extra = self.fallback_rows(confidence, lambda: pcm, self._generic_decoder)
         self.last_decode = {"skill": rows, "confidence": confidence, "generic": extra}
         return self.nbest(rows, confidence, extra)
+
+    @property
+    def lattice(self) -> bool:
+        """Whether decoders give n-best lists and word posteriors (the LM search) or one best path (grammar)."""
+        return self.grammar is None
 
     def _generic_decoder(self) -> Any:
         if self._shared_generic is None:
@@ -153,18 +168,23 @@ def check_rate(sample_rate: int) -> None:
                          "(hark.audio sources resample to 16 kHz)")
 
 
-def decode(pcm: np.ndarray, decoder: Any, n: int) -> tuple[list[tuple[str, float]], float]:
+def decode(pcm: np.ndarray, decoder: Any, n: int, lattice: bool = True) -> tuple[list[tuple[str, float]], float]:
     """Distinct n-best ``(text, log score)`` of one whole utterance, and the mean word posterior of its best path."""
     decoder.start_utt()
     decoder.process_raw(pcm.tobytes(), no_search=False, full_utt=True)
     decoder.end_utt()
-    return results(decoder, n)
+    return results(decoder, n, lattice)
 
 
-def results(decoder: Any, n: int) -> tuple[list[tuple[str, float]], float]:
-    """The finished utterance of ``decoder``: up to ``n`` distinct texts with log scores, and its confidence."""
+def results(decoder: Any, n: int, lattice: bool = True) -> tuple[list[tuple[str, float]], float]:
+    """The finished utterance of ``decoder``: up to ``n`` distinct texts with log scores, and its confidence. Without
+    a ``lattice`` (grammar search), the best path alone, with confidence 1: the grammar's other-speech loop, not a
+    posterior, is what turns talk that is no command away."""
     if decoder.hyp() is None:
         return [], 0.0
+    if not lattice:
+        best = clean(decoder.hyp().hypstr)
+        return ([(best, 0.0)], 1.0) if best else ([], 0.0)
     posteriors = [min(1.0, seg.prob) for seg in decoder.seg() if seg.word not in _FILLERS
                   and not seg.word.startswith("[")]
     confidence = float(np.mean(posteriors)) if posteriors else 0.0

@@ -4,7 +4,9 @@
   inside a sentence rarely lasts long, so the longer the silence, the likelier the end.
 - The skills' own templates (``SkillGrammar``): words that some template takes as a whole request and from which
   no template can go on are a finished request, however short the pause. "... with whole milk and some brown
-  sugar" cannot go on; "... a mocha" can ("with soy milk"), and the LM and the pause decide.
+  sugar" cannot go on; "... a mocha" can ("with soy milk"), and the LM and the pause decide. Words that only
+  start a request ("give me a sixteen ounce") keep the turn open past the vad's silence_ms (its hold_silence_ms):
+  in noise the detector misses quiet words, and a command cut there is lost whole.
 """
 from __future__ import annotations
 
@@ -69,13 +71,23 @@ class SkillGrammar:
                 out += [(tree, forms.get) for tree in intent.templates]
         return cls(tuple(out))
 
-    def finished(self, text: str) -> bool:
-        """True when some template takes ``text`` as a whole request and none can go on from it."""
+    def state(self, text: str) -> str:
+        """"finished" when some template takes ``text`` as a whole request and none can go on from it; "started"
+        when templates go on from it and none takes it whole (the start of a request); else ""."""
         words = tuple(text.split())
-        complete = False
+        complete = goes_on = False
         for tree, forms in self.templates:
-            whole, goes_on = continuation(tree, words, forms)
-            if goes_on:
-                return False
-            complete = complete or whole
-        return complete
+            whole, more = continuation(tree, words, forms)
+            complete, goes_on = complete or whole, goes_on or more
+            if complete and goes_on:
+                return ""
+        if complete:
+            return "finished"
+        # the start of a request only on the templates' own words and closed slots: open slots take any words, so
+        # through them anything would "start" a request and a pause between two commands would join them
+        if goes_on and any(continuation(tree, words, forms, any_words=False)[1] for tree, forms in self.templates):
+            return "started"
+        return ""
+
+    def finished(self, text: str) -> bool:
+        return self.state(text) == "finished"

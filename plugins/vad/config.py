@@ -30,6 +30,10 @@ class VadSettings:
     early_silence_ms: int = 150
     #: ... and ends the utterance at once when their answer reaches this probability; otherwise it waits silence_ms
     complete_threshold: float = 0.9
+    #: ... and at silence_ms, when the judges answer that the words so far are only the start of a request (a
+    #: negative answer: "give me a sixteen ounce"), the utterance stays open up to this much silence (0 = never):
+    #: in noise the detector misses quiet words, and a command cut there is lost whole
+    hold_silence_ms: int = field(default=1500, metadata=ranged(0, 10_000))
     #: audio kept before the detected start of speech (ASR decodes better with a little lead-in)
     pre_roll_ms: int = field(default=300, metadata=ranged(0, 5_000))
     #: audio kept after the detected end of speech

@@ -60,6 +60,8 @@ class Endpointer:
         self._silence_frames = max(1, frames(settings.silence_ms))
         early = frames(settings.early_silence_ms)
         self._early_frames = early if 0 < early < self._silence_frames else 0
+        hold = frames(settings.hold_silence_ms)
+        self._hold_frames = hold if self._early_frames and hold > self._silence_frames else 0
         self._gap_frames = max(1, frames(_CANDIDATE_GAP_MS))
         self._max_frames = max(1, frames(settings.max_utterance_s * 1000))
         self.on, self.off = settings.threshold, settings.release_threshold
@@ -76,6 +78,8 @@ class Endpointer:
         self.utterances = 0
         #: a pause was reported and its verdict has not come yet
         self.awaiting_verdict = False
+        #: past silence_ms, the judges said the words so far only start a request: wait up to hold_silence_ms
+        self._held = False
 
     @property
     def in_speech(self) -> bool:
@@ -104,14 +108,19 @@ class Endpointer:
         # in speech
         if probability >= self.off:
             self._gap = 0
+            self._held = False
             self._last_speech = len(self._frames) - 1
         else:
             self._gap += 1
-        if self._gap >= self._silence_frames:
+        holding = self.ask_at_pauses and self._hold_frames
+        if self._gap >= (self._hold_frames if holding else self._silence_frames):
             return [self._end("silence")]
-        if self._early_frames and self.ask_at_pauses and self._gap and self._gap % self._early_frames == 0:
+        if self._early_frames and self.ask_at_pauses and self._gap and (
+                self._gap % self._early_frames == 0 or self._gap == self._silence_frames):
             self.awaiting_verdict = True
             return [Boundary("pause", {"end": round(self._audio_end(), 3), "pause_ms": self._gap * self.frame_ms})]
+        if holding and self._gap > self._silence_frames and not self._held:
+            return [self._end("silence")]
         return self._check_length()
 
     def verdict(self, probability: float | None) -> list[Boundary]:
@@ -121,6 +130,11 @@ class Endpointer:
         self.awaiting_verdict = False
         if self.state == "speech" and probability is not None and probability >= self.settings.complete_threshold:
             return [self._end("complete")]
+        if self.state == "speech" and self._gap >= self._silence_frames:
+            # past silence_ms only the start of a request is waited for (a negative answer), up to hold_silence_ms
+            self._held = probability is not None and probability < 0 and bool(self._hold_frames)
+            if not self._held:
+                return [self._end("silence")]
         return self._check_length()
 
     def _check_length(self) -> list[Boundary]:
@@ -188,6 +202,7 @@ class Endpointer:
         self.state = "idle"
         self._frames = []
         self._gap = 0
+        self._held = False
         self._pre.clear()
         for item in body + tail:
             self._remember(item)
