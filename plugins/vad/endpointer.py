@@ -17,7 +17,9 @@ stream time where the utterance audio would end now; ``pause_ms``: the silence s
 ``verdict(probability)`` before it takes another frame: a probability of at least ``complete_threshold`` ends the
 utterance there (reason "complete"); otherwise it goes on, to the next ask or the full ``silence_ms``. Asking again
 as the pause grows lets a judge wait longer for words that may still come ("a mocha | with sugar") than for a
-request that cannot go on. Who judges is the caller's business (the stream asks the ``hark_end_of_turn`` hook).
+request that cannot go on. At ``silence_ms`` it asks once more: a negative verdict (the words only start a
+request) keeps the utterance open up to ``hold_silence_ms``, and speech that resumes joins it. Who judges is the
+caller's business (the stream asks the ``hark_end_of_turn`` hook).
 """
 from __future__ import annotations
 
