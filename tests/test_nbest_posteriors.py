@@ -105,3 +105,9 @@ def test_replay_summary_counts_accuracy_rejections_and_false_accepts():
     assert (s["utterances"], s["intent_accuracy"], s["intent_accuracy_1best"], s["slot_value_accuracy"]) == \
         (2, 0.5, 0.5, 0.5)
     assert (s["rejected_in_scope"], s["out_of_scope_utterances"], s["out_of_scope_false_accepts"]) == (1, 1, 1)
+
+
+def test_search_and_final_pass_settings_name_what_was_wrong():
+    bad = replace(AsrSettings(), search="fsg", final_pass="twice", other_weight=2.0)
+    assert {name for name, _ in bad.problems()} == {"search", "final_pass", "other_weight"}
+    assert AsrSettings().problems() == []

@@ -227,7 +227,10 @@ class LiveDecoder:
                 pcm = add_noise_floor(np.asarray(samples, dtype=np.int16), self.settings.noise_floor_dbfs)
             return pcm
 
-        if self._live is not None and abs(self._live - start) <= 1.0:
+        if self._live is not None and abs(self._live - start) <= 1.0 and self.settings.final_pass == "whole":
+            self._end_live()  # the live decode served the endpointer; the words come from the utterance decoded whole
+            rows, confidence = decode(with_floor(), self.decoder, n, self.transcriber.lattice)
+        elif self._live is not None and abs(self._live - start) <= 1.0:
             while self._pending and self._pending[0][0] < end:
                 self._feed(self._pending.popleft()[1])
             self._end_live()

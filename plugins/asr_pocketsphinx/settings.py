@@ -63,6 +63,10 @@ class AsrSettings:
     #: words that some skill template takes as a whole request and from which no template can go on ("... with
     #: whole milk and some brown sugar") end the turn at the first pause, whatever the LM says
     end_when_finished: bool = True
+    #: the words of an utterance decoded live: "live" (the live decode, finished at the endpoint) or "whole" (the
+    #: live decode only serves the endpointer; at the endpoint the utterance is decoded again whole, normalised
+    #: with its own cepstral mean: more time after the endpoint)
+    final_pass: str = "live"
     #: extra sentences for the skill LM (e.g. your wake phrase or chit-chat you want transcribed well)
     extra_sentences: tuple[str, ...] = ()
     #: where compiled LMs are cached (relative to the config file); empty = $HARK_CACHE/asr
@@ -86,6 +90,8 @@ class AsrSettings:
             out.append(("search", f"expected one of {', '.join(SEARCHES)}, got {self.search!r}"))
         if not 0.0 <= self.other_weight <= 1.0:
             out.append(("other_weight", f"expected a weight in [0, 1], got {self.other_weight}"))
+        if self.final_pass not in ("live", "whole"):
+            out.append(("final_pass", f"expected live or whole, got {self.final_pass!r}"))
         if self.fallback not in FALLBACKS:
             out.append(("fallback", f"expected one of {', '.join(FALLBACKS)}, got {self.fallback!r}"))
         if not 0.0 <= self.fallback_confidence <= 1.0:
