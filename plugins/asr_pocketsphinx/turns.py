@@ -23,7 +23,6 @@ from .compile import speakable
 __all__ = ["turn_over", "SkillGrammar"]
 
 
-
 def turn_over(p_end: float, pause: float, mid_pause_ms: int) -> float:
     """P(the turn is over | the words, a pause of ``pause`` s so far): the LM's ``p_end`` against the chance that a
     pause inside the sentence lasts this long, exp(-pause / mid_pause_ms); ``p_end`` itself when that is 0."""
