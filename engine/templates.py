@@ -18,7 +18,7 @@ from typing import Any, Callable, Iterator, Sequence
 from .text import normalize, tokenize
 
 __all__ = ["Word", "SlotRef", "Seq", "Alt", "Opt", "TemplateSyntaxError", "parse_template", "slot_names",
-           "expand_template", "continuation"]
+           "expand_template", "continuation", "slot_refs"]
 
 # ------------------------------------------------------------------------------------------- template language
 
@@ -142,17 +142,23 @@ class _TemplateParser:
         return words if len(words) > 1 else words[0]
 
 
+def slot_refs(node: Any) -> Iterator[SlotRef]:
+    """Slot references anywhere in a template tree, in order of appearance."""
+    if isinstance(node, SlotRef):
+        yield node
+    elif isinstance(node, Seq):
+        for item in node.items:
+            yield from slot_refs(item)
+    elif isinstance(node, Alt):
+        for option in node.options:
+            yield from slot_refs(option)
+    elif isinstance(node, Opt):
+        yield from slot_refs(node.item)
+
+
 def slot_names(node: Any) -> list[str]:
     """Slot names referenced anywhere in a template tree, in order of appearance."""
-    if isinstance(node, SlotRef):
-        return [node.name]
-    if isinstance(node, Seq):
-        return [n for item in node.items for n in slot_names(item)]
-    if isinstance(node, Alt):
-        return [n for opt in node.options for n in slot_names(opt)]
-    if isinstance(node, Opt):
-        return slot_names(node.item)
-    return []
+    return [ref.name for ref in slot_refs(node)]
 
 
 def expand_template(node: Any, limit: int = 10_000) -> Iterator[tuple[Any, ...]]:
@@ -184,9 +190,6 @@ def _expand(node: Any) -> Iterator[tuple[Any, ...]]:
         for head in _expand(node.items[0]):
             for tail in _expand(Seq(node.items[1:])):
                 yield head + tail
-
-
-
 
 
 #: what a slot may hold, for ``continuation``: its spoken forms as token tuples (a closed list), or a test of the

@@ -24,6 +24,7 @@ from typing import Callable, Iterable, Sequence
 
 from hark.sentences import ordinal_words, sample_sentences, spoken_number
 from hark.skills import SkillSet
+from hark.text import tokenize
 
 from .lm import NgramModel
 
@@ -57,6 +58,11 @@ def _number(n: int) -> list[str]:
     if n >= 10000:
         return [w for d in str(n) for w in spoken_number(int(d)).split()]
     return spoken_number(n).split()
+
+
+def spoken(text: str) -> list[str]:
+    """A text's words as the recogniser writes them (tokenised, numbers and symbols spelled out)."""
+    return speakable(t.text for t in tokenize(text))
 
 
 def speakable(words: Iterable[str]) -> list[str]:
@@ -176,12 +182,10 @@ def corpus(skills: SkillSet, per_intent: int, seed: int = 0, extra: Sequence[str
            wake_phrase: str = "") -> list[list[str]]:
     """Spoken-form training sentences for the LM: sampled sentences plus every catalog entry once (and the wake
     phrase alone and in front of one sentence in four, when there is one)."""
-    from hark.text import tokenize
-
     samples = sample_sentences(skills, per_intent, seed, filler_rate=0.15)
     sentences = [speakable(s.words) for s in samples]
     if wake_phrase:
-        wake = speakable(t.text for t in tokenize(wake_phrase))
+        wake = spoken(wake_phrase)
         sentences = [wake + s if i % 4 == 0 else s for i, s in enumerate(sentences)] + [wake] * 50
     # every catalog entry once, in a carrier sentence that had a value of the same slot
     carriers: dict[tuple[str, str], list[tuple[list[str], int, int]]] = {}
@@ -212,11 +216,11 @@ def corpus(skills: SkillSet, per_intent: int, seed: int = 0, extra: Sequence[str
                     value = [t.text for t in tokenize(form)]
                     sentences.append(speakable(words[:i] + value + words[j:]))
     for line in extra:
-        sentences.append(speakable(t.text for t in tokenize(line)))
+        sentences.append(spoken(line))
     if any(intent.confirm for intent in skills.intents()):  # a sensitive intent asks: the answers must be heard
         from hark.conversation import ANSWERS
 
-        sentences += [speakable(t.text for t in tokenize(a)) for a in ANSWERS for _ in range(10)]
+        sentences += [spoken(a) for a in ANSWERS for _ in range(10)]
     return [s for s in sentences if s]
 
 

@@ -17,19 +17,14 @@ from typing import Any, Callable, Iterable
 
 from hark.sentences import FILLER_PREFIXES, FILLER_SUFFIXES
 from hark.skills import SkillSet
-from hark.templates import Alt, Opt, Seq, SlotRef, Word, expand_template, slot_names
-from hark.text import tokenize
+from hark.templates import Alt, Opt, Seq, SlotRef, Word, expand_template, slot_names, slot_refs
 
-from .compile import speakable
+from .compile import spoken
 
 __all__ = ["jsgf", "grammar_decoder", "activate_grammar", "closed", "SEARCH"]
 
 SEARCH = "skills_grammar"
 _NONE = None  # an expansion that cannot be spoken (a word ``known`` rejects)
-
-
-def _words(text: str) -> list[str]:
-    return speakable(t.text.lower() for t in tokenize(text))
 
 
 def _phrase(words: list[str], known: Callable[[str], bool]) -> str | None:
@@ -62,7 +57,7 @@ def _slot_values(skill: Any, name: str, examples: list[str]) -> list[str]:
 def _node(node: Any, skill: Any, slot_rule: Callable[[str], str | None], known: Callable[[str], bool]) -> str | None:
     """The JSGF expansion of one template node (None when nothing of it can be spoken)."""
     if isinstance(node, Word):
-        return _phrase(_words(node.text), known)
+        return _phrase(spoken(node.text), known)
     if isinstance(node, SlotRef):
         return slot_rule(node.name)
     if isinstance(node, Opt):
@@ -120,17 +115,9 @@ def _rule_name(*parts: str) -> str:
 
 
 def _slot_examples(trees: Iterable[Any], out: dict[str, list[str]]) -> None:
-    stack = list(trees)
-    while stack:
-        n = stack.pop()
-        if isinstance(n, SlotRef) and n.example:
-            out.setdefault(n.name, []).append(n.example)
-        elif isinstance(n, Seq):
-            stack += n.items
-        elif isinstance(n, Alt):
-            stack += n.options
-        elif isinstance(n, Opt):
-            stack.append(n.item)
+    for ref in (r for tree in trees for r in slot_refs(tree)):
+        if ref.example:
+            out.setdefault(ref.name, []).append(ref.example)
 
 
 def jsgf(skills: SkillSet, known: Callable[[str], bool] = lambda w: True, *, fillers: bool = True,
@@ -148,7 +135,7 @@ def jsgf(skills: SkillSet, known: Callable[[str], bool] = lambda w: True, *, fil
         def slot_rule(slot: str, skill: Any = skill, examples: dict = examples) -> str | None:
             rule = _rule_name("slot", skill.name, slot)
             if rule not in rules:
-                body = _alternatives(_phrase(_words(v), known) for v in _slot_values(skill, slot, examples.get(slot, [])))
+                body = _alternatives(_phrase(spoken(v), known) for v in _slot_values(skill, slot, examples.get(slot, [])))
                 rules[rule] = body or ""
             return f"<{rule}>" if rules[rule] else _NONE
 
@@ -162,10 +149,10 @@ def jsgf(skills: SkillSet, known: Callable[[str], bool] = lambda w: True, *, fil
         raise ValueError("no template of the skills can be spoken with this dictionary")
     command = "(" + " | ".join(templates) + ")"
     if fillers:
-        pre = _alternatives(_phrase(_words(p), known) for p in [*FILLER_PREFIXES, *([wake] if wake else [])])
-        post = _alternatives(_phrase(_words(s), known) for s in FILLER_SUFFIXES)
+        pre = _alternatives(_phrase(spoken(p), known) for p in [*FILLER_PREFIXES, *([wake] if wake else [])])
+        post = _alternatives(_phrase(spoken(s), known) for s in FILLER_SUFFIXES)
         command = (f"[{pre}] " if pre else "") + command + (f" [{post}]" if post else "")
-    loop = _alternatives(_phrase(_words(w), known) for w in other) if other_weight > 0 else None
+    loop = _alternatives(_phrase(spoken(w), known) for w in other) if other_weight > 0 else None
     if loop:
         rules["other_word"] = loop
         command = f"/1.0/ {command} | /{other_weight:.40f}/ <other_word>+"

@@ -227,17 +227,15 @@ class LiveDecoder:
                 pcm = add_noise_floor(np.asarray(samples, dtype=np.int16), self.settings.noise_floor_dbfs)
             return pcm
 
-        if self._live is not None and abs(self._live - start) <= 1.0 and self.settings.final_pass == "whole":
-            self._end_live()  # the live decode served the endpointer; the words come from the utterance decoded whole
-            rows, confidence = decode(with_floor(), self.decoder, n, self.transcriber.lattice)
-        elif self._live is not None and abs(self._live - start) <= 1.0:
+        matches = self._live is not None and abs(self._live - start) <= 1.0
+        if matches and self.settings.final_pass == "live":
             while self._pending and self._pending[0][0] < end:
                 self._feed(self._pending.popleft()[1])
             self._end_live()
             self.streamed += 1
             rows, confidence = results(self.decoder, n, self.transcriber.lattice)
         else:
-            if self._live is not None:  # a live utterance that does not match this audio: abandon it
+            if self._live is not None:  # a live decode of other audio, or final_pass whole: it served the endpointer
                 self._end_live()
             rows, confidence = decode(with_floor(), self.decoder, n, self.transcriber.lattice)
         extra = self.transcriber.fallback_rows(confidence, with_floor, self._generic_decoder)

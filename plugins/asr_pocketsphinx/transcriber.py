@@ -101,13 +101,11 @@ class Transcriber:
             return None
         try:
             if self.grammar is not None and not generic:
-                from .grammar import activate_grammar
+                from .grammar import grammar_decoder
 
                 # the best path straight from the search: a lattice over a grammar costs seconds per utterance and
                 # its best path need not end the grammar (measured on the dev recordings, decisions.md 33)
-                options = {**self._options, "bestpath": False}
-                return activate_grammar(Decoder(hmm=str(self._hmm), lm=None, dict=str(self._dict),
-                                                loglevel="FATAL", **options), self.grammar)
+                return grammar_decoder(self._hmm, self._dict, self.grammar, **{**self._options, "bestpath": False})
             return Decoder(hmm=str(self._hmm), lm=str(lm), dict=str(self._dict), loglevel="FATAL", **self._options)
         except (ValueError, RuntimeError, TypeError, KeyError) as exc:
             raise ValueError(f"pocketsphinx could not load {lm} with {self._dict} "

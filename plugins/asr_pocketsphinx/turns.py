@@ -15,10 +15,9 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 from hark.templates import SlotForms, continuation
-from hark.text import tokenize
 from hark.types import Context
 
-from .compile import speakable
+from .compile import spoken
 
 __all__ = ["turn_over", "SkillGrammar"]
 
@@ -32,16 +31,11 @@ def turn_over(p_end: float, pause: float, mid_pause_ms: int) -> float:
     return p_end / (p_end + still) if p_end + still > 0 else 0.0
 
 
-def spoken(text: str) -> tuple[str, ...]:
-    """Words as the recogniser writes them (the LM compiler's spoken forms)."""
-    return tuple(speakable(t.text for t in tokenize(text)))
-
-
 def _slot_forms(spec: Any) -> Any:
     """What a slot may hold, for ``continuation``: a list slot's values and synonyms in spoken form; for a typed
     slot (number, duration, time) a test of the words by its parser; None (any words) for text and catalogs."""
     if spec.type == "list":
-        return tuple({spoken(form) for v in spec.values for form in (v.value, *v.synonyms)} - {()})
+        return tuple({tuple(spoken(form)) for v in spec.values for form in (v.value, *v.synonyms)} - {()})
     if spec.parser is not None:
         context = Context()
         return lambda words: _parses(spec.parser, " ".join(words), context)
