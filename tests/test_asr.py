@@ -299,16 +299,18 @@ def test_push_to_talk_needs_a_microphone(tmp_path):
 
 
 @needs_espeak
-@pytest.mark.parametrize("streaming", [True, False])
-def test_live_decoding_and_whole_utterance_decoding_agree(tmp_path, asr_cache, monkeypatch, streaming):
+@pytest.mark.parametrize("streaming, final_pass", [(True, "whole"), (True, "live"), (False, "whole")])
+def test_live_decoding_and_whole_utterance_decoding_agree(tmp_path, asr_cache, monkeypatch, streaming, final_pass):
     """Three commands in one stream, each decoded live (the first too: its own first second gives the cepstral
-    mean) and finished at the endpoint."""
+    mean) and then finished at the endpoint (``live``) or decoded again whole with the live decode's mean
+    (``whole``); without streaming, decoded whole with a mean of their own."""
     x = np.concatenate([silence(0.5), _say("turn off the kitchen lights", tmp_path), silence(1.2),
                         _say("pause the music", tmp_path), silence(1.2), _say("play the matrix", tmp_path), silence(1.2)])
     frames = [AudioChunk(x[i:i + 480].tobytes(), 16000, i / 16000, k) for k, i in enumerate(range(0, len(x), 480))]
     monkeypatch.setenv("HARK_CACHE", str(asr_cache))
     with Engine(load_config(ROOT / "config.yaml", env={},
-                            **{"plugins.settings.asr_pocketsphinx": {"streaming": streaming}})) as engine:
+                            **{"plugins.settings.asr_pocketsphinx": {"streaming": streaming,
+                                                                     "final_pass": final_pass}})) as engine:
         stream = engine.open_stream()
         events = [e for chunk in frames for e in stream.feed(chunk)]
         streamed = stream.states["asr_pocketsphinx"].streamed

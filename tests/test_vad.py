@@ -268,8 +268,8 @@ def test_listen_wav_readable_and_json(sentence, small_config):
     events = [json.loads(line) for line in proc.stdout.decode().splitlines()]
     assert [e["kind"] for e in events] == ["speech_start", "speech_end", "out_of_scope"]
     end = events[1]["data"]
-    assert "audio" not in end and end["audio_seconds"] == pytest.approx(end["end"] - end["audio_start"] + 0.15,
-                                                                         abs=0.031)
+    assert "audio" not in end and end["audio_seconds"] == pytest.approx(
+        end["end"] - end["audio_start"] + VadSettings().post_roll_ms / 1000, abs=0.031)
 
 
 @needs_espeak

@@ -63,10 +63,11 @@ class AsrSettings:
     #: words that some skill template takes as a whole request and from which no template can go on ("... with
     #: whole milk and some brown sugar") end the turn at the first pause, whatever the LM says
     end_when_finished: bool = True
-    #: the words of an utterance decoded live: "live" (the live decode, finished at the endpoint) or "whole" (the
-    #: live decode only serves the endpointer; at the endpoint the utterance is decoded again whole, normalised
-    #: with its own cepstral mean: more time after the endpoint)
-    final_pass: str = "live"
+    #: the words of an utterance decoded live: "whole" (the live decode, first pass only, serves the endpointer;
+    #: at the endpoint the utterance is decoded again whole with both passes, normalised with the live audio's own
+    #: cepstral mean; more accurate on real and synthetic speech, decisions.md 36) or "live" (the live decode,
+    #: finished at the endpoint: a little less time after it)
+    final_pass: str = "whole"
     #: extra sentences for the skill LM (e.g. your wake phrase or chit-chat you want transcribed well)
     extra_sentences: tuple[str, ...] = ()
     #: where compiled LMs are cached (relative to the config file); empty = $HARK_CACHE/asr

@@ -92,21 +92,27 @@ class Transcriber:
         except (ValueError, RuntimeError, TypeError, KeyError) as exc:
             raise ValueError(f"pocketsphinx refused the decoder settings {self._options}: {exc}") from None
 
-    def new_decoder(self, generic: bool = False) -> Any:
-        """A fresh decoder with the skill LM (or the generic LM: None when there is no fallback)."""
+    def new_decoder(self, generic: bool = False, first_pass_only: bool = False) -> Any:
+        """A fresh decoder with the skill LM (or the generic LM: None when there is no fallback).
+
+        ``first_pass_only``: the skill LM (even when the final pass searches the grammar) without the second pass
+        and the lattice's best path, for a live decode that only serves the endpointer (``final_pass: whole``):
+        its partial words are what the turn judges read (a grammar's partial path through an unfinished command is
+        the everyday-word loop's), and ending its utterance costs nothing."""
         from pocketsphinx import Decoder
 
         lm = self._generic_lm if generic else self._lm
         if lm is None:
             return None
+        options = {**self._options, "fwdflat": False, "bestpath": False} if first_pass_only else self._options
         try:
-            if self.grammar is not None and not generic:
+            if self.grammar is not None and not generic and not first_pass_only:
                 from .grammar import grammar_decoder
 
                 # the best path straight from the search: a lattice over a grammar costs seconds per utterance and
                 # its best path need not end the grammar (measured on the dev recordings, decisions.md 33)
-                return grammar_decoder(self._hmm, self._dict, self.grammar, **{**self._options, "bestpath": False})
-            return Decoder(hmm=str(self._hmm), lm=str(lm), dict=str(self._dict), loglevel="FATAL", **self._options)
+                return grammar_decoder(self._hmm, self._dict, self.grammar, **{**options, "bestpath": False})
+            return Decoder(hmm=str(self._hmm), lm=str(lm), dict=str(self._dict), loglevel="FATAL", **options)
         except (ValueError, RuntimeError, TypeError, KeyError) as exc:
             raise ValueError(f"pocketsphinx could not load {lm} with {self._dict} "
                              f"(options {self._options}): {exc}") from None
