@@ -72,6 +72,16 @@ class SlotSpec:
         hit = self._list_index.get(norm)  # type: ignore[attr-defined]
         return (hit,) if hit else ()
 
+    def completion(self, text: str) -> SlotMatch | None:
+        """The one list value whose spoken forms are the only ones to begin with ``text``'s words and go on ("soy"
+        -> "soy milk"), for an utterance whose last word the recogniser lost; None when no value or several do."""
+        words = normalize(text).split()
+        if self.type != "list" or not words:
+            return None
+        found = {m.value: m for form, m in self._list_index.items()  # type: ignore[attr-defined]
+                 if len(form.split()) > len(words) and form.split()[: len(words)] == words}
+        return next(iter(found.values())) if len(found) == 1 else None
+
 
 # ---------------------------------------------------------------------------------------------- skill files
 

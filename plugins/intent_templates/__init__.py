@@ -114,7 +114,8 @@ class TemplateIntentPlugin:
 
         With ``catalog_wildcards`` a catalog slot also accepts words its catalog does not spell, unresolved
         (value None, confidence 0: nobody vouched they are a name) at ``catalog_wildcard_quality``. With
-        ``misheard_words`` up to ``max_misheard_words`` of the templates' own words may be misheard."""
+        ``misheard_words`` up to ``max_misheard_words`` of the templates' own words may be misheard, and a list
+        slot that ends the utterance may have lost its last word(s) when only one value goes on from those heard."""
         toks = tokenize(text)
         words = [t.text for t in toks]
         if not words:
@@ -137,6 +138,11 @@ class TemplateIntentPlugin:
                     elif not found and catalog_wildcards and spec.type == "catalog":
                         q = max(0.3, s.catalog_wildcard_quality - s.text_slot_word_cost * (end - start - 1))
                         found = (SlotMatch(None, None, q),)
+                    elif not found and misheard_words and end == len(toks):
+                        # the last word of the utterance lost ("... with sugar and soy"): the one value that
+                        # goes on from the words heard, at the cost of a misheard word
+                        done = spec.completion(raw)
+                        found = (SlotMatch(done.value, done.entity_id, s.misheard_word_cost),) if done else ()
                     cache[key] = found
                 return cache[key]
 
