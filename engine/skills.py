@@ -67,6 +67,14 @@ class SlotSpec:
             for form in (v.value, *v.synonyms):
                 index.setdefault(normalize(form), SlotMatch(v.value, v.id, 1.0))
         object.__setattr__(self, "_list_index", index)
+        # the words that begin some form and go on, with the values they can go on to (for completion)
+        going_on: dict[tuple[str, ...], dict[Any, SlotMatch]] = {}
+        for form, hit in index.items():
+            words = form.split()
+            for k in range(1, len(words)):
+                going_on.setdefault(tuple(words[:k]), {})[hit.value] = hit
+        object.__setattr__(self, "_list_going_on",
+                           {k: next(iter(v.values())) for k, v in going_on.items() if len(v) == 1})
 
     def _list_lookup(self, norm: str) -> tuple[SlotMatch, ...]:
         hit = self._list_index.get(norm)  # type: ignore[attr-defined]
@@ -75,12 +83,9 @@ class SlotSpec:
     def completion(self, text: str) -> SlotMatch | None:
         """The one list value whose spoken forms are the only ones to begin with ``text``'s words and go on ("soy"
         -> "soy milk"), for an utterance whose last word the recogniser lost; None when no value or several do."""
-        words = normalize(text).split()
-        if self.type != "list" or not words:
+        if self.type != "list":
             return None
-        found = {m.value: m for form, m in self._list_index.items()  # type: ignore[attr-defined]
-                 if len(form.split()) > len(words) and form.split()[: len(words)] == words}
-        return next(iter(found.values())) if len(found) == 1 else None
+        return self._list_going_on.get(tuple(normalize(text).split()))  # type: ignore[attr-defined]
 
 
 # ---------------------------------------------------------------------------------------------- skill files
