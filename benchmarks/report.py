@@ -787,8 +787,9 @@ def spoken_orders_section(rep: Report) -> str:
     out += [f"Crowd-sourced recordings of coffee orders from the benchmark's closed grammar, the {d['split']} split "
             f"({d['files']} files; settings were chosen on the other {d['dev_percent']} %, split by a hash of the file "
             "id: see `benchmarks/spoken_commands.py`). The skill is `examples/skills/coffee`, written from the "
-            "benchmark's grammar. Everything goes through `Engine.open_stream`, with the shipped config: VAD, live "
-            "pocketsphinx with the skill LM, semantic endpointing and both intent tiers.", "",
+            "benchmark's grammar. Everything goes through `Engine.open_stream`, with the shipped config: VAD, "
+            "pocketsphinx with the skill LM (decoding live for the endpointer, then the whole utterance again at the "
+            "endpoint), semantic endpointing and both intent tiers.", "",
             "Modes:",
             "- *per file*: a new stream per recording, as `hark listen --wav` runs.",
             f"- *continuous*: {d['group']} recordings back to back in one stream, with their own silences between "
