@@ -107,3 +107,13 @@ def test_a_last_word_lost_is_completed_when_one_value_goes_on(coffee):
     assert params(r) == {"drink": "iced mocha", "roast": "light roast", "sugar": "brown sugar", "milk": "soy milk"}
     assert coffee.parse(heard(("may i have a double shot coffee with a bit of", 1.0))).action is None
     assert coffee.parse("can i have a light roast iced mocha with brown sugar and soy").action is None
+
+
+def test_weak_weight_sets_how_much_a_forgiven_reading_counts(coffee, make_engine):
+    """Half the n-best ends in a slot word cut short, half in a word no template takes: the completed reading
+    wins only when weak readings count for more than unparseable ones."""
+    split = heard(("give me a dark roast double shot twenty ounce drip coffee with soy", 0.5),
+                  ("give me a dark roast double shot twenty ounce drip coffee with brew", 0.5))
+    assert coffee.parse(split).action is None  # default: a weak reading counts like an unparsed one
+    engine = make_engine(skills_path=COFFEE, **{"plugins.settings.intent_templates": {"weak_weight": 0.4}})
+    assert params(engine.parse(split))["milk"] == "soy milk"

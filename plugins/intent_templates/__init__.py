@@ -39,6 +39,8 @@ class TemplateSettings:
     max_slot_words: int = field(default=10, metadata=ranged(1, 50))
     #: weight of a hypothesis no template matches, relative to a perfect match (see ``fuse``)
     unmatched_weight: float = field(default=0.15, metadata=ranged(0, 1))
+    #: weight of a hypothesis matched only with catalog wildcards, misheard words or a completed last slot
+    weak_weight: float = field(default=0.15, metadata=ranged(0, 1))
     #: sharpness of the competition between readings of one hypothesis
     ambiguity_power: float = field(default=4.0, metadata=ranged(0, 32, low_open=True))
     #: when no template matches a hypothesis, match it again with catalog slots accepting any words at this
@@ -105,7 +107,8 @@ class TemplateIntentPlugin:
                 found = self.parse_hypothesis(h.text, templates, skills, context, idx, misheard_words=True)
             per_hyp.append(found)
             weak.append((wildcard or misheard) and bool(found))
-        return fuse(nbest, per_hyp, self.settings.unmatched_weight, self.settings.ambiguity_power, weak)
+        return fuse(nbest, per_hyp, self.settings.unmatched_weight, self.settings.ambiguity_power, weak,
+                    self.settings.weak_weight)
 
     def parse_hypothesis(self, text: str, templates: TemplateIndex, skills: SkillSet, context: Context,
                          index: int, catalog_wildcards: bool = False,
@@ -177,7 +180,7 @@ class TemplateIntentPlugin:
 
 
 def fuse(nbest: NBest, per_hypothesis: list[list[Interpretation]], unmatched_weight: float,
-         ambiguity_power: float, weak: Sequence[bool] = ()) -> list[Interpretation]:
+         ambiguity_power: float, weak: Sequence[bool] = (), weak_weight: float | None = None) -> list[Interpretation]:
     """Combine per-hypothesis parses into one confidence per reading.
 
     Readings of one hypothesis compete: reading r of hypothesis i gets share s_ir = q_ir^k / sum_r' q_ir'^k of
@@ -189,7 +192,8 @@ def fuse(nbest: NBest, per_hypothesis: list[list[Interpretation]], unmatched_wei
 
     which is 1 for a perfect unambiguous match of typed text, and lets a parseable second hypothesis win over an
     unparseable first one. The returned reading carries the slots of the hypothesis that supports it most.
-    A hypothesis matched only with catalog wildcards (``weak``) counts with ``unmatched_weight`` too.
+    A hypothesis matched only with catalog wildcards, misheard words or a completed slot (``weak``) counts with
+    ``weak_weight`` (default: ``unmatched_weight``).
 
     Then, as the trained tier does, the confidence is the **intent's**: readings of one intent that differ only in
     slot values ("a triple shot mocha" / "a double shot mocha") pool their mass: the best-supported reading gets
@@ -207,7 +211,7 @@ def fuse(nbest: NBest, per_hypothesis: list[list[Interpretation]], unmatched_wei
             total += p * unmatched_weight
             continue
         if k < len(weak) and weak[k]:
-            p *= unmatched_weight
+            p *= unmatched_weight if weak_weight is None else weak_weight
         total += p
         norm = sum(i.confidence ** ambiguity_power for i in found)
         for interp in found:
