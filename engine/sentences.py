@@ -12,9 +12,10 @@ from __future__ import annotations
 import random
 from collections import defaultdict
 from dataclasses import dataclass
-from typing import Any, Iterator
+from typing import Any
 
-from .skills import Alt, Opt, Seq, SkillSet, SlotRef, SlotSpec, Word
+from .skills import Alt, Opt, SkillSet, SlotRef, SlotSpec, Word
+from .templates import slot_refs
 from .text import tokenize
 
 __all__ = ["Sample", "SlotFiller", "sample_sentences", "spoken_number", "ordinal_words", "TYPE_GENERATORS"]
@@ -149,7 +150,7 @@ class SlotFiller:
         self.examples: dict[tuple[str, str], list[str]] = defaultdict(list)
         for intent in skills.intents():
             for tree in intent.templates:
-                for ref in _slot_refs(tree):
+                for ref in slot_refs(tree):
                     if ref.example:
                         self.examples[(intent.skill, ref.name)].append(ref.example)
 
@@ -171,19 +172,6 @@ class SlotFiller:
         if pool:
             return rng.choice(pool)
         return example or spec.name.replace("_", " ")
-
-
-def _slot_refs(node: Any) -> Iterator[SlotRef]:
-    if isinstance(node, SlotRef):
-        yield node
-    elif isinstance(node, Seq):
-        for item in node.items:
-            yield from _slot_refs(item)
-    elif isinstance(node, Alt):
-        for o in node.options:
-            yield from _slot_refs(o)
-    elif isinstance(node, Opt):
-        yield from _slot_refs(node.item)
 
 
 def _walk(node: Any, rng: random.Random) -> list[Any]:
