@@ -178,8 +178,9 @@ def score(item: dict, log: list, offset: float) -> dict:
     actions = [e.data for _t, _c, e in log if e.kind == "action"]
     heard = [e.data.get("nbest", [{}])[0].get("text", "") if e.data.get("nbest") else "" for _t, _c, e in log
              if e.kind == "utterance"]
-    # no copy of the labels: they stay in HARK_DATA's labels.tsv, found by file name
-    row = {"file": Path(item["file"]).name, "condition": item["condition"], "heard": heard,
+    # nothing copied from the data set: the labels stay in HARK_DATA's labels.tsv, and the recording is named by
+    # the first 8 hex digits of its uuid (unique among the 344; grep labels.tsv for it)
+    row = {"recording": Path(item["file"]).stem[:8], "condition": item["condition"], "heard": heard,
            **judge(item["slots"], actions)}
     first = next(((t, c) for t, c, e in log if e.kind == "action"), None)
     row["latency_s"] = (first[0] + first[1] - offset - item["end_s"]) if first else None
