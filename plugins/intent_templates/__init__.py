@@ -40,7 +40,7 @@ class TemplateSettings:
     #: weight of a hypothesis no template matches, relative to a perfect match (see ``fuse``)
     unmatched_weight: float = field(default=0.15, metadata=ranged(0, 1))
     #: weight of a hypothesis matched only with catalog wildcards, misheard words or a completed last slot
-    weak_weight: float = field(default=0.15, metadata=ranged(0, 1))
+    weak_weight: float = field(default=0.4, metadata=ranged(0, 1))
     #: sharpness of the competition between readings of one hypothesis
     ambiguity_power: float = field(default=4.0, metadata=ranged(0, 32, low_open=True))
     #: when no template matches a hypothesis, match it again with catalog slots accepting any words at this
