@@ -65,6 +65,14 @@ bench-all: install  ## every benchmark docs/benchmarks.md reports, one by one, t
 	$(BIN)/python benchmarks/run_all.py
 	$(BIN)/python benchmarks/report.py
 
+.PHONY: bench-scene scene-model
+bench-scene: install  ## scene context: held-out tagging, scenes, alerts, CPU -> benchmarks/results/scene.json + .svg (needs HARK_DATA)
+	$(BIN)/python benchmarks/scene.py
+
+scene-model: install  ## rebuild plugins/scene_context/model (~15 min on 2 cores; needs HARK_DATA and .[train])
+	$(BIN)/python -m pip install --quiet -e '.[train]'
+	$(BIN)/python -m training.train_scene
+
 adapt-synthetic: install  ## rebuild plugins/asr_pocketsphinx/models/en-us-synthetic (MAP adaptation to espeak-ng voices, ~1 min)
 	$(BIN)/python -m training.adapt_asr --espeak en-us+m4,en-us+f1,en-gb+m3,en-gb+m2,en-us+m6,en-us+f3,en-gb+m4,en-gb+f1 \
 	    --per-voice 100 --out plugins/asr_pocketsphinx/models/en-us-synthetic

@@ -25,6 +25,7 @@ from .types import (
     Context,
     EntityCandidate,
     Event,
+    HeardSound,
     Hypothesis,
     Interpretation,
     NBest,
@@ -39,7 +40,7 @@ __version__ = "0.1.0"
 __all__ = [
     "Engine", "Result", "Config", "load_config", "hookimpl",
     "Skill", "SkillSet",
-    "AudioChunk", "Context", "EntityCandidate", "Event", "Hypothesis", "Interpretation", "NBest",
+    "AudioChunk", "Context", "EntityCandidate", "Event", "HeardSound", "Hypothesis", "Interpretation", "NBest",
     "PronunciationReport", "SceneState", "SkillAction", "Slot",
     "HarkError", "ConfigError", "SkillError", "PluginError", "ModelError", "InputError",
     "__version__",

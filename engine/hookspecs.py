@@ -85,7 +85,8 @@ def hark_audio_chunk(chunk: "AudioChunk", features: "Features | None", context: 
     context) update ``state`` and may return events. An endpointer returns ``speech_start`` ``{"start"}``,
     ``pause`` ``{"end", "pause_ms"}`` (a pause, reported again as it grows: the runtime asks ``hark_end_of_turn`` and answers with
     ``hark_turn_judged``) and ``speech_end`` with the utterance in ``Event.audio``, which the runtime transcribes
-    and parses. The runtime numbers utterances itself (``Event.utterance``). Broadcast.
+    and parses; ``alert`` ``{"label", "score"}`` (a safety sound), which the runtime turns into the actions of the
+    skills' ``on_alert`` intents. The runtime numbers utterances itself (``Event.utterance``). Broadcast.
     """
 
 
@@ -176,11 +177,13 @@ def hark_resolve(interpretation: "Interpretation", nbest: "NBest", skills: "Skil
 
 
 @hookspec(firstresult=True)
-def hark_scene(context: "Context") -> "SceneState | None":
-    """Called by the runtime when it builds the context for an utterance.
+def hark_scene(context: "Context", state: Any) -> "SceneState | None":
+    """Called by the runtime when it builds the context for an utterance, and again when a stream's utterance
+    ends (so the scene is as of the request, not of the silence before it).
 
     Return your current belief about the acoustic scene; it reaches every later hook as ``context.scene``.
-    firstresult.
+    ``state`` is what your ``hark_stream_start`` returned for the stream (``None`` outside a stream: typed text
+    through ``Engine.parse`` has no surroundings). firstresult.
     """
 
 

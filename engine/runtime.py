@@ -27,7 +27,7 @@ from .slots import SlotTypeRegistry
 from .speech_acts import FormLicences, summarise, veto_reason
 from .streams import Stream, run as run_stream
 from .types import (AudioChunk, Context, Event, Interpretation, NBest, PronunciationReport, SceneState,
-                    SkillAction)
+                    SkillAction, Slot)
 
 __all__ = ["Engine", "Result", "coerce_nbest", "read_jsonl"]
 
@@ -171,8 +171,9 @@ class Engine:
 
     # ------------------------------------------------------------------------------------------- utterances
 
-    def context(self, **kwargs: Any) -> Context:
-        """A Context for one utterance: clock in the configured time zone, locale, current scene."""
+    def context(self, *, states: Mapping[str, Any] | None = None, **kwargs: Any) -> Context:
+        """A Context for one utterance: clock in the configured time zone, locale, current scene (a stream's,
+        given its plugin ``states``)."""
         now = kwargs.pop("now", None)
         if now is None:
             now = dt.datetime.now(self._tz())
@@ -188,10 +189,13 @@ class Engine:
         kwargs.setdefault("locale", self.config.engine.locale)
         ctx = Context.create(now, **kwargs)
         if ctx.scene is None:
-            scene = self.call("hark_scene", firstresult=True, context=ctx)
-            if scene is not None:
-                ctx = dataclasses.replace(ctx, scene=scene)
+            ctx = self.with_scene(ctx, states)
         return ctx
+
+    def with_scene(self, context: Context, states: Mapping[str, Any] | None = None) -> Context:
+        """``context`` with the scene plugins' current belief (unchanged when no plugin has one)."""
+        scene = self.call("hark_scene", firstresult=True, states=states or {}, context=context)
+        return context if scene is None else dataclasses.replace(context, scene=scene)
 
     def _tz(self) -> dt.tzinfo | None:
         name = self.config.engine.timezone
@@ -310,6 +314,24 @@ class Engine:
                                                   else "OK, I won't."), utterance)
         return Result(nbest, (pending.interpretation,), action, context, tuple(events), None,
                       cancelled=action is None)
+
+    def act_on_alert(self, alert: Event, context: Context) -> list[Event]:
+        """The actions of the skills' ``on_alert`` intents for an ``alert`` event (``data.label``, ``data.score``):
+        a device handles a safety sound where it handles every other action. Sounds are never speech, so the
+        request gate and confirmation do not apply; an alert intent must not unlock anything."""
+        label = str(alert.data.get("label", ""))
+        events: list[Event] = []
+        for intent in self.skills.alert_intents():
+            if intent.on_alert and label not in intent.on_alert:
+                continue
+            spoken, score = label.replace("_", " "), float(alert.data.get("score", 1.0))
+            slot = Slot("sound", spoken, value=label, confidence=score, end=len(spoken))
+            reading = Interpretation(intent.skill, intent.name, score, (slot,), text=spoken, source="alert")
+            action = self.call("hark_act", firstresult=True, sink=events, interpretation=reading,
+                               skills=self.skills, context=context)
+            if action is not None:
+                self._event(events, "action", action.to_dict(), None)
+        return events
 
     def _event(self, sink: list[Event], kind: str, data: dict[str, Any], utterance: int | None) -> None:
         event = Event(kind, data, time=time.time(), utterance=utterance)

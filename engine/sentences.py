@@ -195,12 +195,14 @@ def sample_sentences(skills: SkillSet, per_intent: int = 300, seed: int = 0,
     """About ``per_intent`` distinct sentences per intent (fewer when the templates allow fewer), with BIO tags.
 
     Deterministic for a given seed and skill set: the trained intent model and the ASR language model are both
-    built from these sentences.
+    built from these sentences. Each intent draws from its own seeded stream, so adding or removing a skill
+    leaves every other intent's sentences as they were (and the language model's view of them).
     """
     rng = random.Random(seed)
     filler = SlotFiller(skills, rng)
     out: list[Sample] = []
     for intent in skills.intents():
+        rng.seed(f"{seed}/{intent.skill}.{intent.name}")
         skill = skills[intent.skill]
         seen: set[tuple[str, ...]] = set()
         tries = 0

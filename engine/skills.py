@@ -126,6 +126,9 @@ class Intent:
     confirm_prompts: tuple[str, ...] = ()
     #: a stricter confidence threshold than engine.min_confidence for this intent (None = the engine's)
     min_confidence: float | None = None
+    #: an intent the scene plugin's alerts trigger, never speech: the alert labels it takes (empty = every
+    #: alert), or None for an ordinary intent; the label fills its slot ``sound``
+    on_alert: tuple[str, ...] | None = None
 
     @property
     def qualified(self) -> str:
@@ -144,9 +147,12 @@ class Skill:
     #: forms besides commands in which this skill's requests come (``accepts: [question]`` for a skill that
     #: answers questions): the request gate never vetoes a reading of this skill for these forms
     accepts: frozenset[str] = frozenset()
+    #: intents that sound alerts trigger (``on_alert``), kept apart from ``intents``: nothing that hears speech
+    #: (matchers, language models, training data) ever sees them
+    alert_intents: tuple[Intent, ...] = ()
 
     def intent(self, name: str) -> Intent | None:
-        return next((i for i in self.intents if i.name == name), None)
+        return next((i for i in self.intents + self.alert_intents if i.name == name), None)
 
     @classmethod
     def from_yaml(cls, path: Path, slot_types: SlotTypeRegistry, text: str | None = None) -> "Skill":
@@ -164,7 +170,7 @@ def load_skill(folder: Path, slot_types: SlotTypeRegistry) -> Skill:
 _SKILL_KEYS = {"name", "description", "intents", "slots", "version", "accepts"}
 #: forms a skill may declare as requests; negated, reported and buried commands never are
 ACCEPTABLE_FORMS = ("question", "statement")
-_INTENT_KEYS = {"examples", "action", "response", "description", "tests", "confirm", "min_confidence"}
+_INTENT_KEYS = {"examples", "action", "response", "description", "tests", "confirm", "min_confidence", "on_alert"}
 _SLOT_FIELDS = ("value", "raw", "entity_id", "confidence")
 _SLOT_KEYS = {"type", "description", "values", "file", "column", "id", "aliases", "weight", "fuzzy_cutoff"}
 
@@ -224,8 +230,10 @@ class _SkillBuilder:
             if form not in ACCEPTABLE_FORMS:
                 raise self.fail(f"accepts[{i}]", f"expected one of {', '.join(ACCEPTABLE_FORMS)}, got {form!r} "
                                                  f"(negated, reported and buried commands are never requests)")
-        return Skill(name=name, description=str(data.get("description") or ""), intents=intents, slots=slots,
-                     path=self.path, handler=handler if handler.is_file() else None, accepts=frozenset(accepts))
+        spoken = tuple(i for i in intents if i.on_alert is None)
+        return Skill(name=name, description=str(data.get("description") or ""), intents=spoken, slots=slots,
+                     path=self.path, handler=handler if handler.is_file() else None, accepts=frozenset(accepts),
+                     alert_intents=tuple(i for i in intents if i.on_alert is not None))
 
     def build_slots(self, data: Any, skill: str) -> dict[str, SlotSpec]:
         self.expect(data, dict, "slots", "a mapping of slot names")
@@ -295,9 +303,13 @@ class _SkillBuilder:
             raise self.fail(key, f"intent name {iname!r} must be an identifier like SetTimer")
         self.expect(data, dict, key, "a mapping with examples and action")
         self.unknown_keys(data, _INTENT_KEYS, key)
-        examples = self.expect(data.get("examples"), list, f"{key}.examples", "a list of example sentences")
-        if not examples:
-            raise self.fail(f"{key}.examples", "an intent needs at least one example")
+        on_alert = self.alert_labels(data, key, slots)
+        if on_alert is not None:
+            examples = []
+        else:
+            examples = self.expect(data.get("examples"), list, f"{key}.examples", "a list of example sentences")
+            if not examples:
+                raise self.fail(f"{key}.examples", "an intent needs at least one example")
         templates = []
         for i, ex in enumerate(examples):
             k = f"{key}.examples[{i}]"
@@ -346,7 +358,24 @@ class _SkillBuilder:
             threshold = float(threshold)
         return Intent(iname, skill, tuple(examples), tuple(templates), action, tuple(responses),
                       str(data.get("description") or ""), tests, confirm=bool(confirm), min_confidence=threshold,
-                      confirm_prompts=tuple(prompts))
+                      confirm_prompts=tuple(prompts), on_alert=on_alert)
+
+    def alert_labels(self, data: dict, key: str, slots: Mapping[str, SlotSpec]) -> tuple[str, ...] | None:
+        """``on_alert``: true (every alert) or a list of labels; None when absent or false."""
+        value = data.get("on_alert", False)
+        if value is False:
+            return None
+        if value is not True:
+            self.expect(value, list, f"{key}.on_alert", "true or a list of alert labels (glass_breaking, ...)")
+            for i, label in enumerate(value):
+                self.expect(label, str, f"{key}.on_alert[{i}]", "an alert label like glass_breaking")
+        if data.get("examples"):
+            raise self.fail(f"{key}.examples", "an on_alert intent is triggered by sound alerts, never by "
+                                               "speech: remove its examples (or make a second intent for speech)")
+        if "sound" not in slots:
+            raise self.fail(f"{key}.on_alert", "an on_alert intent needs a slot named 'sound' (it receives the "
+                                               "alert's label)")
+        return () if value is True else tuple(value)
 
     def build_action(self, data: Any, key: str, skill: str, intent: str,
                      slots: Mapping[str, SlotSpec]) -> ActionSpec:
@@ -420,6 +449,11 @@ class SkillSet:
     def intents(self) -> Iterator[Intent]:
         for s in self.skills:
             yield from s.intents
+
+    def alert_intents(self) -> Iterator[Intent]:
+        """The intents sound alerts trigger (``on_alert``), which ``intents()`` leaves out."""
+        for s in self.skills:
+            yield from s.alert_intents
 
     def intent(self, skill: str, name: str) -> Intent | None:
         s = self._by_name.get(skill)

@@ -82,7 +82,7 @@ class Stream:
 
     def context(self, **overrides: Any) -> Context:
         """A fresh Context for an utterance of this stream (now, its device_id, ...)."""
-        return self.engine.context(**{**self.context_defaults, **overrides})
+        return self.engine.context(states=self.states, **{**self.context_defaults, **overrides})
 
     def feed(self, audio: Any) -> list[Event]:
         """Run the next audio of the stream; returns the events it caused (speech_start, speech_end, utterance,
@@ -206,10 +206,18 @@ class Stream:
                 self.engine.call("hark_speech_start", sink=out, states=self.states,
                                  start=float(event.data.get("start", 0.0)), context=context)
             elif event.kind == "speech_end" and event.audio is not None:
+                if "scene" not in self.context_defaults:  # the surroundings as the request ends
+                    context = self.engine.with_scene(context, self.states)
                 out += self._utterance(event.audio, context)
+            elif event.kind == "alert":
+                out += self._alert(event, context)
                 self.utterances += 1
                 self._context = None
         return out
+
+    def _alert(self, event: Event, context: Context) -> list[Event]:
+        """A safety sound: the skills' ``on_alert`` intents act on it, with the scene as of now."""
+        return self.engine.act_on_alert(event, self.engine.with_scene(context, self.states))
 
     def _pause(self, plugin: str, event: Event, context: Context, rounds: int) -> list[Event]:
         """An endpointer paused: ask the judges whether the turn is over, and hand their answer back to it."""

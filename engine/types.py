@@ -24,6 +24,7 @@ __all__ = [
     "Slot",
     "Interpretation",
     "SceneState",
+    "HeardSound",
     "PhoneAssessment",
     "WordAssessment",
     "PronunciationReport",
@@ -297,14 +298,30 @@ def _freeze(value: Any) -> Any:
 
 
 @dataclass(frozen=True)
+class HeardSound(_JSONType):
+    """One sound the scene-context plugin heard: an event label and when (stream seconds)."""
+
+    label: str
+    #: the highest probability it reached
+    score: float
+    start: float
+    end: float
+
+
+@dataclass(frozen=True)
 class SceneState(_JSONType):
     """What the scene-context plugin believes about the acoustic surroundings."""
 
     scene: str = "unknown"
     confidence: float = 0.0
-    #: (label, probability) of audio events heard recently, most likely first
+    #: (label, probability) of audio events heard in the last second, most likely first
     events: tuple[tuple[str, float], ...] = ()
+    #: stream time of this belief (s)
     timestamp: float = 0.0
+    #: sounds heard recently (the plugin's memory), oldest first: what "what was that noise?" answers from
+    heard: tuple[HeardSound, ...] = ()
+    #: a room where the assistant should speak softly (a bedroom): actions get ``params.volume = "soft"``
+    quiet: bool = False
 
 
 @dataclass(frozen=True)

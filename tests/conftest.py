@@ -97,8 +97,9 @@ def make_engine(tmp_path):
     def make(plugins=(), skills_path=None, **overrides):
         overrides.setdefault("skills.paths", [str(skills_path or tmp_path / "skills")])
         # the shipped intent model knows the bundled skills' labels, and the ASR plugin would compile a language
-        # model per engine: engine-mechanics tests use templates only (tests/test_asr.py runs the ASR plugin)
-        overrides.setdefault("plugins.disabled", ["intent", "asr_pocketsphinx"])
+        # model per engine: engine-mechanics tests use templates only (tests/test_asr.py runs the ASR plugin);
+        # the scene plugin adds its own skill and events (tests/test_scene.py runs it)
+        overrides.setdefault("plugins.disabled", ["intent", "asr_pocketsphinx", "scene_context"])
         engine = Engine(load_config(None, env={}, **overrides), plugins=plugins)
         engines.append(engine)
         return engine

@@ -338,7 +338,7 @@ def test_stream_out_of_scope_and_bad_items(config):
 
 def test_skills_json(config):
     rows = parse_json(hark("--config", str(config), "skills", "--json"))
-    assert [r["name"] for r in rows] == ["home", "media"]
+    assert [r["name"] for r in rows] == ["home", "media", "sounds"]  # sounds: the scene_context plugin's skill
     home = rows[0]
     assert [i["name"] for i in home["intents"]] == ["LightsOff", "LightsOn"]
     assert home["intents"][0]["action"] == "home.lights_off"

@@ -11,7 +11,7 @@ import pytest
 import hark.types as T
 from hark.errors import InputError
 from hark.types import (AudioChunk, Context, EntityCandidate, Event, Hypothesis, Interpretation, NBest,
-                        PhoneAssessment, PronunciationReport, SceneState, SkillAction, Slot, WordAssessment)
+                        HeardSound, PhoneAssessment, PronunciationReport, SceneState, SkillAction, Slot, WordAssessment)
 
 # ------------------------------------------------------------------------------------------------ samples
 
@@ -19,7 +19,9 @@ _CANDIDATE = EntityCandidate(value="The Matrix Reloaded", entity_id="m2", score=
 _SLOT = Slot(name="title", raw="the matrix", value="The Matrix", entity_id="m1", confidence=0.93, start=5, end=15,
              type="catalog", alternatives=(_CANDIDATE, EntityCandidate({"title": "Matrix", "year": 1999}, None, 0.5)))
 _DURATION = Slot("duration", "ten minutes", 600, None, 1.0, 16, 27, "duration")
-_SCENE = SceneState(scene="kitchen", confidence=0.8, events=(("speech", 0.7), ("dishes", 0.25)), timestamp=12.5)
+_HEARD = HeardSound(label="pouring_water", score=0.81, start=9.5, end=11.0)
+_SCENE = SceneState(scene="kitchen", confidence=0.8, events=(("pouring_water", 0.7), ("footsteps", 0.25)),
+                    timestamp=12.5, heard=(_HEARD,), quiet=True)
 _ACTION = SkillAction(skill="timer", intent="SetTimer", name="timer.start",
                       params={"duration": 600, "label": None, "nested": {"steps": [1, 2.5, "x"], "ok": True}},
                       response="Timer set for ten minutes.", confidence=0.87, slots=(_DURATION, _SLOT),
@@ -40,6 +42,7 @@ SAMPLES = {
     "Interpretation": Interpretation(skill="media", intent="Play", confidence=0.66, slots=(_SLOT,),
                                      text="play the matrix", hypothesis_index=2, source="intent_templates"),
     "SceneState": _SCENE,
+    "HeardSound": _HEARD,
     "PhoneAssessment": _PHONES[0],
     "WordAssessment": _WORD,
     "PronunciationReport": PronunciationReport(expected="three trees", score=0.5,
@@ -121,7 +124,8 @@ def test_json_round_trip_minimal(obj):
 def test_round_trip_keeps_nested_types():
     ctx = _round_trip(SAMPLES["Context"])
     assert isinstance(ctx.scene, SceneState)
-    assert ctx.scene.events == (("speech", 0.7), ("dishes", 0.25))
+    assert ctx.scene.events == (("pouring_water", 0.7), ("footsteps", 0.25))
+    assert ctx.scene.heard == (_HEARD,) and isinstance(ctx.scene.heard[0], HeardSound)
     assert isinstance(ctx.scene.events, tuple) and isinstance(ctx.scene.events[0], tuple)
     assert isinstance(ctx.previous_action, SkillAction)
     assert isinstance(ctx.previous_action.slots[1].alternatives[0], EntityCandidate)

@@ -234,7 +234,7 @@ def test_webrtc_detector_when_installed(sentence, engine_with):
 def _vad_only_env() -> dict[str, str]:
     """The command's environment: no ASR plugin, so these tests see the endpointer alone (test_asr.py has both)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("HARK_") or k == "HARK_CACHE"}
-    env["HARK_PLUGINS"] = "-asr_pocketsphinx"
+    env["HARK_PLUGINS"] = "-asr_pocketsphinx,-scene_context"  # the speech path alone (test_scene: the scenes)
     return env
 
 

@@ -95,7 +95,8 @@ def listen(ctx: click.Context, wav: str | None, raw: bool, rate: int, device: st
 
     \b
     Events: speech started/ended (the vad plugin), what was heard (the n-best list of an ASR plugin), the
-    interpretation, the action, out_of_scope, errors. Without an ASR plugin, utterances are still endpointed
+    interpretation, the action, out_of_scope, errors; the scene and its sounds when they change, and safety
+    alerts (the scene_context plugin; `hark scene FILE` shows only those). Without an ASR plugin, utterances are still endpointed
     and each one ends in "out_of_scope ... no ASR plugin transcribed the audio".
     Ctrl-C stops listening and prints a summary (utterances, input overflows) on stderr.
 
@@ -146,6 +147,7 @@ def listen(ctx: click.Context, wav: str | None, raw: bool, rate: int, device: st
             click.echo(f"hark: listening on {source.description}, {mode} (Ctrl-C to stop)", err=True)
         gate = _PushToTalk() if ptt else None
         utterances, clock, interrupted = 0, 0.0, False
+        scene_shown: dict[str, Any] = {}  # the last scene line, so a line appears only when the room changes
 
         def show(events: list[Any]) -> None:
             nonlocal utterances, clock
@@ -158,7 +160,8 @@ def listen(ctx: click.Context, wav: str | None, raw: bool, rate: int, device: st
                 if as_json:
                     click.echo(_dump(_event_json(event), False))
                 else:
-                    line = _event_line(event, clock)
+                    line = _scene_line(event, scene_shown) if event.kind in ("scene", "alert") else \
+                        _event_line(event, clock)
                     if line:
                         click.echo(line)
             sys.stdout.flush()
@@ -294,10 +297,84 @@ def _demo_audio(engine: Any, folder: Path) -> None:
         return
     for wav in wavs:
         click.secho(f"\n== audio: {wav.relative_to(project_root())}  (hark listen --wav {wav.name})", bold=True)
-        clock = 0.0
+        clock, scene_shown = 0.0, {}
         for event in engine.stream(WavFile(wav)):
             if event.kind in ("speech_start", "speech_end"):
                 clock = float(event.data.get("start" if event.kind == "speech_start" else "end", clock))
-            line = _event_line(event, clock)
+            line = _scene_line(event, scene_shown) if event.kind in ("scene", "alert") else _event_line(event, clock)
             if line:
                 click.echo("  " + line)
+
+
+#: plugins `hark scene` leaves out: it listens to sounds, not to requests
+_NOT_FOR_SCENES = ("asr_pocketsphinx", "intent", "entity_resolver")
+
+
+def _scene_line(event: Any, last: dict[str, Any]) -> str | None:
+    """A readable line for `hark scene`: an alert always, a scene update when the room or its sounds change."""
+    d = event.data
+    if event.kind == "alert":
+        return f"[{d.get('time', 0):7.2f}s] " + click.style(f"ALERT {d.get('label')}", fg="red", bold=True) + \
+            f" (score {d.get('score', 0):.2f}, in the {d.get('scene')})"
+    sounds = ", ".join(f"{label} {p:.2f}" for label, p in d.get("events") or [])
+    key = {"scene": d.get("scene"), "sounds": [label for label, _ in d.get("events") or []]}
+    if key == last:
+        return None
+    last.clear()
+    last.update(key)
+    return f"[{d.get('timestamp', 0):7.2f}s] scene: {d.get('scene')} ({d.get('confidence', 0):.2f})" + \
+        (f"  sounds: {sounds}" if sounds else "")
+
+
+@cli.command()
+@click.argument("wav", type=click.Path(dir_okay=False), metavar="FILE")
+@click.option("--json", "as_json", is_flag=True,
+              help="One JSON event per line: every scene update (about once a second) and every alert.")
+@click.pass_context
+@_user_errors
+def scene(ctx: click.Context, wav: str, as_json: bool) -> None:
+    """Hear what goes on in a WAV file (any rate or channels): the room, its sounds, safety alerts.
+
+    \b
+    The scene_context plugin hears each second of audio: which of 50 sounds (ESC-50's classes) are there, which
+    of 8 household scenes it sounds like (kitchen, living_room, bathroom, bedroom, office, street, garden,
+    party), and alerts for glass breaking, a siren, a dog, a crying baby, a knock at the door or an alarm clock.
+    Without --json a line is printed when the scene or its sounds change, and for every alert.
+    No speech recognition runs (`hark listen --wav FILE` hears requests and scenes together).
+
+    \b
+    Examples:
+      hark scene kitchen.wav
+      hark scene --json party.wav | jq -c 'select(.kind == "alert") | .data'
+    """
+    import dataclasses
+
+    from ..audio import WavFile
+
+    config = _config(ctx)
+    if "scene_context" in config.plugins.disabled or (config.plugins.enabled is not None
+                                                      and "scene_context" not in config.plugins.enabled):
+        raise click.ClickException("the scene_context plugin is disabled in your config (see `hark plugins`)")
+    settings = dict(config.plugins.settings)
+    settings["scene_context"] = {**settings.get("scene_context", {}), "scene_events": "every"}  # a timeline
+    plugins = dataclasses.replace(config.plugins, disabled=tuple(config.plugins.disabled) + _NOT_FOR_SCENES,
+                                  settings=settings)
+    source = WavFile(wav, limits=config.limits)  # a bad file fails here, before the engine starts
+    with _engine(ctx, dataclasses.replace(config, plugins=plugins)) as engine:
+        tracker_plugin = engine.pm.get_plugin("scene_context")
+        if tracker_plugin is None or getattr(tracker_plugin, "model", None) is None:
+            raise click.ClickException(f"the scene_context plugin has no model: "
+                                       f"{getattr(tracker_plugin, 'status', 'not loaded')}")
+        last: dict[str, Any] = {}
+        shown = 0
+        for event in engine.stream(source):
+            if event.kind == "error":
+                click.echo(f"hark: {event.data.get('plugin', '')} failed: {event.data.get('message')}", err=True)
+            if event.kind not in ("scene", "alert"):
+                continue
+            shown += 1
+            line = _dump(_event_json(event), False) if as_json else _scene_line(event, last)
+            if line:
+                click.echo(line)
+    if not shown:
+        click.echo(f"hark: {wav}: {source.duration:.2f} s of audio, too short for a scene (1 s at least)", err=True)

@@ -30,7 +30,7 @@ from .lm import NgramModel
 
 __all__ = ["CompiledLM", "compile_skills", "speakable", "Lexicon", "skills_fingerprint"]
 
-FORMAT = "hark-pocketsphinx-lm/1"
+FORMAT = "hark-pocketsphinx-lm/2"  # 2: sentences drawn per intent (hark.sentences)
 
 _SYMBOLS = {"%": ["percent"], "&": ["and"], "+": ["plus"], "°": ["degrees"]}
 
@@ -158,7 +158,7 @@ class CompiledLM:
 
 def skills_fingerprint(skills: SkillSet, extra: dict) -> str:
     """A hash of every skill file (and catalog) plus the compile settings: the cache key of a compiled LM."""
-    h = hashlib.sha256(json.dumps(extra, sort_keys=True).encode())
+    h = hashlib.sha256(json.dumps({**extra, "format": FORMAT}, sort_keys=True).encode())
     for skill in sorted(skills, key=lambda s: s.name):
         h.update(skill.name.encode())
         for path in sorted(_skill_files(skill)):

@@ -40,8 +40,9 @@ class AsrSettings:
     generic_weight: float = field(default=0.3, metadata=ranged(0, 1, low_open=True))
     #: level of the noise floor added before decoding (dBFS; "none" turns it off)
     noise_floor_dbfs: float | None = -50.0
-    #: sentences sampled per intent for the skill LM (every catalog entry is added once on top)
-    sentences_per_intent: int = 400
+    #: sentences sampled per intent for the skill LM (every catalog entry is added once on top); 2000 rather than
+    #: 400 so the n-gram counts of list values and carrier phrases depend less on the draw (decision 37)
+    sentences_per_intent: int = 2000
     #: n-gram order of the skill LM
     order: int = 3
     #: decode while the user speaks (from the VAD's speech_start), so little is left when the utterance ends

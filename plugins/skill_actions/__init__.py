@@ -37,6 +37,8 @@ def build_action(interpretation: Interpretation, skills: SkillSet,
             params[name] = _slot_field(slot, field or None) if slot else None
         else:
             params[name] = value
+    if context is not None and context.scene is not None and context.scene.quiet:
+        params.setdefault("volume", "soft")  # a sleeping room: the device should answer quietly
     return SkillAction(
         skill=interpretation.skill,
         intent=interpretation.intent,
