@@ -307,7 +307,7 @@ def _demo_audio(engine: Any, folder: Path) -> None:
 
 
 #: plugins `hark scene` leaves out: it listens to sounds, not to requests
-_NOT_FOR_SCENES = ("asr_pocketsphinx", "intent", "entity_resolver")
+_NOT_FOR_SCENES = ("vad", "asr_pocketsphinx", "intent", "entity_resolver")
 
 
 def _scene_line(event: Any, last: dict[str, Any]) -> str | None:
