@@ -209,10 +209,10 @@ class Stream:
                 if "scene" not in self.context_defaults:  # the surroundings as the request ends
                     context = self.engine.with_scene(context, self.states)
                 out += self._utterance(event.audio, context)
-            elif event.kind == "alert":
-                out += self._alert(event, context)
                 self.utterances += 1
                 self._context = None
+            elif event.kind == "alert":
+                out += self._alert(event, context)
         return out
 
     def _alert(self, event: Event, context: Context) -> list[Event]:

@@ -292,3 +292,25 @@ def test_audio_after_a_flush_is_endpointed_as_in_a_fresh_stream(write_skill, mak
     offset = len(x) / 16000
     assert alone and first == alone
     assert [(round(s - offset, 3), round(e - offset, 3), r) for s, e, r in second] == alone
+
+
+@needs_espeak
+def test_each_utterance_of_a_stream_gets_its_number_and_a_fresh_context(make_engine, tmp_path):
+    """Two sentences in one stream: speech_end events numbered 0 and 1, each utterance its own Context."""
+    seen = []
+
+    class Clock:
+        name = "clock"
+
+        @hookimpl
+        def hark_transcribe(self, audio, context):
+            seen.append(context)
+            return None
+
+    engine = make_engine(plugins=[Clock()], **{"skills.paths": []})
+    x = espeak("turn on the lights", tmp_path / "a.wav")
+    pcm = np.concatenate([silence(0.5), x, silence(1.5), x, silence(1.5)])
+    with engine.open_stream() as stream:
+        events = [e for i in range(0, len(pcm), 4800) for e in stream.feed(pcm[i:i + 4800])]
+    assert [e.utterance for e in events if e.kind == "speech_end"] == [0, 1]
+    assert len(seen) == 2 and seen[0] is not seen[1]
