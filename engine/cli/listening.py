@@ -355,8 +355,14 @@ def scene(ctx: click.Context, wav: str, as_json: bool) -> None:
     if "scene_context" in config.plugins.disabled or (config.plugins.enabled is not None
                                                       and "scene_context" not in config.plugins.enabled):
         raise click.ClickException("the scene_context plugin is disabled in your config (see `hark plugins`)")
+    from hark.plugins.scene_context import DEFAULT_ALERTS
+
     settings = dict(config.plugins.settings)
-    settings["scene_context"] = {**settings.get("scene_context", {}), "scene_events": "every"}  # a timeline
+    own = dict(settings.get("scene_context") or {})
+    own.setdefault("alerts", list(DEFAULT_ALERTS))  # a report, not a device: show the alerts nothing acts on
+    if not own["alerts"]:
+        own["alerts"] = list(DEFAULT_ALERTS)
+    settings["scene_context"] = {**own, "scene_events": "every"}  # a timeline
     plugins = dataclasses.replace(config.plugins, disabled=tuple(config.plugins.disabled) + _NOT_FOR_SCENES,
                                   settings=settings)
     source = WavFile(wav, limits=config.limits)  # a bad file fails here, before the engine starts

@@ -8,9 +8,10 @@ probabilities. Per stream (``SceneTracker``) the plugin
 - keeps a smoothed scene belief and the sounds heard recently, handed to every later hook as ``context.scene``
   (``hark_scene``), updated every ``update_s`` (1 s) and emitted as a ``scene`` event when the scene changes
   (``scene_events: every``: at every update, as ``hark scene`` prints it);
-- raises ``alert`` events ``{"label", "score", "time", "threshold", "scene"}`` for safety sounds (``alerts``:
-  glass_breaking, siren, dog, crying_baby, door_wood_knock, clock_alarm), once per sound (hysteresis and a
-  cooldown); the runtime turns each into the ``sounds.alert`` action of the skill this plugin ships;
+- raises ``alert`` events ``{"label", "score", "time", "threshold", "scene"}`` for the safety sounds named in
+  ``alerts`` (``DEFAULT_ALERTS``: glass_breaking, siren, dog, crying_baby, door_wood_knock, clock_alarm; off by
+  default until the model's false-alert rate is low enough), once per sound (hysteresis and a cooldown); the
+  runtime turns each into the ``sounds.alert`` action of the skill this plugin ships;
 - answers that skill's "what was that noise?" from its memory; in a quiet room (``quiet_scenes``: bedroom) the
   scene says ``quiet`` and every action gets ``params.volume = "soft"`` (built-in ``skill_actions``).
 """

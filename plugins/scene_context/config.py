@@ -28,8 +28,10 @@ class SceneSettings:
     event_threshold: float = field(default=0.4, metadata=ranged(0, 1, low_open=True, high_open=True))
     #: how long heard sounds are remembered ("what was that noise?")
     memory_s: float = field(default=120.0, metadata=ranged(0.0, 3600.0))
-    #: labels that raise an ``alert`` event (ESC-50 class names)
-    alerts: tuple[str, ...] = DEFAULT_ALERTS
+    #: labels that raise an ``alert`` event (ESC-50 class names). None by default: the shipped model raises 26
+    #: false alerts an hour of background (benchmarks/scene.py; target <= 1), and in a home a false alarm acts;
+    #: ``DEFAULT_ALERTS`` is the list to turn on (``hark scene`` uses it unless this is set)
+    alerts: tuple[str, ...] = ()
     #: per-label probability that raises an alert; labels not named use the model's calibrated threshold
     alert_thresholds: Mapping[str, float] = field(default_factory=dict)
     #: an alert re-arms only after its probability fell under this fraction of its threshold
