@@ -42,6 +42,7 @@ from hark import Engine, load_config  # noqa: E402
 from hark.plugins.scene_context import DEFAULT_ALERTS  # noqa: E402
 from hark.plugins.scene_context.model import DEFAULT_MODEL_DIR  # noqa: E402
 from training import scene_data as sd  # noqa: E402
+from training.train_scene import average_precision  # noqa: E402 (numpy only; torch stays unimported)
 
 SR = 16000
 CHUNK = 4800
@@ -96,17 +97,10 @@ def tagging(labels: tuple[str, ...]) -> dict:
                     scores[i, k] = max(scores[i, k], p)
     eng.close()
     truth = np.array([[c.category == label for label in labels] for c in clips])
-    aps = {label: _ap(truth[:, k], scores[:, k]) for k, label in enumerate(labels) if truth[:, k].any()}
+    aps = {label: average_precision(truth[:, k], scores[:, k]) for k, label in enumerate(labels) if truth[:, k].any()}
     top1 = float(np.mean(scores.argmax(1) == truth.argmax(1)))
     return {"clips": len(clips), "map": round(float(np.mean(list(aps.values()))), 4), "top1_accuracy": round(top1, 4),
             "per_class_ap": {k: round(v, 4) for k, v in sorted(aps.items(), key=lambda kv: -kv[1])}}
-
-
-def _ap(y: np.ndarray, score: np.ndarray) -> float:
-    order = np.argsort(-score, kind="stable")
-    y = y[order]
-    hits = np.cumsum(y)
-    return float(np.mean((hits / np.arange(1, len(y) + 1))[y]))
 
 
 def scenes(per_scene: int, names: tuple[str, ...]) -> dict:

@@ -15,7 +15,7 @@ Everything is split by source, never by clip, so no sound is on both sides of a 
 reached training, from the model's meta.json rather than from this file's promise.
 
 Labels are per 10 ms frame: an inserted clip is active where it is within 25 dB of its own loudest frame and
-not more than 3 dB under the bed there. ``windows`` cuts 1 s model windows with their event labels.
+not more than 3 dB under the bed there; ``window_labels`` turns a 1 s window's rows into its event labels.
 Numpy and soundfile only (no torch), so the benchmark uses the same recipe.
 """
 from __future__ import annotations
@@ -33,6 +33,7 @@ import numpy as np
 SR = 16000
 HOP = 160  # samples per 10 ms feature row
 WINDOW_ROWS = 100  # one model window: 1 s of log-mel rows
+MIN_EVENT_ROWS = 5  # an event is a window's label when it sounds in this many of its rows (50 ms)
 
 CLASSES = (
     "dog", "rooster", "pig", "cow", "frog", "cat", "hen", "insects", "sheep", "crow",
@@ -391,14 +392,10 @@ def mix(scene: Scene, pools: Pools, rng: np.random.Generator, seconds: float = 1
     return Mixture(out.astype(np.float32), SCENE_NAMES.index(scene.name), active, tuple(placed))
 
 
-def windows(active: np.ndarray, n_rows: int, hop_rows: int = 50, min_rows: int = 5) -> tuple[list[int],
-                                                                                              np.ndarray]:
-    """Start rows of the 1 s windows of a recording of ``n_rows`` rows (every ``hop_rows``), and their event labels
-    (an event counts when active in at least ``min_rows`` rows of the window)."""
-    starts = list(range(0, n_rows - WINDOW_ROWS + 1, hop_rows))
-    labels = np.stack([active[s: s + WINDOW_ROWS].sum(axis=0) >= min_rows for s in starts]) if starts else \
-        np.zeros((0, active.shape[1]), bool)
-    return starts, labels
+def window_labels(active_rows: np.ndarray) -> np.ndarray:
+    """Event labels of windows from their rows' activity (..., rows, 50): an event counts when it sounds in at
+    least ``MIN_EVENT_ROWS`` rows of the window."""
+    return active_rows.sum(axis=-2) >= MIN_EVENT_ROWS
 
 
 def recordings(split: str, per_scene: int, seed: int = 0, **options) -> Iterator[Mixture]:

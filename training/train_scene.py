@@ -70,7 +70,7 @@ class SceneSet:
                     start[k] = np.clip(rows[rng.integers(len(rows))] - rng.integers(10, 90), 0, last)
         idx = start[:, None] + np.arange(sd.WINDOW_ROWS)
         mel = self.mel[rec[:, None], idx].astype(np.float32)
-        labels = self.active[rec[:, None], idx].sum(axis=1) >= 5
+        labels = sd.window_labels(self.active[rec[:, None], idx])
         return mel, labels.astype(np.float32), self.scene[rec]
 
 
@@ -176,7 +176,7 @@ def evaluate(model, data: SceneSet, batch: int = 256) -> dict[str, float]:
             ev, sc = model(torch.from_numpy(mel))
             scene_p.append(torch.softmax(sc, -1).numpy().reshape(len(recs), len(starts), -1).mean(axis=1))
             event_p.append(torch.sigmoid(ev).numpy())
-            labels.append(np.stack([data.active[i, s: s + sd.WINDOW_ROWS].sum(0) >= 5 for i in recs
+            labels.append(np.stack([sd.window_labels(data.active[i, s: s + sd.WINDOW_ROWS]) for i in recs
                                     for s in starts]))
     scene_acc = float(np.mean(np.concatenate(scene_p).argmax(1) == data.scene))
     return {"scene_accuracy": scene_acc, "event_map": mean_ap(np.concatenate(labels), np.concatenate(event_p))}

@@ -359,8 +359,7 @@ def scene(ctx: click.Context, wav: str, as_json: bool) -> None:
 
     settings = dict(config.plugins.settings)
     own = dict(settings.get("scene_context") or {})
-    own.setdefault("alerts", list(DEFAULT_ALERTS))  # a report, not a device: show the alerts nothing acts on
-    if not own["alerts"]:
+    if not own.get("alerts"):  # a report, not a device: show the alerts nothing acts on
         own["alerts"] = list(DEFAULT_ALERTS)
     settings["scene_context"] = {**own, "scene_events": "every"}  # a timeline
     plugins = dataclasses.replace(config.plugins, disabled=tuple(config.plugins.disabled) + _NOT_FOR_SCENES,

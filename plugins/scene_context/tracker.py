@@ -45,20 +45,19 @@ class SceneTracker:
         self.rows = np.zeros((self.model.window, 64), np.float32)
         self.hop_rows = max(1, round(self.settings.hop_s / 0.01))
         self.alarms = {label: _Alarm(self.thresholds[label]) for label in self.settings.alerts}
+        self.belief: np.ndarray | None = None
+        self.current: tuple[tuple[str, float], ...] = ()
+        self.heard: deque[HeardSound] = deque(maxlen=64)
+        self.open: dict[str, HeardSound] = {}
+        self.time = 0.0
+        self.next_update = 0.0
+        self.announced = ""  # the scene the last scene event named
         self.reset()
 
     def reset(self) -> None:
         """Audio ended: a new stretch starts with an empty window (the belief and memory stay)."""
         self.filled = 0
         self.since_hop = 0
-        if not hasattr(self, "belief"):
-            self.belief: np.ndarray | None = None
-            self.current: tuple[tuple[str, float], ...] = ()
-            self.heard: deque[HeardSound] = deque(maxlen=64)
-            self.open: dict[str, HeardSound] = {}
-            self.time = 0.0
-            self.next_update = 0.0
-            self.announced = ""  # the scene the last scene event named
 
     # ------------------------------------------------------------------------------------------------ input
 
