@@ -188,6 +188,14 @@ def score(item: dict, log: list, offset: float) -> dict:
     return row
 
 
+def public_row(row: dict) -> dict:
+    """An error row fit to commit: word counts in place of what the recogniser heard (that would transcribe the
+    data set's speech)."""
+    out = {k: v for k, v in row.items() if k != "heard"}
+    out["heard_words"] = [len(h.split()) for h in row["heard"]]
+    return out
+
+
 def summary(rows: list[dict]) -> dict:
     lat = [r["latency_s"] for r in rows if r["latency_s"] is not None]
     n = max(1, len(rows))
@@ -222,6 +230,9 @@ def main() -> None:
                     help="override a plugin setting, e.g. vad.early_silence_ms=0 (repeatable)")
     ap.add_argument("--data", type=Path, default=DATA)
     ap.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "spoken_commands.json")
+    ap.add_argument("--errors-out", type=Path, metavar="FILE",
+                    help="also write every failed row with the recogniser's 1-best text per segment (JSON lines) for "
+                         "debugging; keep it out of the repository, the text transcribes the data set's speech")
     args = ap.parse_args()
     if not (args.data / "labels.tsv").is_file():
         sys.exit(f"{args.data}/labels.tsv not found: set HARK_DATA to the folder holding picovoice_s2i_dev")
@@ -284,8 +295,10 @@ def main() -> None:
         "group": args.group, "settings_overridden": args.set,
         "results": results,
         "peers": {"published_mean_accuracy_cafe_kitchen_6_24db": PEERS, "rhino_kitchen_by_snr": RHINO_KITCHEN},
-        "errors": [r for r in rows_all if not r["ok"]][:80],
+        "errors": [public_row(r) for r in rows_all if not r["ok"]][:80],
     }
+    if args.errors_out:
+        args.errors_out.write_text("".join(json.dumps(r) + "\n" for r in rows_all if not r["ok"]))
     stamp(report)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, indent=2) + "\n")
