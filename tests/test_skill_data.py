@@ -9,7 +9,8 @@ import pytest
 from conftest import ROOT
 
 sys.path.insert(0, str(ROOT))
-from training.skill_data import TYPE_GENERATORS, generate, spoken_number  # noqa: E402
+from hark.sentences import TYPE_GENERATORS  # noqa: E402
+from training.skill_data import generate, spoken_number  # noqa: E402
 
 
 @pytest.mark.parametrize("n,words", [(0, "zero"), (7, "seven"), (21, "twenty one"), (40, "forty"),

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
-from hark.sentences import TYPE_GENERATORS, SlotFiller, sample_sentences, spoken_number
+from hark.sentences import SlotFiller, sample_sentences, spoken_number
 from hark.skills import SkillSet
 from hark.text import normalize, tokenize
 
