@@ -69,7 +69,7 @@ bench-all: install  ## every benchmark docs/benchmarks.md reports, one by one, t
 bench-scene: install  ## scene context: held-out tagging, scenes, alerts, CPU -> benchmarks/results/scene.json + .svg (needs HARK_DATA)
 	$(BIN)/python benchmarks/scene.py
 
-scene-model: install  ## rebuild plugins/scene_context/model (~15 min on 2 cores; needs HARK_DATA and .[train])
+scene-model: install  ## rebuild plugins/scene_context/model (~25 min on 2 cores; needs HARK_DATA and .[train])
 	$(BIN)/python -m pip install --quiet -e '.[train]'
 	$(BIN)/python -m training.train_scene
 

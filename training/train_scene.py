@@ -36,10 +36,11 @@ from pathlib import Path
 import numpy as np
 
 from training import scene_data as sd
+from training.scene_clips import build_bank
+from training.scene_export import export
 
 ROOT = Path(__file__).resolve().parents[1]
 MODEL_DIR = ROOT / "plugins" / "scene_context" / "model"
-FORMAT = "hark-scene-1"
 
 
 # ----------------------------------------------------------------------------------------------- data sets
@@ -162,8 +163,9 @@ def spec_augment(mel: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 # ----------------------------------------------------------------------------------------------- training
 
 
-def evaluate(model, data: SceneSet, batch: int = 256) -> dict[str, float]:
-    """Scene accuracy per recording (mean of its 0.5 s-hop windows' probabilities) and window-level event mAP."""
+def evaluate(model, data: SceneSet, batch: int = 256, clips=None) -> dict[str, float]:
+    """Scene accuracy per recording (mean of its 0.5 s-hop windows' probabilities) and window-level event mAP;
+    with ``clips`` (a ClipBank) also the mAP of those clips heard alone."""
     import torch
 
     model.eval()
@@ -179,7 +181,14 @@ def evaluate(model, data: SceneSet, batch: int = 256) -> dict[str, float]:
             labels.append(np.stack([sd.window_labels(data.active[i, s: s + sd.WINDOW_ROWS]) for i in recs
                                     for s in starts]))
     scene_acc = float(np.mean(np.concatenate(scene_p).argmax(1) == data.scene))
-    return {"scene_accuracy": scene_acc, "event_map": mean_ap(np.concatenate(labels), np.concatenate(event_p))}
+    out = {"scene_accuracy": scene_acc, "event_map": mean_ap(np.concatenate(labels), np.concatenate(event_p))}
+    if clips is not None:
+        from training.scene_clips import clip_scores
+
+        with torch.no_grad():
+            scores = clip_scores(clips, lambda x: torch.sigmoid(model(torch.from_numpy(x))[0]).numpy())
+        out["clip_map"] = mean_ap(np.eye(len(sd.CLASSES), dtype=bool)[clips.label], scores)
+    return out
 
 
 def average_precision(y: np.ndarray, score: np.ndarray) -> float:
@@ -197,12 +206,17 @@ def mean_ap(labels: np.ndarray, scores: np.ndarray) -> float:
 
 
 def train(task: str, train_set: SceneSet, valid_set: SceneSet, *, seed: int, epochs: int, steps: int,
-          batch: int, lr: float, event_weight: float, log=print):
-    """One arm of the ablation; returns (the model at its best valid epoch, history)."""
+          batch: int, lr: float, event_weight: float, clips=None, clip_share: float = 0.5, valid_clips=None,
+          log=print):
+    """One arm of the ablation; returns (the model at its best valid epoch, history). ``clips`` (a ClipBank of
+    training clips) adds ``clip_share * batch`` clip crops with event labels only to every batch that trains the
+    event head."""
     import copy
 
     import torch
     import torch.nn.functional as F
+
+    from training.scene_clips import clip_crops
 
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
@@ -222,16 +236,19 @@ def train(task: str, train_set: SceneSet, valid_set: SceneSet, *, seed: int, epo
         t0, total = time.time(), 0.0
         for _ in range(steps):
             mel, labels, scene = train_set.crops(rng, batch, on_events=0.5)
+            if clips is not None and stage != "scene":
+                extra_mel, extra_labels = clip_crops(clips, train_set, rng, int(batch * clip_share))
+                mel, labels = np.concatenate([mel, extra_mel]), np.concatenate([labels, extra_labels])
             ev, sc = model(torch.from_numpy(spec_augment(mel, rng)))
             le = F.binary_cross_entropy_with_logits(ev, torch.from_numpy(labels), pos_weight=pos_weight)
-            ls = F.cross_entropy(sc, torch.from_numpy(scene), label_smoothing=0.05)
+            ls = F.cross_entropy(sc[: len(scene)], torch.from_numpy(scene), label_smoothing=0.05)
             loss = {"scene": ls, "events": le, "multitask": event_weight * le + (1 - event_weight) * ls}[stage]
             opt.zero_grad()
             loss.backward()
             opt.step()
             sched.step()
             total += float(loss)
-        scores = evaluate(model, valid_set)
+        scores = evaluate(model, valid_set, clips=valid_clips)
         history.append({"epoch": epoch + 1, "stage": stage, "loss": round(total / steps, 4),
                         **{k: round(v, 4) for k, v in scores.items()}, "seconds": round(time.time() - t0, 1)})
         log(json.dumps(history[-1]))
@@ -241,167 +258,6 @@ def train(task: str, train_set: SceneSet, valid_set: SceneSet, *, seed: int, epo
         model.load_state_dict(best)
     model.eval()
     return model, history
-
-
-# ----------------------------------------------------------------------------------------------- export
-
-
-def export(model, valid_set: SceneSet, out: Path, tolerance: float, info: dict) -> dict:
-    """ONNX fp32 and static int8 (QDQ); writes model.onnx (int8 unless it loses > tolerance) and meta.json."""
-    import torch
-    from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
-
-    out.mkdir(parents=True, exist_ok=True)
-    fp32 = out / "model_fp32.onnx"
-    dummy = torch.zeros(1, sd.WINDOW_ROWS, 64)
-    torch.onnx.export(model, (dummy,), str(fp32), input_names=["log_mel"], output_names=["events", "scene"],
-                      dynamic_axes={"log_mel": {0: "batch"}, "events": {0: "batch"}, "scene": {0: "batch"}},
-                      opset_version=17, dynamo=False)
-    _append_activations(fp32)
-    rng = np.random.default_rng(7)
-    calib = [valid_set.crops(rng, 16)[0] for _ in range(24)]
-
-    class Reader(CalibrationDataReader):
-        def __init__(self) -> None:
-            self.it = iter(calib)
-
-        def get_next(self):
-            x = next(self.it, None)
-            return None if x is None else {"log_mel": x}
-
-    int8 = out / "model_int8.onnx"
-    quantize_static(str(fp32), str(int8), Reader(), quant_format=QuantFormat.QDQ, per_channel=True,
-                    activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8)
-    acc = {name: onnx_scene_accuracy(path, valid_set) for name, path in (("fp32", fp32), ("int8", int8))}
-    chosen = "int8" if acc["fp32"] - acc["int8"] <= tolerance else "fp32"
-    (out / "model.onnx").write_bytes((int8 if chosen == "int8" else fp32).read_bytes())
-    fp32.unlink()
-    int8.unlink()
-    from hark.onnx import sha256_file
-
-    alerts = calibrate_alerts(out / "model.onnx")
-    meta = {"format": FORMAT, "sha256": sha256_file(out / "model.onnx"), "precision": chosen,
-            "alert_thresholds": {label: a["threshold"] for label, a in alerts.items()}, "alert_calibration": alerts,
-            "window_rows": sd.WINDOW_ROWS, "n_mels": 64, "events": list(sd.CLASSES), "scenes": list(sd.SCENE_NAMES),
-            "valid_scene_accuracy": {k: round(v, 4) for k, v in acc.items()}, **info}
-    (out / "meta.json").write_text(json.dumps(meta, indent=1) + "\n")
-    (out / "MODEL_CARD.md").write_text(model_card(meta, (out / "model.onnx").stat().st_size))
-    return meta
-
-
-def model_card(meta: dict, size: int) -> str:
-    """MODEL_CARD.md of a scene model folder, from its meta.json."""
-    cal = meta["alert_calibration"]
-    rows = "\n".join(f"| {k} | {v['threshold']} | {v['background_max']} | {v['valid_recall']} |" for k, v in cal.items())
-    last = meta["history"][-1]
-    return f"""# scene_context: sound-event tagging + household scene classification
-
-A log-mel CNN with two heads (decision 37): 50 sound events (ESC-50's classes, multi-label) and 8 household scenes
-({", ".join(meta["scenes"])}), from 1 s of hark's shared front end (64-band log-mel, 10 ms hop). The plugin runs it
-every 0.5 s. Rebuild: `python -m training.train_scene` (about 15 min on 2 cores; `make scene-model`).
-
-| | |
-|---|---|
-| file | model.onnx, {size:,} bytes, {meta["precision"]} (static QDQ, calibrated on valid recordings) |
-| parameters | {meta["parameters"]:,} |
-| compute | {meta["mmac_per_window"]} M multiply-accumulates per window, 2 windows per second of audio |
-| task | {meta["task"]} (event weight {meta["settings"]["event_weight"]}), seed {meta["seed"]}, {meta["settings"]["epochs"]} epochs x {meta["settings"]["steps"]} batches of {meta["settings"]["batch"]} |
-| valid (last epoch) | scene accuracy {last["scene_accuracy"]}, window event mAP {last["event_map"]} |
-
-## Training data and licences
-
-Synthesised household scenes (training/scene_data.py): {meta["settings"]["mixtures"]} recordings of 10 s per scene,
-built from
-- ESC-50 (K. J. Piczak; CC BY-NC 3.0, the ESC-10 part CC BY 3.0; per-clip Freesound attributions in the data
-  set's LICENSE file): fold 4, 14 stray clips and 217 ESC-10 clips of other folds, split by source recording
-  (washing_machine, one source recording, by take). **Because of ESC-50's licence this model is for
-  non-commercial use**; a product needs a model retrained on sounds it may use.
-- speechocean762 (CC BY 4.0): 750 read utterances, split by speaker, as the voice layer, TV and party babble;
-- the picovoice speech-to-intent benchmark's kitchen noise (Apache-2.0), its first 60 % (valid: the next 10 %);
-- synthetic hiss, hum and fan noise.
-The test side of every split (about 25 % of each class's sources, 20 % of the speakers, the last 30 % of the
-kitchen noise) was never used for training or calibration: meta.json lists the hashed sources of the train and
-valid sides, and benchmarks/scene.py and tests/test_scene.py check the test side against them.
-
-## Alerts
-
-Thresholds per alert label: the lowest probability that no valid background recording (no alert sound in it)
-reached, plus 0.02, within [0.3, 0.95]; valid recall with one valid clip planted at 0-15 dB over the bed:
-
-| label | threshold | highest background probability | valid recall |
-|---|---|---|---|
-{rows}
-
-Held-out numbers (tagging mAP, scene accuracy, alert recall and false alerts per hour, CPU share) are in
-benchmarks/results/scene.json and docs/benchmarks.md.
-"""
-
-
-def _append_activations(path: Path) -> None:
-    """Sigmoid on the event logits and softmax on the scene logits, inside the graph (the runtime reads
-    probabilities)."""
-    import onnx
-    from onnx import helper
-
-    m = onnx.load(str(path))
-    g = m.graph
-    for out, op, attrs in (("events", "Sigmoid", {}), ("scene", "Softmax", {"axis": -1})):
-        for node in g.node:
-            node.output[:] = [f"{out}_logits" if o == out else o for o in node.output]
-        g.node.append(helper.make_node(op, [f"{out}_logits"], [out], **attrs))
-    onnx.checker.check_model(m)
-    onnx.save(m, str(path))
-
-
-def window_probs(session, audio: np.ndarray, hop_rows: int = 50) -> np.ndarray:
-    """Event probabilities (windows, 50) of a recording, every ``hop_rows`` rows, as the plugin hears it."""
-    from hark.features import log_mel
-
-    mel = log_mel(np.round(np.clip(audio, -1, 1) * 32767).astype(np.int16)).log_mel
-    starts = range(0, len(mel) - sd.WINDOW_ROWS + 1, hop_rows)
-    x = np.stack([mel[s: s + sd.WINDOW_ROWS] for s in starts]).astype(np.float32)
-    return session.run(["events"], {"log_mel": x})[0]
-
-
-def calibrate_alerts(path: Path, background: int = 15, planted: int = 12, seed: int = 5) -> dict:
-    """Per alert label, the lowest threshold no valid background recording reaches (+0.02, within
-    [0.3, 0.95]), and the valid recall it leaves: ``background`` recordings per scene without any alert sound,
-    ``planted`` recordings per label with one of its valid clips at 0-15 dB over the bed."""
-    import onnxruntime as ort
-
-    sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-    index = [sd.CLASSES.index(c) for c in sd.ALERTS]
-    bg = np.zeros(len(sd.ALERTS))
-    for m in sd.recordings("valid", background, seed, exclude=sd.ALERTS):
-        bg = np.maximum(bg, window_probs(sess, m.audio)[:, index].max(axis=0))
-    pools = sd.Pools.load("valid")
-    rng = np.random.default_rng(seed)
-    out = {}
-    for k, label in enumerate(sd.ALERTS):
-        threshold = float(np.clip(bg[k] + 0.02, 0.3, 0.95))
-        scores = []
-        for _ in range(planted):
-            m = sd.mix(sd.SCENES[rng.integers(len(sd.SCENES))], pools, rng, exclude=sd.ALERTS, extra=(label,),
-                       extra_snr_db=(0.0, 15.0))
-            _, start, end = m.placed[-1]
-            probs = window_probs(sess, m.audio)[:, index[k]]
-            ends = 1.0 + 0.5 * np.arange(len(probs))  # window k covers [ends - 1, ends]
-            scores.append(float(probs[(ends > start) & (ends - 1.0 < end + 0.5)].max(initial=0.0)))
-        out[label] = {"threshold": round(threshold, 3), "background_max": round(float(bg[k]), 3),
-                      "valid_recall": round(float(np.mean(np.array(scores) >= threshold)), 3)}
-    return out
-
-
-def onnx_scene_accuracy(path: Path, data: SceneSet) -> float:
-    import onnxruntime as ort
-
-    sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-    starts = list(range(0, data.mel.shape[1] - sd.WINDOW_ROWS + 1, 50))
-    hits = 0
-    for i in range(len(data.mel)):
-        mel = np.stack([data.mel[i, s: s + sd.WINDOW_ROWS] for s in starts]).astype(np.float32)
-        hits += int(sess.run(["scene"], {"log_mel": mel})[0].mean(0).argmax() == data.scene[i])
-    return hits / len(data.mel)
 
 
 # ----------------------------------------------------------------------------------------------- main
@@ -420,6 +276,9 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--batch", type=int, default=64)
     ap.add_argument("--lr", type=float, default=3e-3)
     ap.add_argument("--event-weight", type=float, default=0.5, help="multitask: weight of the event loss")
+    ap.add_argument("--clip-share", type=float, default=0.5,
+                    help="clip crops (event labels only) added to each event batch, as a share of --batch; 0: none")
+    ap.add_argument("--clip-variants", type=int, default=6, help="log-mel variants kept per training clip")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--int8-tolerance", type=float, default=0.02,
                     help="largest loss of valid scene accuracy int8 may cost (default 0.02: 4 of 200 recordings)")
@@ -435,14 +294,18 @@ def main(argv: list[str] | None = None) -> None:
     train_set = build_set("train", args.mixtures, 0, cache)
     valid_set = build_set("valid", args.valid_mixtures, 0, cache)
     print(f"data: {len(train_set.mel)} train / {len(valid_set.mel)} valid recordings ({time.time() - t0:.0f} s)")
+    clips = build_bank("train", args.clip_variants, 0, cache) if args.clip_share > 0 else None
+    valid_clips = build_bank("valid", 1, 0, cache)
     seeds = [int(s) for s in args.seeds.split(",")]
-    common = dict(epochs=args.epochs, steps=args.steps, batch=args.batch, lr=args.lr, event_weight=args.event_weight)
+    common = dict(epochs=args.epochs, steps=args.steps, batch=args.batch, lr=args.lr, event_weight=args.event_weight,
+                  clip_share=args.clip_share)
     if args.ablation:
         test_set = build_set("test", args.test_mixtures, 0, cache)
         runs = []
         for seed in seeds:
             for task in ("scene", "multitask", "pretrain"):
-                model, history = train(task, train_set, valid_set, seed=seed, **common)
+                model, history = train(task, train_set, valid_set, seed=seed, clips=clips, valid_clips=valid_clips,
+                                       **common)
                 runs.append({"task": task, "seed": seed, **evaluate(model, test_set), "history": history})
                 print(json.dumps({k: v for k, v in runs[-1].items() if k != "history"}))
         summary = _summarise(runs)
@@ -452,7 +315,8 @@ def main(argv: list[str] | None = None) -> None:
                                             "summary": summary, "runs": runs}, indent=1) + "\n")
         print(json.dumps(summary, indent=1))
         return
-    model, history = train(args.task, train_set, valid_set, seed=seeds[0], **common)
+    model, history = train(args.task, train_set, valid_set, seed=seeds[0], clips=clips, valid_clips=valid_clips,
+                           **common)
     info = {"task": args.task, "seed": seeds[0], "settings": {**common, "mixtures": args.mixtures},
             "history": history, "trained_on": sd.source_ids("train"), "validated_on": sd.source_ids("valid"),
             "parameters": sum(p.numel() for p in model.parameters()), "mmac_per_window": round(macs(model) / 1e6, 2)}

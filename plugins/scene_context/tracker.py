@@ -4,9 +4,10 @@
   one loud second does not move the room; the first window sets it.
 - Events: the last window's probabilities at or above ``event_threshold``; a label that stays above it in
   consecutive windows is one ``HeardSound`` (start, end, best score), remembered for ``memory_s``.
-- Alerts: a label fires when its probability reaches its threshold while armed; it re-arms only after falling
-  under ``alert_release`` x threshold, and never fires again within ``alert_cooldown_s``. One glass breaking is
-  one alert, however many windows hear it.
+- Alerts: a label fires when its probability reaches its threshold while armed, in as many windows in a row as
+  the model's calibration asks of it (2 for sounds that last, such as a siren: one loud second of something else
+  must not be enough); it re-arms only after falling under ``alert_release`` x threshold, and never fires again
+  within ``alert_cooldown_s``. One glass breaking is one alert, however many windows hear it.
 """
 from __future__ import annotations
 
@@ -28,8 +29,17 @@ __all__ = ["SceneTracker"]
 @dataclass
 class _Alarm:
     threshold: float
+    windows: int = 1
     armed: bool = True
     last: float = -math.inf
+    recent: deque = field(default_factory=deque)
+
+    def score(self, p: float) -> float:
+        """The lowest of the last ``windows`` probabilities: what must reach the threshold."""
+        self.recent.append(p)
+        while len(self.recent) > self.windows:
+            self.recent.popleft()
+        return min(self.recent) if len(self.recent) == self.windows else 0.0
 
 
 @dataclass
@@ -44,7 +54,8 @@ class SceneTracker:
     def __post_init__(self) -> None:
         self.rows = np.zeros((self.model.window, 64), np.float32)
         self.hop_rows = max(1, round(self.settings.hop_s / 0.01))
-        self.alarms = {label: _Alarm(self.thresholds[label]) for label in self.settings.alerts}
+        self.alarms = {label: _Alarm(self.thresholds[label], self.model.alert_windows.get(label, 1))
+                       for label in self.settings.alerts}
         self.belief: np.ndarray | None = None
         self.current: tuple[tuple[str, float], ...] = ()
         self.heard: deque[HeardSound] = deque(maxlen=64)
@@ -58,6 +69,8 @@ class SceneTracker:
         """Audio ended: a new stretch starts with an empty window (the belief and memory stay)."""
         self.filled = 0
         self.since_hop = 0
+        for alarm in self.alarms.values():  # windows in a row do not span a gap in the audio
+            alarm.recent.clear()
 
     # ------------------------------------------------------------------------------------------------ input
 
@@ -114,7 +127,7 @@ class SceneTracker:
     def _alerts(self, events: np.ndarray, now: float) -> list[Event]:
         out = []
         for label, alarm in self.alarms.items():
-            p = float(events[self.model.events.index(label)])
+            p = alarm.score(float(events[self.model.events.index(label)]))
             if not alarm.armed:
                 alarm.armed = p < alarm.threshold * self.settings.alert_release
                 continue
