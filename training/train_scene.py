@@ -113,7 +113,10 @@ def _progress(it, desc: str, total: int | None = None):
 
 
 def make_model(mean: np.ndarray, std: np.ndarray, n_events: int = len(sd.CLASSES),
-               n_scenes: int = len(sd.SCENES)):
+               n_scenes: int = len(sd.SCENES), floor_channel: bool = False):
+    """SceneNet; ``floor_channel`` adds a second input channel, the log-mel over each band's quietest row of the
+    window (a steady bed such as a fan or a kitchen hum drops out of it, a sound that comes and goes stands out:
+    spectral subtraction inside the graph)."""
     import torch
     from torch import nn
 
@@ -122,7 +125,7 @@ def make_model(mean: np.ndarray, std: np.ndarray, n_events: int = len(sd.CLASSES
             super().__init__()
             self.register_buffer("mean", torch.tensor(mean, dtype=torch.float32))
             self.register_buffer("std", torch.tensor(std, dtype=torch.float32))
-            chans = (1, 16, 24, 48, 64)
+            chans = (2 if floor_channel else 1, 16, 24, 48, 64)
             blocks = []
             for i in range(4):
                 blocks += [nn.Conv2d(chans[i], chans[i + 1], 3, padding=1, bias=False), nn.BatchNorm2d(chans[i + 1]),
@@ -136,6 +139,9 @@ def make_model(mean: np.ndarray, std: np.ndarray, n_events: int = len(sd.CLASSES
 
         def embed(self, mel):  # mel: (batch, rows, 64) raw log-mel
             x = ((mel - self.mean) / self.std).transpose(1, 2).unsqueeze(1)  # (batch, 1, 64, rows)
+            if floor_channel:
+                above = (mel - mel.amin(dim=1, keepdim=True)) / 5.0  # nats over the band's floor
+                x = torch.cat([x, above.transpose(1, 2).unsqueeze(1)], dim=1)
             x = self.body(x)
             return self.drop(torch.cat([x.mean(dim=(2, 3)), x.amax(dim=(2, 3))], dim=1))
 
@@ -207,7 +213,7 @@ def mean_ap(labels: np.ndarray, scores: np.ndarray) -> float:
 
 def train(task: str, train_set: SceneSet, valid_set: SceneSet, *, seed: int, epochs: int, steps: int,
           batch: int, lr: float, event_weight: float, clips=None, clip_share: float = 0.5, valid_clips=None,
-          log=print):
+          floor_channel: bool = False, log=print):
     """One arm of the ablation; returns (the model at its best valid epoch, history). ``clips`` (a ClipBank of
     training clips) adds ``clip_share * batch`` clip crops with event labels only to every batch that trains the
     event head."""
@@ -221,7 +227,7 @@ def train(task: str, train_set: SceneSet, valid_set: SceneSet, *, seed: int, epo
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
     flat = train_set.mel.reshape(-1, train_set.mel.shape[-1]).astype(np.float32)
-    model = make_model(flat.mean(0), flat.std(0) + 1e-3)
+    model = make_model(flat.mean(0), flat.std(0) + 1e-3, floor_channel=floor_channel)
     opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=1e-3)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=epochs * steps, pct_start=0.15)
     pos_weight = torch.full((len(sd.CLASSES),), 3.0)  # positives are rare: ~1 label in 50 per window
@@ -279,6 +285,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--clip-share", type=float, default=0.5,
                     help="clip crops (event labels only) added to each event batch, as a share of --batch; 0: none")
     ap.add_argument("--clip-variants", type=int, default=6, help="log-mel variants kept per training clip")
+    ap.add_argument("--floor-channel", action="store_true",
+                    help="a second input channel: the log-mel over each band's floor in the window")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--int8-tolerance", type=float, default=0.02,
                     help="largest loss of valid scene accuracy int8 may cost (default 0.02: 4 of 200 recordings)")
@@ -298,7 +306,7 @@ def main(argv: list[str] | None = None) -> None:
     valid_clips = build_bank("valid", 1, 0, cache)
     seeds = [int(s) for s in args.seeds.split(",")]
     common = dict(epochs=args.epochs, steps=args.steps, batch=args.batch, lr=args.lr, event_weight=args.event_weight,
-                  clip_share=args.clip_share)
+                  clip_share=args.clip_share, floor_channel=args.floor_channel)
     if args.ablation:
         test_set = build_set("test", args.test_mixtures, 0, cache)
         runs = []
