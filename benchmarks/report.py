@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import collections
-import datetime as dt
 import json
 import re
 import subprocess
@@ -33,6 +32,7 @@ DOC = ROOT / "docs" / "benchmarks.md"
 #: documented command per result file (run_all.BENCHMARKS is the one list of them)
 COMMANDS = {r: " ".join(b.command({"previous_model": f"<intent model of {PREVIOUS_INTENT_MODEL[0]}>"}))
             for b in BENCHMARKS for r in b.results}
+COMMANDS["scene_ablation.json"] = "python -m training.train_scene --ablation --seeds 0,1,2 --epochs 12"  # a training run
 #: the shipped semantic-endpointing settings (plugins/asr_pocketsphinx/settings.py, config.yaml): the grid row shown
 SHIPPED_ENDPOINTING = {"mid_pause_ms": 200, "end_of_turn_lm": 0.95, "complete_threshold": 0.9}
 
@@ -436,8 +436,8 @@ def public_nlu_section(rep: Report) -> str:
                             b["met"])
             lat_notes.append(f"{name} {ms(a['value'])} / {ms(b['value'])} ({m1} / {m2})")
     if lat_notes:
-        out.append(f"- Latency (bare model, one thread, pre- and post-processing included; targets 5 ms p50 / 15 ms "
-                   f"p95 for a 5-best list): " + "; ".join(lat_notes) + ".")
+        out.append("- Latency (bare model, one thread, pre- and post-processing included; targets 5 ms p50 / 15 ms "
+                   "p95 for a 5-best list): " + "; ".join(lat_notes) + ".")
     b = rep.get("intent_snips.json")
     if b and "int4_relative_loss_pct" in b.data.get("targets", {}):
         t4 = b.data["targets"]["int4_relative_loss_pct"]
@@ -604,9 +604,9 @@ def entity_slurp_section(rep: Report) -> str:
     d = r.data
     top = d["top1"]
     ours = d.get("default", "ours_phonetic")
-    out += [f"The held-out half of SLURP's entity-resolution rows (split by a hash of the gold value; the ranker was "
-            f"tuned and the phonetic encoder trained on the other part only); `from hark.plugins.entity_resolver "
-            f"import Resolver`, or `hark resolve`. Top-1 accuracy:", "", rep.source(r), ""]
+    out += ["The held-out half of SLURP's entity-resolution rows (split by a hash of the gold value; the ranker was "
+            "tuned and the phonetic encoder trained on the other part only); `from hark.plugins.entity_resolver "
+            "import Resolver`, or `hark resolve`. Top-1 accuracy:", "", rep.source(r), ""]
     base = [b for b in BASELINE_LABELS if b in top]
     strongest = max(base, key=lambda b: top[b]["changed"])
     rows = [[BASELINE_LABELS[b] + (" (strongest baseline)" if b == strongest else ""), p(top[b]["all"]),
@@ -865,20 +865,28 @@ def scene_section(rep: Report) -> str:
     rep.target("scene", "<= 5 % of one core while streaming", pct(cpu["share_of_one_core"]),
                cpu["share_of_one_core"] <= 0.05)
     rep.target("scene", "model <= 1 MB", f"{m['file_bytes']:,} bytes", m["file_bytes"] <= 1_000_000)
-    ab = d.get("ablation")
-    if ab:
-        rows = [[task, pct(v["scene_error_mean"]), pct(v["scene_error_std"]), f"{v['event_map_mean']:.3f}",
-                 "–" if task == "scene" else f"{100 * v['relative_error_change_vs_scene_only']:+.1f} %"]
-                for task, v in ab["summary"].items()]
-        out += ["Training recipe ablation (`python -m training.train_scene --ablation`, "
-                f"`{ab['file']}`; torch, on the same held-out scene recordings):", "",
-                table(["task", "scene error (mean)", "spread (std)", "window event mAP", "relative error vs scene-only"],
-                      rows), ""]
-        multi = ab["summary"]["multitask"].get("relative_error_change_vs_scene_only")
-        if multi is not None:
-            rep.target("scene", "multitask lowers scene error >= 10 % relative vs scene-only",
-                       f"{100 * multi:+.1f} %", multi <= -0.10)
     out.append(rep.source(r))
+    ab = rep.get("scene_ablation.json")
+    if ab is None:
+        out += ["", rep.missing("scene_ablation.json")]
+        return "\n".join(out)
+    a = ab.data
+    rows = [[task, pct(v["scene_error_mean"]), pct(v["scene_error_std"]), f"{v['event_map_mean']:.3f}",
+             "–" if task == "scene" else f"{100 * v['relative_error_change_vs_scene_only']:+.1f} %"]
+            for task, v in a["summary"].items()]
+    st = a["settings"]
+    out += ["", "### Multitask against scene-only training", "",
+            f"The training recipe's ablation: each arm trained from scratch with seeds {', '.join(map(str, st['seeds']))} "
+            f"({st['epochs']} epochs x {st['steps']} batches; the shipped model has more), each keeping its best "
+            f"valid epoch, scored in torch on {st['test_mixtures']} held-out recordings per scene. "
+            "Scene-only trains the scene head alone; multitask adds the event loss (and the clip crops, which carry "
+            "event labels only); pretrain trains events for half the epochs, then the scene head.", "",
+            table(["task", "scene error (mean)", "spread (std)", "window event mAP", "relative error vs scene-only"],
+                  rows), "", rep.source(ab)]
+    multi = a["summary"]["multitask"].get("relative_error_change_vs_scene_only")
+    if multi is not None:
+        rep.target("scene", "multitask lowers scene error >= 10 % relative vs scene-only",
+                   f"{100 * multi:+.1f} %", multi <= -0.10)
     return "\n".join(out)
 
 
@@ -895,7 +903,7 @@ def render(rep: Report) -> str:
             f"Every number below comes from a result file in `benchmarks/results/`, named with the command that "
             f"produced it. The report's commit is **{rep.commit[:7]}**"
             + (f"; {len(stale)} of {len(rep.used)} result files were measured elsewhere and say so where they are "
-               "used." if stale else f": every result file was measured there.")
+               "used." if stale else ": every result file was measured there.")
             + " Machine: 2 CPU cores shared with other jobs; the 1-minute load average during the runs was "
             + (f"{min(loads):.1f}-{max(loads):.1f}" if loads else "not recorded")
             + " (per file below), so wall-clock latencies are pessimistic where it is above 1. Accuracy goes "

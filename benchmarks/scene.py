@@ -18,8 +18,8 @@ are disabled, as they do not change what the plugin hears), reading its ``scene`
   clip's start and 1.5 s after its end; false alerts per hour: ``--background-min`` minutes of recordings with no
   alert sound in them (speech, TV, kitchen noise, every other event class), streamed as one stream;
 - ``cpu``: process CPU seconds per second of audio of a stream with the plugin minus one without it (one thread);
-- the ablation of the training recipe (scene-only vs multitask vs AET-then-ASC) is in scene_ablation.json,
-  written by ``python -m training.train_scene --ablation``; this file quotes its summary.
+- the ablation of the training recipe (scene-only vs multitask vs AET-then-ASC) is scene_ablation.json,
+  written by ``python -m training.train_scene --ablation`` (report.py reads both).
 """
 from __future__ import annotations
 
@@ -191,10 +191,6 @@ def main(argv: list[str] | None = None) -> None:
           f"{a['background_hours']} h ({time.time() - t0:.0f} s)", flush=True)
     result["cpu"] = cpu_share()
     print(f"cpu: {result['cpu']['share_of_one_core']:.2%} of one core", flush=True)
-    ablation = ROOT / "benchmarks" / "results" / "scene_ablation.json"
-    if ablation.is_file():
-        result["ablation"] = {"file": "benchmarks/results/scene_ablation.json",
-                              "summary": json.loads(ablation.read_text())["summary"]}
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(stamp(result), indent=1) + "\n")
     aps = result["tagging"]["per_class_ap"]

@@ -29,6 +29,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -317,10 +318,13 @@ def main(argv: list[str] | None = None) -> None:
                 runs.append({"task": task, "seed": seed, **evaluate(model, test_set), "history": history})
                 print(json.dumps({k: v for k, v in runs[-1].items() if k != "history"}))
         summary = _summarise(runs)
+        sys.path.insert(0, str(ROOT / "benchmarks"))
+        from _bench import stamp  # commit, command, load: the same provenance as every benchmark result
+
         args.results.parent.mkdir(parents=True, exist_ok=True)
-        args.results.write_text(json.dumps({"settings": {**common, "mixtures": args.mixtures,
-                                                         "test_mixtures": args.test_mixtures, "seeds": seeds},
-                                            "summary": summary, "runs": runs}, indent=1) + "\n")
+        args.results.write_text(json.dumps(stamp({"settings": {**common, "mixtures": args.mixtures,
+                                                               "test_mixtures": args.test_mixtures, "seeds": seeds},
+                                                  "summary": summary, "runs": runs}), indent=1) + "\n")
         print(json.dumps(summary, indent=1))
         return
     model, history = train(args.task, train_set, valid_set, seed=seeds[0], clips=clips, valid_clips=valid_clips,
