@@ -35,32 +35,44 @@ class ClipBank:
         self.classes = np.flatnonzero([len(v) > 0 for v in self.by_class])
 
 
-def build_bank(split: str, variants: int, seed: int = 0, cache: Path | None = None) -> ClipBank:
-    """``variants`` log-mels of each clip of ``split`` (the first as recorded, the rest through ``sd.vary``)."""
+def build_bank(split: str, variants: int, seed: int = 0, cache: Path | None = None, procedural: int = 0) -> ClipBank:
+    """``variants`` log-mels of each clip of ``split`` (the first as recorded, the rest through ``sd.vary``), and
+    ``procedural`` made-up clips of each alert sound that has a generator (training only: ``procedural_sounds``)."""
     from hark.features import log_mel
 
-    path = cache / f"clips_{split}_{variants}_{seed}.npz" if cache else None
+    if procedural and split != "train":
+        raise ValueError("procedural sounds are for training only")
+    path = cache / f"clips_{split}_{variants}_{seed}_{procedural}.npz" if cache else None
     if path and path.is_file():
         z = np.load(path)
         bounds = np.cumsum(z["lengths"])[:-1]
         return ClipBank(np.split(z["mel"], bounds), np.split(z["active"], bounds), z["label"])
     rng = np.random.default_rng([seed, sd.SPLITS.index(split)])
     mels, actives, labels = [], [], []
+
+    def add(x: np.ndarray, label: int) -> None:
+        x = x / (np.max(np.abs(x)) + 1e-9) * 0.5
+        mel = log_mel(np.round(x * 32767).astype(np.int16)).log_mel
+        db = sd.frame_db(x)
+        on = db > db.max() - 25
+        act = np.zeros(len(mel), bool)
+        act[: min(len(mel), len(on))] = on[: len(mel)]
+        mels.append(mel.astype(np.float16))
+        actives.append(act)
+        labels.append(label)
+
     for clip in sd.load_clips():
         if clip.split != split:
             continue
         sound = sd._sounding(sd.read_audio(clip.path))
         for v in range(variants):
-            x = sd.vary(sound, rng) if v else sound
-            x = x / (np.max(np.abs(x)) + 1e-9) * 0.5
-            mel = log_mel(np.round(x * 32767).astype(np.int16)).log_mel
-            db = sd.frame_db(x)
-            on = db > db.max() - 25
-            act = np.zeros(len(mel), bool)
-            act[: min(len(mel), len(on))] = on[: len(mel)]
-            mels.append(mel.astype(np.float16))
-            actives.append(act)
-            labels.append(clip.label)
+            add(sd.vary(sound, rng) if v else sound, clip.label)
+    if procedural:
+        from training.procedural_sounds import GENERATORS, make
+
+        for category in GENERATORS:
+            for _ in range(procedural):
+                add(make(category, rng), sd.CLASSES.index(category))
     bank = ClipBank(mels, actives, np.asarray(labels, np.int64))
     if path:
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from training import scene_data as sd
+from training.procedural_sounds import GENERATORS
 
 if TYPE_CHECKING:
     from training.train_scene import SceneSet
@@ -65,6 +66,9 @@ def model_card(meta: dict, size: int) -> str:
     cal = meta["alert_calibration"]
     rows = "\n".join(f"| {k} | {v['threshold']} | {v.get('windows', 1)} | {v['background_max']} | {v['valid_recall']} |"
                      for k, v in cal.items())
+    n_proc = meta["settings"].get("procedural", 0)
+    procedural_note = (f"; {n_proc} procedural clips of each of {', '.join(GENERATORS)} "
+                       "(training/procedural_sounds.py, made here from their physics)") if n_proc else ""
     scored = [h for h in meta["history"] if h["stage"] != "events"]
     kept = max(scored, key=lambda h: h["scene_accuracy"])  # the first of equals, as training keeps it
     return f"""# scene_context: sound-event tagging + household scene classification
@@ -91,7 +95,7 @@ built from
   non-commercial use**; a product needs a model retrained on sounds it may use.
 - speechocean762 (CC BY 4.0): 750 read utterances, split by speaker, as the voice layer, TV and party babble;
 - the picovoice speech-to-intent benchmark's kitchen noise (Apache-2.0), its first 60 % (valid: the next 10 %);
-- synthetic hiss, hum and fan noise.
+- synthetic hiss, hum and fan noise{procedural_note}.
 The test side of every split (about 25 % of each class's sources, 20 % of the speakers, the last 30 % of the
 kitchen noise) was never used for training or calibration: meta.json lists the hashed sources of the train and
 valid sides, and benchmarks/scene.py and tests/test_scene.py check the test side against them.

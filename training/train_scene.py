@@ -286,6 +286,9 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--clip-share", type=float, default=0.5,
                     help="clip crops (event labels only) added to each event batch, as a share of --batch; 0: none")
     ap.add_argument("--clip-variants", type=int, default=6, help="log-mel variants kept per training clip")
+    ap.add_argument("--procedural", type=int, default=0, metavar="N",
+                    help="N made-up clips of each alert sound with a generator join the training clips "
+                         "(training/procedural_sounds.py)")
     ap.add_argument("--floor-channel", action="store_true",
                     help="a second input channel: the log-mel over each band's floor in the window")
     ap.add_argument("--threads", type=int, default=2)
@@ -303,11 +306,12 @@ def main(argv: list[str] | None = None) -> None:
     train_set = build_set("train", args.mixtures, 0, cache)
     valid_set = build_set("valid", args.valid_mixtures, 0, cache)
     print(f"data: {len(train_set.mel)} train / {len(valid_set.mel)} valid recordings ({time.time() - t0:.0f} s)")
-    clips = build_bank("train", args.clip_variants, 0, cache) if args.clip_share > 0 else None
+    clips = build_bank("train", args.clip_variants, 0, cache, args.procedural) if args.clip_share > 0 else None
     valid_clips = build_bank("valid", 1, 0, cache)
     seeds = [int(s) for s in args.seeds.split(",")]
     common = dict(epochs=args.epochs, steps=args.steps, batch=args.batch, lr=args.lr, event_weight=args.event_weight,
                   clip_share=args.clip_share, floor_channel=args.floor_channel)
+    recipe = {**common, "procedural": args.procedural, "mixtures": args.mixtures}
     if args.ablation:
         test_set = build_set("test", args.test_mixtures, 0, cache)
         runs = []
@@ -322,14 +326,14 @@ def main(argv: list[str] | None = None) -> None:
         from _bench import stamp  # commit, command, load: the same provenance as every benchmark result
 
         args.results.parent.mkdir(parents=True, exist_ok=True)
-        args.results.write_text(json.dumps(stamp({"settings": {**common, "mixtures": args.mixtures,
-                                                               "test_mixtures": args.test_mixtures, "seeds": seeds},
-                                                  "summary": summary, "runs": runs}), indent=1) + "\n")
+        settings = {**recipe, "test_mixtures": args.test_mixtures, "seeds": seeds}
+        args.results.write_text(json.dumps(stamp({"settings": settings, "summary": summary, "runs": runs}),
+                                           indent=1) + "\n")
         print(json.dumps(summary, indent=1))
         return
     model, history = train(args.task, train_set, valid_set, seed=seeds[0], clips=clips, valid_clips=valid_clips,
                            **common)
-    info = {"task": args.task, "seed": seeds[0], "settings": {**common, "mixtures": args.mixtures},
+    info = {"task": args.task, "seed": seeds[0], "settings": recipe,
             "history": history, "trained_on": sd.source_ids("train"), "validated_on": sd.source_ids("valid"),
             "parameters": sum(p.numel() for p in model.parameters()), "mmac_per_window": round(macs(model) / 1e6, 2)}
     meta = export(model, valid_set, args.out, args.int8_tolerance, info)
