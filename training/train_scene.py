@@ -254,7 +254,7 @@ def train(task: str, train_set: SceneSet, valid_set: SceneSet, *, seed: int, epo
             loss.backward()
             opt.step()
             sched.step()
-            total += float(loss)
+            total += float(loss.detach())
         scores = evaluate(model, valid_set, clips=valid_clips)
         history.append({"epoch": epoch + 1, "stage": stage, "loss": round(total / steps, 4),
                         **{k: round(v, 4) for k, v in scores.items()}, "seconds": round(time.time() - t0, 1)})
