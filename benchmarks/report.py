@@ -859,6 +859,13 @@ def scene_section(rep: Report) -> str:
             "Per scene: " + ", ".join(f"{k} {pct(v)}" for k, v in sc["per_scene"].items()) + ". Alert recall per "
             "label: " + ", ".join(f"{k} {pct(v)}" for k, v in al["recall_per_label"].items()) + ". Per-class AP: "
             "`benchmarks/results/scene.svg`.", ""]
+    if "upper_bound_recall_at_zero_false_alerts" in al:
+        out += ["Tagger or calibration? The best any per-label threshold could do on these same recordings (just "
+                "above each label's highest background probability: no false alert in the hour; an upper bound, "
+                f"not a setting): recall {pct(al['upper_bound_recall_at_zero_false_alerts'])}. Median probability "
+                "of a planted alert sound against the background's highest: " + ", ".join(
+                    f"{k} {al['planted_median_probability'][k]:.2f} / {al['background_max_probability'][k]:.2f}"
+                    for k in al["labels"]) + ".", ""]
     rep.target("scene", "alert recall >= 90 % at <= 1 false alert per hour",
                f"{pct(al['recall'])}, {al['false_alerts_per_hour']} / h",
                al["recall"] >= 0.9 and al["false_alerts_per_hour"] <= 1)
