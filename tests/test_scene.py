@@ -116,6 +116,20 @@ def test_a_sustained_alert_needs_its_windows_in_a_row():
     assert _Alarm(0.5).score(0.9) == 0.9
 
 
+def test_a_bad_alert_rule_in_the_model_folder_is_a_clear_error(tmp_path):
+    import shutil
+
+    from hark.errors import ModelError
+
+    for name in ("model.onnx", "meta.json"):
+        shutil.copy(DEFAULT_MODEL_DIR / name, tmp_path / name)
+    meta = json.loads((tmp_path / "meta.json").read_text())
+    meta["alert_windows"] = {"siren": "two"}
+    (tmp_path / "meta.json").write_text(json.dumps(meta))
+    with pytest.raises(ModelError, match="meta.json: missing or bad field"):
+        SceneModel(tmp_path)
+
+
 def test_on_alert_intents_are_checked(write_skill, make_engine):
     """An on_alert intent never hears speech, and its label needs a place to go."""
     write_skill("nursery", """

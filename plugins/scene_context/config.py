@@ -32,7 +32,8 @@ class SceneSettings:
     #: false alerts an hour of background (benchmarks/scene.py; target <= 1), and in a home a false alarm acts;
     #: ``DEFAULT_ALERTS`` is the list to turn on (``hark scene`` uses it unless this is set)
     alerts: tuple[str, ...] = ()
-    #: per-label probability that raises an alert; labels not named use the model's calibrated threshold
+    #: per-label probability that raises an alert; labels not named use the model's calibrated threshold (the
+    #: model's windows-in-a-row rule for the label still applies: 2 for sustained sounds such as a siren)
     alert_thresholds: Mapping[str, float] = field(default_factory=dict)
     #: an alert re-arms only after its probability fell under this fraction of its threshold
     alert_release: float = field(default=0.5, metadata=ranged(0, 1))

@@ -30,13 +30,13 @@ class SceneModel:
             self.window = int(meta["window_rows"])
             self.events: tuple[str, ...] = tuple(meta["events"])
             self.scenes: tuple[str, ...] = tuple(meta["scenes"])
-        except (KeyError, TypeError, ValueError) as exc:
+            self.alert_thresholds: dict[str, float] = {str(k): float(v)
+                                                       for k, v in (meta.get("alert_thresholds") or {}).items()}
+            #: windows in a row an alert label must reach its threshold in (sustained sounds: 2, calibrated)
+            self.alert_windows: dict[str, int] = {str(k): max(1, int(v))
+                                                  for k, v in (meta.get("alert_windows") or {}).items()}
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise ModelError(f"{self.directory}/meta.json: missing or bad field {exc}") from None
-        self.alert_thresholds: dict[str, float] = {str(k): float(v)
-                                                   for k, v in (meta.get("alert_thresholds") or {}).items()}
-        #: windows in a row an alert label must reach its threshold in (sustained sounds: 2, calibrated)
-        self.alert_windows: dict[str, int] = {str(k): max(1, int(v))
-                                              for k, v in (meta.get("alert_windows") or {}).items()}
         self.precision = str(meta.get("precision", "?"))
         self.session = load_session(self.directory / "model.onnx", sha256=meta.get("sha256"), threads=threads)
 
