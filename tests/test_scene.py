@@ -260,7 +260,7 @@ def test_a_held_out_glass_break_in_speech_and_kitchen_noise_is_exactly_one_alert
     speech *= 10 ** (-24 / 20) / np.sqrt(np.mean(speech[np.abs(speech) > 1e-3] ** 2))
     without = bed.copy()
     without[RATE: RATE + min(len(speech), n - RATE)] += speech[: n - RATE]
-    sound = sd._sounding(glass)
+    sound = sd.trim_silence(glass)
     sound = sound * 10 ** ((-38 + 12 - sd.active_db(sound)) / 20)
     with_glass = without.copy()
     with_glass[6 * RATE: 6 * RATE + len(sound)] += sound[: 8 * RATE]

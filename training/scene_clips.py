@@ -64,7 +64,7 @@ def build_bank(split: str, variants: int, seed: int = 0, cache: Path | None = No
     for clip in sd.load_clips():
         if clip.split != split:
             continue
-        sound = sd._sounding(sd.read_audio(clip.path))
+        sound = sd.trim_silence(sd.read_audio(clip.path))
         for v in range(variants):
             add(sd.vary(sound, rng) if v else sound, clip.label)
     if procedural:

@@ -280,7 +280,7 @@ def _bed(kind: str, n: int, pools: Pools, rng: np.random.Generator) -> np.ndarra
     """Unit-RMS ambient sound of ``kind`` for ``n`` samples."""
     if kind.startswith("loop:") and kind[5:] in pools.clips:
         category = kind[5:]
-        x = _concat(lambda r: _sounding(pools.clip(category, r)), n, rng)
+        x = _concat(lambda r: trim_silence(pools.clip(category, r)), n, rng)
     elif kind == "kitchen" and pools.kitchen is not None and len(pools.kitchen) > n:
         start = rng.integers(0, len(pools.kitchen) - n)
         x = pools.kitchen[start: start + n].copy()
@@ -290,7 +290,7 @@ def _bed(kind: str, n: int, pools: Pools, rng: np.random.Generator) -> np.ndarra
         if kind == "tv":  # a small loudspeaker: no bass, no sparkle
             x = _band(x, 200.0, 5000.0)
             if rng.random() < 0.5:
-                x = x + _concat(lambda r: _sounding(pools.clip(str(r.choice(["laughing", "clapping"])), r)), n,
+                x = x + _concat(lambda r: trim_silence(pools.clip(str(r.choice(["laughing", "clapping"])), r)), n,
                                 rng) * 0.3
     elif kind == "fan":
         x = _colored(n, rng, 2.0) + 0.3 * np.sin(2 * np.pi * rng.uniform(45, 130) * np.arange(n) / SR)
@@ -307,7 +307,7 @@ def _band(x: np.ndarray, lo: float, hi: float) -> np.ndarray:
     return np.fft.irfft(spec, len(x)).astype(np.float32)
 
 
-def _sounding(x: np.ndarray) -> np.ndarray:
+def trim_silence(x: np.ndarray) -> np.ndarray:
     """A clip without its digital-silence padding (ESC-50 pads short sounds to 5 s)."""
     db = frame_db(x)
     keep = np.flatnonzero(db > max(db.max() - 40, -90)) if len(db) else []
@@ -364,7 +364,7 @@ def mix(scene: Scene, pools: Pools, rng: np.random.Generator, seconds: float = 1
         chosen.append(str(rng.choice(others)))
     wanted = [(c, snr_db) for c in chosen] + [(c, extra_snr_db or snr_db) for c in extra]
     for category, snr in wanted:
-        clip = _sounding(pools.clip(category, rng))
+        clip = trim_silence(pools.clip(category, rng))
         if varied:
             clip = vary(clip, rng)
         if len(clip) > n:
