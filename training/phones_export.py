@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from hark.phonetics import ARPABET, edit_distance
+from training.onnx_quant import quantize_int8
 
 if TYPE_CHECKING:
     from training.train_phones import Utterances
@@ -33,7 +34,6 @@ def onnx_per(path: Path, data: Utterances, limit: int = 300) -> float:
 
 def export(model, valid: Utterances, out: Path, info: dict) -> dict:
     import torch
-    from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
 
     from hark.onnx import sha256_file
 
@@ -45,16 +45,7 @@ def export(model, valid: Utterances, out: Path, info: dict) -> dict:
                       opset_version=17, dynamo=False)
     calib = [valid.mel(i)[None] for i in range(0, min(len(valid), 96), 2)]
 
-    class Reader(CalibrationDataReader):
-        def __init__(self) -> None:
-            self.it = iter(calib)
-
-        def get_next(self):
-            x = next(self.it, None)
-            return None if x is None else {"log_mel": x}
-
-    quantize_static(str(fp32), str(int8), Reader(), quant_format=QuantFormat.QDQ, per_channel=True,
-                    activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8)
+    quantize_int8(fp32, int8, calib)
     per = {name: round(onnx_per(path, valid), 4) for name, path in (("fp32", fp32), ("int8", int8))}
     chosen = "int8" if per["int8"] - per["fp32"] <= INT8_TOLERANCE else "fp32"
     (out / "model.onnx").write_bytes((int8 if chosen == "int8" else fp32).read_bytes())

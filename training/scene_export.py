@@ -10,6 +10,7 @@ import numpy as np
 
 from training import scene_data as sd
 from training.procedural_sounds import GENERATORS
+from training.onnx_quant import quantize_int8
 
 if TYPE_CHECKING:
     from training.train_scene import SceneSet
@@ -20,7 +21,6 @@ FORMAT = "hark-scene-1"
 def export(model, valid_set: SceneSet, out: Path, tolerance: float, info: dict) -> dict:
     """ONNX fp32 and static int8 (QDQ); writes model.onnx (int8 unless it loses > tolerance) and meta.json."""
     import torch
-    from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
 
     out.mkdir(parents=True, exist_ok=True)
     fp32 = out / "model_fp32.onnx"
@@ -32,17 +32,8 @@ def export(model, valid_set: SceneSet, out: Path, tolerance: float, info: dict) 
     rng = np.random.default_rng(7)
     calib = [valid_set.crops(rng, 16)[0] for _ in range(24)]
 
-    class Reader(CalibrationDataReader):
-        def __init__(self) -> None:
-            self.it = iter(calib)
-
-        def get_next(self):
-            x = next(self.it, None)
-            return None if x is None else {"log_mel": x}
-
     int8 = out / "model_int8.onnx"
-    quantize_static(str(fp32), str(int8), Reader(), quant_format=QuantFormat.QDQ, per_channel=True,
-                    activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8)
+    quantize_int8(fp32, int8, calib)
     acc = {name: onnx_scene_accuracy(path, valid_set) for name, path in (("fp32", fp32), ("int8", int8))}
     chosen = "int8" if acc["fp32"] - acc["int8"] <= tolerance else "fp32"
     (out / "model.onnx").write_bytes((int8 if chosen == "int8" else fp32).read_bytes())

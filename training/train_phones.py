@@ -260,8 +260,9 @@ def main(argv: list[str] | None = None) -> None:
     model = make_model(sample.mean(0), sample.std(0) + 1e-3)
     steps = sum(1 for _ in batches(train, args.batch_frames, np.random.default_rng(0), train=False))
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=1e-2)
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=args.lr, total_steps=args.epochs * (steps + 8),
-                                                pct_start=max(0.1, 2 / (args.epochs * (steps + 8))))
+    total_steps = args.epochs * (steps + 8)  # training batches vary a little with the length jitter
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=args.lr, total_steps=total_steps,
+                                                pct_start=max(0.1, 2 / total_steps))
     ctc = torch.nn.CTCLoss(blank=BLANK, zero_infinity=True)
     best, best_per, history = None, 2.0, []
     for epoch in range(args.epochs):
@@ -276,7 +277,8 @@ def main(argv: list[str] | None = None) -> None:
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)
             opt.step()
-            sched.step()
+            if sched.last_epoch + 1 < total_steps:
+                sched.step()
             total, n = total + float(loss.detach()), n + 1
         per = phone_error_rate(model, valid)
         history.append({"epoch": epoch + 1, "loss": round(total / max(n, 1), 4), "valid_per": round(per, 4),
@@ -284,6 +286,7 @@ def main(argv: list[str] | None = None) -> None:
         print(json.dumps(history[-1]), file=sys.stderr)
         if per < best_per:
             best_per, best = per, {k: v.clone() for k, v in model.state_dict().items()}
+            torch.save(best, cache / f"phones-best-{args.augment}-{args.seed}.pt")  # a crash keeps the best epoch
     model.load_state_dict(best)
     model.eval()
     from training.phones_export import export

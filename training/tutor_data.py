@@ -113,25 +113,9 @@ def check_disjoint(sentences: Iterable[Sequence[Sequence[str]]], data: Path | No
 
 
 def mispronounce(words: Sequence[Sequence[str]], rng: random.Random, rate: float = 0.12,
-                 delete_share: float = 0.15) -> tuple[tuple[str, ...], ...]:
+                 delete_share: float = 0.15, any_phone: bool = False) -> tuple[tuple[str, ...], ...]:
     """Each phone is changed with probability ``rate``: deleted (``delete_share`` of the changes, never a word's
-    only phone) or replaced by a confusable phone."""
-    out = []
-    for word in words:
-        new: list[str] = []
-        for p in word:
-            if rng.random() < rate:
-                if rng.random() < delete_share and len(word) > 1:
-                    continue
-                p = rng.choice(CONFUSABLE.get(p, (p,)))
-            new.append(p)
-        out.append(tuple(new or word))
-    return tuple(out)
-
-
-def random_errors(words: Sequence[Sequence[str]], rng: random.Random, rate: float,
-                  delete_share: float = 0.15) -> tuple[tuple[str, ...], ...]:
-    """The "random substitutions" baseline: like ``mispronounce`` but a changed phone becomes any other phone."""
+    only phone) or replaced by a confusable phone (``any_phone``: by any other phone, the random baseline)."""
     from hark.phonetics import ARPABET
 
     out = []
@@ -141,10 +125,15 @@ def random_errors(words: Sequence[Sequence[str]], rng: random.Random, rate: floa
             if rng.random() < rate:
                 if rng.random() < delete_share and len(word) > 1:
                     continue
-                p = rng.choice([q for q in ARPABET if q != p])
+                p = rng.choice([q for q in ARPABET if q != p] if any_phone else CONFUSABLE.get(p, (p,)))
             new.append(p)
         out.append(tuple(new or word))
     return tuple(out)
+
+
+def random_errors(words: Sequence[Sequence[str]], rng: random.Random, rate: float) -> tuple[tuple[str, ...], ...]:
+    """The "random substitutions" baseline: ``mispronounce`` where a changed phone becomes any other phone."""
+    return mispronounce(words, rng, rate, any_phone=True)
 
 
 def regroup(words: Sequence[Sequence[str]], said: Sequence[str]) -> tuple[tuple[str, ...], ...]:
