@@ -73,6 +73,14 @@ scene-model: install  ## rebuild plugins/scene_context/model (~25 min on 2 cores
 	$(BIN)/python -m pip install --quiet -e '.[train]'
 	$(BIN)/python -m training.train_scene
 
+.PHONY: bench-tutor tutor-model
+bench-tutor: install  ## pronunciation tutor: synthetic MDD, real-speech prompt swaps, CPU -> benchmarks/results/tutor.json (needs HARK_DATA)
+	$(BIN)/python benchmarks/tutor.py
+
+tutor-model: install  ## rebuild plugins/tutor/model, the phone recognizer (~45 min on 2 cores; needs HARK_DATA and .[train])
+	$(BIN)/python -m pip install --quiet -e '.[train]'
+	$(BIN)/python -m training.train_phones
+
 adapt-synthetic: install  ## rebuild plugins/asr_pocketsphinx/models/en-us-synthetic (MAP adaptation to espeak-ng voices, ~1 min)
 	$(BIN)/python -m training.adapt_asr --espeak en-us+m4,en-us+f1,en-gb+m3,en-gb+m2,en-us+m6,en-us+f3,en-gb+m4,en-gb+f1 \
 	    --per-voice 100 --out plugins/asr_pocketsphinx/models/en-us-synthetic

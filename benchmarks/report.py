@@ -897,11 +897,47 @@ def scene_section(rep: Report) -> str:
     return "\n".join(out)
 
 
+def tutor_section(rep: Report) -> str:
+    """The pronunciation tutor (issue 18)."""
+    r = rep.get("tutor.json")
+    out = ["## Pronunciation tutor", ""]
+    if r is None:
+        return "\n".join(out + [rep.missing("tutor.json")])
+    d = r.data
+    rows = []
+    syn, swap = d.get("synthetic"), d.get("prompt_swap")
+    if syn:
+        rows += [["synthetic MDD: precision / recall / F1",
+                  f"{pct(syn['precision'])} / {pct(syn['recall'])} / **{syn['f1']:.3f}**", "F1 >= 0.60"],
+                 ["synthetic: diagnosis accuracy (caught substitutions named right)",
+                  f"{pct(syn['diagnosis_accuracy'])} of {syn['caught_substitutions']}", "reported"]]
+        rep.target("tutor", "synthetic MDD F1 >= 0.60", f"{syn['f1']:.3f}", syn["f1"] >= 0.60)
+    if swap:
+        rows += [["real speech, prompt swap: AUC utterance / word",
+                  f"**{swap['utterance_auc']:.3f}** / {swap['word_auc']:.3f} ({swap['clips']} clips)", ">= 0.90"],
+                 ["real speech: true-prompt words / utterances flagged",
+                  f"{pct(swap['true_prompt_words_flagged'])} / {pct(swap['true_prompt_utterances_flagged'])}",
+                  "reported (false alarms)"],
+                 ["CPU per second of audio (one thread)", f"{swap['cpu_seconds_per_audio_second']:.3f} s", "<= 0.3 s"]]
+        rep.target("tutor", "prompt-swap AUC >= 0.90 on real speech", f"{swap['utterance_auc']:.3f}",
+                   swap["utterance_auc"] >= 0.90)
+        rep.target("tutor", "<= 0.3 s CPU per second of audio", f"{swap['cpu_seconds_per_audio_second']:.3f} s",
+                   swap["cpu_seconds_per_audio_second"] <= 0.3)
+    out += [f"The shipped tutor ({d['model']}, margin {d['margin']}) through `Engine.assess_pronunciation`. "
+            "Synthetic: the human-perceived phones of L2-ARCTIC speakers "
+            f"{', '.join(syn['speakers']) if syn else '-'} (never read by training) spoken by espeak-ng voices no "
+            "model trained or was tuned on, scored against the canonical phones. Real: speechocean762's test clips "
+            "(Mandarin L1 adults and children), each scored against its prompt and against the prompt with one word "
+            "swapped for a phonetically different one.", "", table(["measure", "result", "target"], rows), "",
+            rep.source(r)]
+    return "\n".join(out)
+
+
 def render(rep: Report) -> str:
     body = [requests_section(rep), time_section(rep), hostile_section(rep), fuzz_section(rep), skills_section(rep),
             public_nlu_section(rep), slurp_section(rep), audio_section(rep), spoken_orders_section(rep),
             entity_slurp_section(rep),
-            spoken_section(rep), scale_section(rep), vad_section(rep), scene_section(rep)]
+            spoken_section(rep), scale_section(rep), vad_section(rep), scene_section(rep), tutor_section(rep)]
     stale = [f for f in rep.used if rep.stale(rep.results[f])]
     loads = [x for f in rep.used for x in (rep.results[f].load or ())]
     head = ["# Benchmarks", "",

@@ -102,6 +102,9 @@ BENCHMARKS: list[Bench] = [
           ["audio_catalog_no_resolver.json"], 3, 171),
     Bench("scene", ["scene.py"], ["scene.json"], 10, 175,
           note="scene context on held-out ESC-50 sounds (needs HARK_DATA); the ablation is a training run"),
+    Bench("tutor", ["tutor.py"], ["tutor.json"], 10, 177,
+          note="pronunciation tutor: synthetic MDD on held-out L2-ARCTIC speakers and voices, real-speech prompt "
+               "swaps (needs HARK_DATA)"),
     Bench("fuzz", ["fuzz.py", "--examples", "2000", "--cli", "300", "--seconds", "600"], ["fuzz.json"], 10, 180),
     Bench("intent_snips_small", ["intent.py", "--dataset", "snips", "--model-dir",
                                  "benchmarks/artifacts/snips/model_small", "--out",

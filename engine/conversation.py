@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from .edges import coerce_nbest
 from .responses import fill_first
 from .text import normalize
-from .types import Context, Interpretation, Slot
+from .types import Context, Interpretation, SkillAction, Slot
 
 if TYPE_CHECKING:  # pragma: no cover
     from .runtime import Engine, Result
@@ -93,6 +93,17 @@ class Conversation:
     def __init__(self, engine: "Engine"):
         self.engine = engine
         self.pending: Confirmation | None = None
+        #: the last action taken in this conversation (``context.previous_action`` of the next utterance)
+        self.last_action: SkillAction | None = None
+        #: practice mode: the text the next utterance is assessed against (an action's ``params.practice``)
+        self.practice: str | None = None
+
+    def context_fields(self) -> dict[str, Any]:
+        """What this conversation adds to the next utterance's Context."""
+        out: dict[str, Any] = {"previous_action": self.last_action}
+        if self.practice:
+            out["expected_text"] = self.practice
+        return out
 
     def parse(self, text_or_nbest: Any, context: Context | None = None, *,
               utterance: int | None = None) -> "Result":
@@ -104,9 +115,19 @@ class Conversation:
             answer = answer_of(nbest.best.text)
             if answer is not None:
                 fresh = context.clock.timestamp() <= pending.expires
-                return self.engine.answer_confirmation(pending, nbest, context, answer == "yes" and fresh,
-                                                       expired=not fresh, utterance=utterance)
+                result = self.engine.answer_confirmation(pending, nbest, context, answer == "yes" and fresh,
+                                                         expired=not fresh, utterance=utterance)
+                self._remember(result)
+                return result
             text_or_nbest = nbest
         result = self.engine.parse(text_or_nbest, context, utterance=utterance)
         self.pending = result.confirm
+        self._remember(result)
         return result
+
+    def _remember(self, result: "Result") -> None:
+        action = result.action
+        if action is not None:
+            self.last_action = action
+            practice = action.params.get("practice")
+            self.practice = practice if isinstance(practice, str) and practice.strip() else None

@@ -82,7 +82,8 @@ class Stream:
 
     def context(self, **overrides: Any) -> Context:
         """A fresh Context for an utterance of this stream (now, its device_id, ...)."""
-        return self.engine.context(states=self.states, **{**self.context_defaults, **overrides})
+        fields = {**self.conversation.context_fields(), **self.context_defaults, **overrides}
+        return self.engine.context(states=self.states, **fields)
 
     def feed(self, audio: Any) -> list[Event]:
         """Run the next audio of the stream; returns the events it caused (speech_start, speech_end, utterance,
@@ -255,6 +256,8 @@ class Stream:
         engine, utterance = self.engine, self.utterances
         events: list[Event] = []
         if context.expected_text:
+            if context.expected_text == self.conversation.practice:  # one attempt per "how do I say ..."
+                self.conversation.practice = None
             report = engine.assess_pronunciation(audio, context.expected_text, context, events,
                                                  states=self.states)
             if report is not None:

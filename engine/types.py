@@ -340,6 +340,8 @@ class WordAssessment(_JSONType):
     word: str
     score: float
     phones: tuple[PhoneAssessment, ...] = ()
+    #: False when any of its phones was substituted or missing
+    ok: bool = True
 
 
 @dataclass(frozen=True)

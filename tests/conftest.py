@@ -98,8 +98,9 @@ def make_engine(tmp_path):
         overrides.setdefault("skills.paths", [str(skills_path or tmp_path / "skills")])
         # the shipped intent model knows the bundled skills' labels, and the ASR plugin would compile a language
         # model per engine: engine-mechanics tests use templates only (tests/test_asr.py runs the ASR plugin);
-        # the scene plugin adds its own skill and events (tests/test_scene.py runs it)
-        overrides.setdefault("plugins.disabled", ["intent", "asr_pocketsphinx", "scene_context"])
+        # the scene plugin adds its own skill and events (tests/test_scene.py runs it), the tutor its phone model
+        # (tests/test_tutor.py)
+        overrides.setdefault("plugins.disabled", ["intent", "asr_pocketsphinx", "scene_context", "tutor"])
         engine = Engine(load_config(None, env={}, **overrides), plugins=plugins)
         engines.append(engine)
         return engine

@@ -518,7 +518,7 @@ def test_hook_assess_pronunciation(write_skill, make_engine):
     write_skill("home", HOME_SKILL)
 
     class Tutor:
-        name = "tutor"
+        name = "my_tutor"
 
         @hookimpl
         def hark_assess_pronunciation(self, audio, expected, context):

@@ -28,7 +28,7 @@ _ACTION = SkillAction(skill="timer", intent="SetTimer", name="timer.start",
                       text="set a timer for ten minutes")
 _PHONES = (PhoneAssessment(expected="TH", heard="F", score=0.2, verdict="substitution"),
            PhoneAssessment(expected="R", heard=None, score=0.0, verdict="deletion"))
-_WORD = WordAssessment(word="three", score=0.45, phones=_PHONES)
+_WORD = WordAssessment(word="three", score=0.45, phones=_PHONES, ok=False)
 
 #: one instance per dataclass in hark.types.__all__, with every defaulted field set to a non-default value
 SAMPLES = {

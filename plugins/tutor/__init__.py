@@ -1,0 +1,94 @@
+"""The pronunciation tutor: hears a learner say a prompt and reports which words and phones were wrong and what
+was said instead.
+
+- ``hark_assess_pronunciation``: in practice mode (``context.expected_text``) the stream hands over the
+  utterance's audio; the plugin answers with a PronunciationReport (``assess.Assessor``: its own CTC phone
+  recognizer, forced alignment of the expected phones, goodness of pronunciation per phone; ``scoring``).
+- ``hark_act`` for the pronunciation skill: "how do I say thorough" answers with the word's phones (and espeak-ng
+  phoneme input a device's TTS can speak) and sets ``params.practice``, which puts the conversation in practice
+  mode: its next utterance is assessed against the word. "Say it again" practises the same word once more.
+"""
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from hark.errors import ModelError
+from hark.hookspecs import hookimpl
+from hark.types import Context, Interpretation, PronunciationReport, SkillAction
+
+from .assess import Assessor, describe_phone
+from .config import TutorSettings
+from .model import DEFAULT_MODEL_DIR, PhoneModel
+
+__all__ = ["TutorPlugin", "TutorSettings", "Assessor", "PhoneModel"]
+
+NAME = "tutor"
+SKILL = "pronunciation"
+
+
+class TutorPlugin:
+    """Registered through the ``hark`` entry point ``tutor``; settings under ``plugins.settings.tutor``."""
+
+    name = NAME
+
+    def __init__(self) -> None:
+        self.settings = TutorSettings()
+        self.assessor: Assessor | None = None
+        self.status = "not started"
+
+    @hookimpl
+    def hark_startup(self, engine: Any) -> None:
+        from hark.phonetics import G2P
+
+        self.settings = engine.config.plugin_settings(NAME, TutorSettings)
+        directory = engine.config.resolve_path(self.settings.model_dir) if self.settings.model_dir \
+            else DEFAULT_MODEL_DIR
+        try:
+            model = PhoneModel(directory, threads=self.settings.threads)
+        except ModelError as exc:
+            if self.settings.model_dir:  # a model the user named must load
+                raise
+            self.status = f"idle: {exc}"
+            return
+        self.assessor = Assessor(model, G2P.default(), margin=self.settings.margin)
+        self.status = f"{directory.name} ({model.precision}, {len(model.phones)} phones)"
+
+    @hookimpl
+    def hark_assess_pronunciation(self, audio: Any, expected: str) -> PronunciationReport | None:
+        if self.assessor is None:
+            return None
+        return self.assessor.assess(audio.to_array(), expected)
+
+    @hookimpl(tryfirst=True)
+    def hark_act(self, interpretation: Interpretation, skills: Any, context: Context) -> SkillAction | None:
+        """PracticeWord: how the word is said, and practice mode for it; SayItAgain: the same word again."""
+        if interpretation.skill != SKILL or self.assessor is None:
+            return None
+        from hark.plugins.skill_actions import build_action
+
+        action = build_action(interpretation, skills, context)
+        if action is None:
+            return None
+        word = None
+        if interpretation.intent == "PracticeWord":
+            slot = interpretation.slot("word")
+            word = str(slot.value) if slot is not None else None
+        elif interpretation.intent == "SayItAgain" and context.previous_action is not None:
+            word = context.previous_action.params.get("practice")
+        if not word:
+            return action
+        return dataclasses.replace(action, response=self.model_answer(word), params={
+            **action.params, **self.pronunciation(word), "practice": word})
+
+    def pronunciation(self, text: str) -> dict[str, Any]:
+        """The phones of ``text`` per word and espeak-ng phoneme input that says them."""
+        from hark.phonetics.espeak import arpabet_to_espeak
+
+        words = self.assessor.canonical(text) if self.assessor else []
+        return {"phones": [list(p) for _, p in words], "espeak": arpabet_to_espeak([p for _, p in words])}
+
+    def model_answer(self, text: str) -> str:
+        words = self.assessor.canonical(text) if self.assessor else []
+        sounds = "; ".join(f"{w}: " + ", ".join(describe_phone(p) for p in ph) for w, ph in words)
+        return f"Listen: {text}. The sounds are {sounds}. Now you say it."

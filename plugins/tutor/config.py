@@ -1,0 +1,19 @@
+"""Settings of the ``tutor`` plugin (``plugins.settings.tutor`` in config.yaml)."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from hark.config import ranged
+
+__all__ = ["TutorSettings"]
+
+
+@dataclass(frozen=True)
+class TutorSettings:
+    #: phone model folder (relative to the config file); empty = the bundled model
+    model_dir: str = ""
+    #: how many nats another phone (or silence) must explain a phone's frames better before the phone is called
+    #: wrong: higher gives fewer false alarms and misses more real mistakes
+    margin: float = field(default=1.0, metadata=ranged(-20.0, 50.0))
+    #: onnxruntime threads
+    threads: int = field(default=1, metadata=ranged(1, 64))
