@@ -82,3 +82,34 @@ def test_margin_trades_catches_for_false_alarms():
     ll, deletion = window_scores(lp, BLANK)
     assert assess_phone(ll, deletion, 0, BLANK, PHONES, 0.0, (0, 3)).verdict == "substitution"
     assert assess_phone(ll, deletion, 0, BLANK, PHONES, 2.0, (0, 3)).verdict == "ok"
+
+
+def _phone(p, verdict="ok", score=0.9, heard=None):
+    from hark.plugins.tutor.scoring import PhoneScore
+
+    return PhoneScore(p, score, verdict, heard, 0.0, (0, 1))
+
+
+def test_report_trusts_phone_verdicts_while_the_phone_model_follows_the_voice():
+    from hark.plugins.tutor.assess import build_report
+
+    words = [("i", ("AY",)), ("think", ("TH", "IH", "NG", "K")), ("so", ("S", "OW"))]
+    scores = [_phone("AY"), _phone("TH", "substitution", 0.01, "S"), _phone("IH"), _phone("NG"), _phone("K"),
+              _phone("S"), _phone("OW")]
+    good_gops = [-0.001] * 3  # pocketsphinx is happy with every word (it cannot tell TH from S either)
+    report = build_report("I think so", words, scores, good_gops)
+    assert [w.ok for w in report.words] == [True, False, True]
+    assert report.words[1].phones[0].heard == "S"
+
+
+def test_report_judges_words_by_their_fused_score_when_the_phone_model_is_lost():
+    from hark.plugins.tutor.assess import build_report
+
+    words = [("three", ("TH", "R", "IY")), ("trees", ("T", "R", "IY", "Z"))]
+    lost = [_phone(p, "substitution", 0.05, "AH") for _, ph in words for p in ph]  # most phones "wrong"
+    report = build_report("three trees", words, lost, [-0.0005, -0.008])  # real voice: word 1 fine, word 2 not
+    assert [w.ok for w in report.words] == [True, False]
+    assert all(p.verdict == "ok" for p in report.words[0].phones)  # an ok word shows no phone errors
+    assert report.words[1].phones[0].verdict == "substitution"
+    assert report.words[0].score > 0.5 > report.words[1].score
+    assert report.score < report.words[0].score  # the overall score leans towards the worst word

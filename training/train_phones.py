@@ -160,9 +160,14 @@ def out_frames(frames):
 
 
 def augment(mel: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """Level (+-10 dB), a noise floor (white to brown, 5-40 dB under the speech's mean band power) mixed as power,
-    and SpecAugment (two band masks up to 8 bands, time masks up to 5 % of the frames)."""
-    mel = mel + rng.uniform(-1.15, 1.15)
+    """Level (+-10 dB); a microphone's colour (a tilt of +-1 nat across the bands) and, half the time, a channel's
+    low-pass (from a band between 3.3 and 7 kHz, 0.3-2 nats more per band: resamplers, phones, cheap microphones);
+    a noise floor (white to brown, 5-40 dB under the speech's mean band power) mixed as power; SpecAugment (two
+    band masks up to 8 bands, time masks up to 5 % of the frames)."""
+    mel = mel + rng.uniform(-1.15, 1.15) + rng.uniform(-1.0, 1.0) * np.linspace(-1, 1, mel.shape[1])
+    if rng.random() < 0.5:
+        cut = rng.integers(44, 61)
+        mel[:, cut:] -= rng.uniform(0.3, 2.0) * np.arange(1, mel.shape[1] - cut + 1)
     if rng.random() < 0.7:
         tilt = rng.uniform(-1.0, 0.2) * np.linspace(0, 4, mel.shape[1])
         level = np.log(np.mean(np.exp(mel))) - rng.uniform(5, 40) / 4.343

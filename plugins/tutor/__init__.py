@@ -3,7 +3,8 @@ was said instead.
 
 - ``hark_assess_pronunciation``: in practice mode (``context.expected_text``) the stream hands over the
   utterance's audio; the plugin answers with a PronunciationReport (``assess.Assessor``: its own CTC phone
-  recognizer, forced alignment of the expected phones, goodness of pronunciation per phone; ``scoring``).
+  recognizer, forced alignment of the expected phones, goodness of pronunciation per phone, ``scoring``; fused
+  per word with pocketsphinx's word GOP, ``sphinx_gop``, for real voices).
 - ``hark_act`` for the pronunciation skill: "how do I say thorough" answers with the word's phones (and espeak-ng
   phoneme input a device's TTS can speak) and sets ``params.practice``, which puts the conversation in practice
   mode: its next utterance is assessed against the word. "Say it again" practises the same word once more.
@@ -20,6 +21,7 @@ from hark.types import Context, Interpretation, PronunciationReport, SkillAction
 from .assess import Assessor, describe_phone
 from .config import TutorSettings
 from .model import DEFAULT_MODEL_DIR, PhoneModel
+from .sphinx_gop import SphinxGop
 
 __all__ = ["TutorPlugin", "TutorSettings", "Assessor", "PhoneModel"]
 
@@ -51,8 +53,14 @@ class TutorPlugin:
                 raise
             self.status = f"idle: {exc}"
             return
-        self.assessor = Assessor(model, G2P.default(), margin=self.settings.margin)
-        self.status = f"{directory.name} ({model.precision}, {len(model.phones)} phones)"
+        sphinx, note = None, "phone model only"
+        if self.settings.word_gop:
+            try:
+                sphinx, note = SphinxGop(), "with pocketsphinx word GOP"
+            except (ImportError, RuntimeError, ValueError) as exc:
+                note = f"phone model only (pocketsphinx: {exc})"
+        self.assessor = Assessor(model, G2P.default(), margin=self.settings.margin, sphinx=sphinx)
+        self.status = f"{directory.name} ({model.precision}, {len(model.phones)} phones), {note}"
 
     @hookimpl
     def hark_assess_pronunciation(self, audio: Any, expected: str) -> PronunciationReport | None:

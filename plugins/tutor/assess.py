@@ -3,6 +3,7 @@ hark's g2p), phone posteriors (``PhoneModel``), per-phone verdicts (``scoring``)
 learner can act on ("In 'think' you said S (as in 'sun') instead of TH (as in 'think')")."""
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Sequence
 
@@ -15,6 +16,7 @@ from hark.types import PhoneAssessment, PronunciationReport, WordAssessment
 
 from .model import PhoneModel
 from .scoring import PhoneScore, align, assess_phone, phone_windows, window_scores
+from .sphinx_gop import SphinxGop
 
 __all__ = ["Assessor", "EXAMPLE_WORDS", "describe_phone", "MAX_WORDS"]
 
@@ -35,14 +37,24 @@ def describe_phone(phone: str) -> str:
     return f"{phone} (as in '{example}')" if example else phone
 
 
+#: the word-GOP logistic (centre, scale in nats per frame) and the fusion weight, chosen on the development
+#: speakers of speechocean762 (training.tutor_data.dev_speaker; benchmarks/tutor.py reports on the others)
+GOP_CENTRE, GOP_SCALE, SPHINX_WEIGHT = -0.0028, 0.0008, 0.75
+#: below this share of phones heard as expected, the phone model is out of its depth (real voices unlike its
+#: synthetic training speech): words are then judged by their fused score, not by single phones
+TRUST_PHONES = 0.6
+
+
 @dataclass(frozen=True)
 class Assessor:
-    """Scores attempts with one phone model; ``margin`` (nats) is how much better another phone must explain a
-    phone's frames before the phone is called wrong (higher: fewer false alarms, fewer catches)."""
+    """Scores attempts with one phone model (and pocketsphinx's word GOP when ``sphinx`` is given); ``margin``
+    (nats) is how much better another phone must explain a phone's frames before the phone is called wrong
+    (higher: fewer false alarms, fewer catches)."""
 
     model: PhoneModel
     g2p: G2P
     margin: float = 1.0
+    sphinx: SphinxGop | None = None
 
     def canonical(self, expected: str) -> list[tuple[str, tuple[str, ...]]]:
         """(word, phones) of the prompt; words without letters are dropped."""
@@ -56,11 +68,12 @@ class Assessor:
     def assess(self, samples: np.ndarray, expected: str) -> PronunciationReport:
         """``samples``: the attempt as 16 kHz int16."""
         words = self.canonical(expected)
-        return self.assess_features(log_mel(samples).log_mel, expected, words)
+        gops = self.sphinx.word_gops(samples, [p for _, p in words]) if self.sphinx is not None else None
+        return self.assess_features(log_mel(samples).log_mel, expected, words, gops)
 
-    def assess_features(self, rows: np.ndarray, expected: str,
-                        words: Sequence[tuple[str, tuple[str, ...]]]) -> PronunciationReport:
-        return build_report(expected, words, self.score_phones(rows, words))
+    def assess_features(self, rows: np.ndarray, expected: str, words: Sequence[tuple[str, tuple[str, ...]]],
+                        gops: Sequence[float] | None = None) -> PronunciationReport:
+        return build_report(expected, words, self.score_phones(rows, words), gops)
 
     def score_phones(self, rows: np.ndarray, words: Sequence[tuple[str, tuple[str, ...]]]) -> list[PhoneScore]:
         """One PhoneScore per expected phone of ``words``, from log-mel ``rows``."""
@@ -78,23 +91,36 @@ class Assessor:
         return scores
 
 
-def build_report(expected: str, words: Sequence[tuple[str, tuple[str, ...]]],
-                 scores: Sequence[PhoneScore]) -> PronunciationReport:
-    out, feedback, at = [], [], 0
-    for word, phones in words:
+def gop_score(gop: float) -> float:
+    """A word GOP (nats per frame) as a score in [0, 1]."""
+    return float(1.0 / (1.0 + np.exp(-(gop - GOP_CENTRE) / GOP_SCALE)))
+
+
+def build_report(expected: str, words: Sequence[tuple[str, tuple[str, ...]]], scores: Sequence[PhoneScore],
+                 gops: Sequence[float] | None = None) -> PronunciationReport:
+    """Per word: the phone model's mean score, fused with pocketsphinx's word GOP when there is one. Phone verdicts
+    decide a word while the phone model hears most phones as expected (synthetic-like speech); past that, on
+    voices it cannot follow, the fused word score does (>= 0.5 is ok) and only the flagged words keep their
+    phone verdicts."""
+    trusted = gops is None or np.mean([s.verdict == "ok" for s in scores] or [1.0]) >= TRUST_PHONES
+    out, feedback, word_scores, at = [], [], [], 0
+    for k, (word, phones) in enumerate(words):
         mine = scores[at:at + len(phones)]
         at += len(phones)
-        assessed = tuple(PhoneAssessment(expected=s.expected, heard=s.expected if s.verdict == "ok" else s.heard,
-                                         score=round(s.score, 3), verdict=s.verdict) for s in mine)
-        out.append(WordAssessment(word=word, score=round(float(np.mean([s.score for s in mine])), 3),
-                                  phones=assessed, ok=all(s.verdict == "ok" for s in mine)))
-        for s in mine:
-            if s.verdict == "substitution":
-                feedback.append(f"In '{word}' you said {describe_phone(s.heard or '?')} instead of "
-                                f"{describe_phone(s.expected)}.")
-            elif s.verdict == "deletion":
-                feedback.append(f"In '{word}' the {describe_phone(s.expected)} was missing.")
-    total = float(np.mean([s.score for s in scores])) if scores else 0.0
+        score = float(np.mean([s.score for s in mine]))
+        if gops is not None:
+            score = SPHINX_WEIGHT * gop_score(gops[k]) + (1 - SPHINX_WEIGHT) * score
+        ok = all(s.verdict == "ok" for s in mine) if trusted else score >= 0.5
+        shown = mine if not ok else [dataclasses.replace(s, verdict="ok", heard=None) for s in mine]
+        word_scores.append(score)
+        out.append(WordAssessment(word=word, score=round(score, 3), ok=ok, phones=tuple(
+            PhoneAssessment(expected=s.expected, heard=s.expected if s.verdict == "ok" else s.heard,
+                            score=round(s.score, 3), verdict=s.verdict) for s in shown)))
+        tips = [f"In '{word}' you said {describe_phone(s.heard or '?')} instead of {describe_phone(s.expected)}."
+                if s.verdict == "substitution" else f"In '{word}' the {describe_phone(s.expected)} was missing."
+                for s in shown if s.verdict != "ok"]
+        feedback += tips or ([] if ok else [f"'{word}' did not sound right: listen and say it again."])
+    total = 0.5 * float(np.mean(word_scores)) + 0.5 * float(min(word_scores)) if word_scores else 0.0
     if not feedback:
         feedback = [f"Well said: every sound of '{expected.strip()}' was right."]
     return PronunciationReport(expected=expected, score=round(total, 3), words=tuple(out),

@@ -15,5 +15,8 @@ class TutorSettings:
     #: how many nats another phone (or silence) must explain a phone's frames better before the phone is called
     #: wrong: higher gives fewer false alarms and misses more real mistakes
     margin: float = field(default=1.0, metadata=ranged(-20.0, 50.0))
+    #: also score each word with pocketsphinx's acoustic model (trained on real voices; decisions.md 38): on real
+    #: speech the phone model alone flags most words
+    word_gop: bool = True
     #: onnxruntime threads
     threads: int = field(default=1, metadata=ranged(1, 64))
