@@ -923,12 +923,14 @@ def tutor_section(rep: Report) -> str:
                    swap["utterance_auc"] >= 0.90)
         rep.target("tutor", "<= 0.3 s CPU per second of audio", f"{swap['cpu_seconds_per_audio_second']:.3f} s",
                    swap["cpu_seconds_per_audio_second"] <= 0.3)
-    out += [f"The shipped tutor ({d['model']}, margin {d['margin']}) through `Engine.assess_pronunciation`. "
+    out += [f"The shipped tutor ({d['model']}, margin {d['margin']}): real speech through "
+            "`Engine.assess_pronunciation`, the synthetic phone sequences through the plugin's `Assessor`. "
             "Synthetic: the human-perceived phones of L2-ARCTIC speakers "
             f"{', '.join(syn['speakers']) if syn else '-'} (never read by training) spoken by espeak-ng voices no "
             "model trained or was tuned on, scored against the canonical phones. Real: speechocean762's test clips "
-            "(Mandarin L1 adults and children), each scored against its prompt and against the prompt with one word "
-            "swapped for a phonetically different one.", "", table(["measure", "result", "target"], rows), "",
+            "(Mandarin L1 adults and children) of the speakers the word-GOP fusion was not tuned on "
+            f"({swap['dev_speaker_clips_skipped'] if swap else '-'} clips of the others skipped), each scored "
+            "against its prompt and against the prompt with one word swapped for a phonetically different one.", "", table(["measure", "result", "target"], rows), "",
             rep.source(r)]
     return "\n".join(out)
 
