@@ -184,7 +184,9 @@ def test_pronunciation_word_is_filled(request, tiers):
     result, word = _slot(request.getfixturevalue(tiers), "how do you pronounce quinoa", EVENING, "word")
     assert result.action.intent == "PracticeWord"
     assert word is not None and word.value == "quinoa"
-    assert result.action.response == "Listen: quinoa."
+    # the tutor plugin answers with the word's sounds and arms practice mode for it
+    assert result.action.response.startswith("Listen: quinoa. The sounds are quinoa: ")
+    assert result.action.params["practice"] == "quinoa"
 
 
 @pytest.mark.parametrize("tiers", ["engine", "template_engine"])
