@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from .edges import coerce_nbest
 from .responses import fill_first
 from .text import normalize
-from .types import Context, Interpretation, SkillAction, Slot
+from .types import Context, Interpretation, PronunciationReport, SkillAction, Slot
 
 if TYPE_CHECKING:  # pragma: no cover
     from .runtime import Engine, Result
@@ -97,10 +97,12 @@ class Conversation:
         self.last_action: SkillAction | None = None
         #: practice mode: the text the next utterance is assessed against (an action's ``params.practice``)
         self.practice: str | None = None
+        #: the last pronunciation assessment (``context.last_report``: "how did I do?")
+        self.last_report: PronunciationReport | None = None
 
     def context_fields(self) -> dict[str, Any]:
         """What this conversation adds to the next utterance's Context."""
-        out: dict[str, Any] = {"previous_action": self.last_action}
+        out: dict[str, Any] = {"previous_action": self.last_action, "last_report": self.last_report}
         if self.practice:
             out["expected_text"] = self.practice
         return out

@@ -261,6 +261,7 @@ class Stream:
             report = engine.assess_pronunciation(audio, context.expected_text, context, events,
                                                  states=self.states)
             if report is not None:
+                self.conversation.last_report = report
                 engine._event(events, "pronunciation", report.to_dict(), utterance)
             return events
         nbest = engine.transcribe(audio, context, events, states=self.states)

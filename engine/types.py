@@ -436,6 +436,8 @@ class Context(_JSONType):
     #: practice mode: the text the user is expected to say
     expected_text: str | None = None
     previous_action: SkillAction | None = None
+    #: the conversation's last pronunciation assessment ("how did I do?")
+    last_report: PronunciationReport | None = None
 
     @classmethod
     def create(cls, now: _dt.datetime | str | None = None, **kwargs: Any) -> "Context":

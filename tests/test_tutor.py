@@ -92,7 +92,10 @@ def test_practice_mode_assesses_the_next_utterance_once(engine):
     # one attempt per "how do I say": the next utterance is a request again (no ASR here, so out of scope)
     events = stream.feed(attempt) + stream.flush()
     assert [e.kind for e in events if e.kind in ("pronunciation", "out_of_scope")] == ["out_of_scope"]
-    # "say it again" practises the same word once more
+    # "how did I do?" answers from that report; "say it again" practises the same word once more
+    feedback = stream.parse("how did i do")
+    assert feedback.action is not None and feedback.action.params["report"]["expected"] == "thorough"
+    assert feedback.action.response.startswith("You scored ") and "'thorough'" in feedback.action.response
     again = stream.parse("say it again")
     assert again.action is not None and again.action.params.get("practice") == "thorough"
     stream.close()

@@ -52,7 +52,8 @@ SAMPLES = {
     "Event": Event(kind="speech_end", data={"name": "timer.start", "params": {"duration": 600}, "list": [1, None]},
                    time=1_764_000_000.5, utterance=3, audio=AudioChunk(b"\x01\x00\xff\x7f", 16000, 1.25)),
     "Context": Context(now="2026-11-24T21:00:00+01:00", locale="en-GB", device_id="kitchen", scene=_SCENE,
-                       active_skill="tutor", expected_text="three trees", previous_action=_ACTION),
+                       active_skill="tutor", expected_text="three trees", previous_action=_ACTION,
+                       last_report=PronunciationReport(expected="three trees", score=0.5)),
 }
 
 #: instances that leave optional parts empty (None, empty tuples): those must round-trip too

@@ -7,7 +7,8 @@ was said instead.
   per word with pocketsphinx's word GOP, ``sphinx_gop``, for real voices).
 - ``hark_act`` for the pronunciation skill: "how do I say thorough" answers with the word's phones (and espeak-ng
   phoneme input a device's TTS can speak) and sets ``params.practice``, which puts the conversation in practice
-  mode: its next utterance is assessed against the word. "Say it again" practises the same word once more.
+  mode: its next utterance is assessed against the word. "Say it again" practises the same word once more;
+  "how did I do?" answers from the last report (``context.last_report``).
 """
 from __future__ import annotations
 
@@ -82,12 +83,24 @@ class TutorPlugin:
         if interpretation.intent == "PracticeWord":
             slot = interpretation.slot("word")
             word = str(slot.value) if slot is not None else None
-        elif interpretation.intent == "SayItAgain" and context.previous_action is not None:
-            word = context.previous_action.params.get("practice")
+        elif interpretation.intent == "SayItAgain":
+            word = (context.previous_action.params.get("practice") if context.previous_action is not None
+                    else None) or (context.last_report.expected if context.last_report is not None else None)
+        elif interpretation.intent == "HowDidIDo":
+            return dataclasses.replace(action, response=self.how_did_i_do(context), params={
+                **action.params, "report": context.last_report.to_dict() if context.last_report else None})
         if not word:
             return action
         return dataclasses.replace(action, response=self.model_answer(word), params={
             **action.params, **self.pronunciation(word), "practice": word})
+
+    @staticmethod
+    def how_did_i_do(context: Context) -> str:
+        """The last attempt's score and advice, for a TTS."""
+        report = context.last_report
+        if report is None:
+            return "I have not heard you practise yet. Ask me how to say a word, then say it."
+        return f"You scored {round(100 * report.score)} out of 100 on '{report.expected}'. " + " ".join(report.feedback)
 
     def pronunciation(self, text: str) -> dict[str, Any]:
         """The phones of ``text`` per word and espeak-ng phoneme input that says them."""
