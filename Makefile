@@ -73,13 +73,17 @@ scene-model: install  ## rebuild plugins/scene_context/model (~25 min on 2 cores
 	$(BIN)/python -m pip install --quiet -e '.[train]'
 	$(BIN)/python -m training.train_scene
 
-.PHONY: bench-tutor tutor-model
+.PHONY: bench-tutor tutor-model tutor-ablation
 bench-tutor: install  ## pronunciation tutor: synthetic MDD, real-speech prompt swaps, CPU -> benchmarks/results/tutor.json (needs HARK_DATA)
 	$(BIN)/python benchmarks/tutor.py
 
 tutor-model: install  ## rebuild plugins/tutor/model, the phone recognizer (~45 min on 2 cores; needs HARK_DATA and .[train])
 	$(BIN)/python -m pip install --quiet -e '.[train]'
 	$(BIN)/python -m training.train_phones
+
+tutor-ablation: install  ## the L2-GEN ablation: phone models trained 4 ways x 2 seeds -> benchmarks/results/tutor_ablation.json (~3 h)
+	$(BIN)/python -m pip install --quiet -e '.[train]'
+	$(BIN)/python -m training.tutor_ablation --seeds 0,1
 
 adapt-synthetic: install  ## rebuild plugins/asr_pocketsphinx/models/en-us-synthetic (MAP adaptation to espeak-ng voices, ~1 min)
 	$(BIN)/python -m training.adapt_asr --espeak en-us+m4,en-us+f1,en-gb+m3,en-gb+m2,en-us+m6,en-us+f3,en-gb+m4,en-gb+f1 \

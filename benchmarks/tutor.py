@@ -60,7 +60,11 @@ def make_engine() -> Engine:
 
 
 def synthetic(engine: Engine, limit: int | None) -> dict:
-    assessor = engine.pm.get_plugin("tutor").assessor
+    return synthetic_mdd(engine.pm.get_plugin("tutor").assessor, limit)
+
+
+def synthetic_mdd(assessor, limit: int | None) -> dict:
+    """(a) with any Assessor (training/tutor_ablation.py scores its arms with it)."""
     rows = [r for r in td.l2arctic("test") if "ERR" not in r[2]][:limit]
     tp = fp = fn = tn = diagnosed = caught_subs = 0
     seconds = 0.0

@@ -20,9 +20,9 @@ from hark.plugins.tutor.model import PhoneModel
 from training import tutor_data as td
 
 
-def gaps(limit: int) -> tuple[np.ndarray, np.ndarray]:
+def gaps(limit: int, model: PhoneModel | None = None) -> tuple[np.ndarray, np.ndarray]:
     """(gap, mispronounced) per canonical phone of the dev renderings."""
-    assessor = Assessor(PhoneModel(), G2P.default(), margin=float("inf"))
+    assessor = Assessor(model or PhoneModel(), G2P.default(), margin=float("inf"))
     rows = [r for r in td.l2arctic("train") if "ERR" not in r[2]][:limit]
     out_gap, out_wrong = [], []
     for k, (utt, canonical, perceived) in enumerate(rows):
@@ -42,6 +42,13 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--limit", type=int, default=300, help="dev utterances")
     args = ap.parse_args(argv)
     gap, wrong = gaps(args.limit)
+    table, best = by_margin(gap, wrong)
+    print(json.dumps({"phones": int(len(gap)), "mispronounced": int(wrong.sum()), "by_margin": table,
+                      "best_margin": best}, indent=1))
+
+
+def by_margin(gap: np.ndarray, wrong: np.ndarray) -> tuple[dict, float]:
+    """Precision, recall and F1 for each margin from -2 to 12 nats, and the margin with the best F1."""
     table = {}
     for margin in np.arange(-2.0, 12.01, 0.5):
         flagged = gap > margin
@@ -49,9 +56,7 @@ def main(argv: list[str] | None = None) -> None:
         precision, recall = tp / max(int(flagged.sum()), 1), tp / max(int(wrong.sum()), 1)
         table[round(float(margin), 2)] = {"precision": round(precision, 4), "recall": round(recall, 4),
                                           "f1": round(2 * precision * recall / max(precision + recall, 1e-9), 4)}
-    best = max(table, key=lambda m: table[m]["f1"])
-    print(json.dumps({"phones": int(len(gap)), "mispronounced": int(wrong.sum()), "by_margin": table,
-                      "best_margin": best}, indent=1))
+    return table, max(table, key=lambda m: table[m]["f1"])
 
 
 if __name__ == "__main__":
