@@ -770,7 +770,7 @@ def load_table(rep: Report) -> str:
         rows.append([f"`{file}`", r.short + (" (dirty)" if r.dirty else "") + ("" if r.provenance else
                                                                             " (no provenance: last commit)"),
                      r.date or "?", r.load_text().replace("load ", ""),
-                     f"{r.provenance['seconds']:.0f} s" if "seconds" in r.provenance else "?",
+                     f"{r.provenance['seconds']:.0f} s" if r.provenance.get("seconds") is not None else "?",
                      "" if not rep.stale(r) else "**other commit**" if r.provenance else "**not re-measured**"])
     return table(["result file", "commit", "measured (UTC)", "load average (1 min, start-end)", "took", ""], rows)
 

@@ -297,6 +297,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--out", type=Path, default=MODEL_DIR)
     ap.add_argument("--results", type=Path, default=ROOT / "benchmarks" / "results" / "scene_ablation.json")
     args = ap.parse_args(argv)
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from _bench import stamp  # imported first: its clock and load average are the run's start
 
     import torch
 
@@ -322,9 +324,6 @@ def main(argv: list[str] | None = None) -> None:
                 runs.append({"task": task, "seed": seed, **evaluate(model, test_set), "history": history})
                 print(json.dumps({k: v for k, v in runs[-1].items() if k != "history"}))
         summary = _summarise(runs)
-        sys.path.insert(0, str(ROOT / "benchmarks"))
-        from _bench import stamp  # commit, command, load: the same provenance as every benchmark result
-
         args.results.parent.mkdir(parents=True, exist_ok=True)
         settings = {**recipe, "test_mixtures": args.test_mixtures, "seeds": seeds}
         args.results.write_text(json.dumps(stamp({"settings": settings, "summary": summary, "runs": runs}),
