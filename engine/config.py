@@ -17,9 +17,9 @@ from typing import Any, Mapping, TypeVar
 from .errors import ConfigError
 from .yamlfile import load_located
 
-__all__ = ["Config", "EngineSettings", "SkillSettings", "PluginSettings", "LimitSettings", "Range", "ranged",
-           "load_config", "project_root", "default_config_path", "data_dir", "cache_dir", "check_plugin_names",
-           "installed_plugin_names"]
+__all__ = ["Config", "EngineSettings", "SkillSettings", "PluginSettings", "LimitSettings", "ServeSettings", "Range",
+           "ranged", "load_config", "project_root", "default_config_path", "data_dir", "cache_dir",
+           "check_plugin_names", "installed_plugin_names"]
 
 T = TypeVar("T")
 
@@ -146,6 +146,30 @@ class LimitSettings:
 
 
 @dataclass(frozen=True)
+class ServeSettings:
+    """`hark serve` (docs/serving.md): where it listens and what one client may cost. The token is never read
+    from this file: give it with --token or HARK_TOKEN."""
+
+    #: address of the HTTP/WebSocket API; anything but loopback needs a token
+    host: str = "127.0.0.1"
+    port: int = field(default=8700, metadata=ranged(0, 65535))
+    #: Wyoming server (Home Assistant) as tcp://HOST:PORT; empty: none
+    wyoming: str = ""
+    #: bytes of one HTTP request body, WebSocket message or Wyoming event (413 / an error event past it)
+    max_body_bytes: int = field(default=262_144, metadata=ranged(1024, 64 * 1024 * 1024))
+    #: open WebSocket and Wyoming connections at once (more are turned away)
+    max_connections: int = field(default=32, metadata=ranged(1, 10_000))
+    #: seconds a WebSocket or Wyoming connection may stay silent before it is closed
+    idle_timeout_s: float = field(default=300.0, metadata=ranged(1, 86_400))
+    #: conversations (pending confirmations, practice mode) kept for clients that send a conversation_id
+    max_conversations: int = field(default=1000, metadata=ranged(1, 1_000_000))
+    #: seconds a conversation is kept after its last request
+    conversation_ttl_s: float = field(default=600.0, metadata=ranged(1, 86_400))
+    #: seconds SIGTERM waits for requests in flight
+    shutdown_timeout_s: float = field(default=10.0, metadata=ranged(0, 600))
+
+
+@dataclass(frozen=True)
 class SkillSettings:
     #: folders holding skill folders (relative paths are relative to the config file)
     paths: tuple[str, ...] = ("skills",)
@@ -169,6 +193,7 @@ class Config:
     skills: SkillSettings = field(default_factory=SkillSettings)
     plugins: PluginSettings = field(default_factory=PluginSettings)
     limits: LimitSettings = field(default_factory=LimitSettings)
+    serve: ServeSettings = field(default_factory=ServeSettings)
     #: file the config came from (None: built-in defaults)
     path: Path | None = field(default=None, metadata={"internal": True})
     #: folder relative paths are resolved against
@@ -291,10 +316,13 @@ _ENV = {
     "HARK_TIMEZONE": ("engine", "timezone"),
     "HARK_LOCALE": ("engine", "locale"),
     "HARK_WAKE_PHRASE": ("engine", "wake_phrase"),
+    "HARK_HOST": ("serve", "host"),
+    "HARK_PORT": ("serve", "port"),
 }
 
 
-_SECTIONS = {"engine": EngineSettings, "skills": SkillSettings, "plugins": PluginSettings, "limits": LimitSettings}
+_SECTIONS = {"engine": EngineSettings, "skills": SkillSettings, "plugins": PluginSettings, "limits": LimitSettings,
+             "serve": ServeSettings}
 
 
 def _env_overrides(env: Mapping[str, str]) -> dict[str, dict[str, Any]]:

@@ -116,6 +116,10 @@ class Engine:
             print(f"hark trace: {hook} -> {', '.join(i.plugin_name for i in impls) or '(none)'}", file=sys.stderr)
         return impls
 
+    def implements(self, hook: str) -> list[str]:
+        """Names of the plugins that implement ``hook`` (e.g. whether any can transcribe speech)."""
+        return [impl.plugin_name for impl in getattr(self.pm.hook, hook).get_hookimpls()]
+
     def call(self, hook: str, *, firstresult: bool = False, sink: list[Event] | None = None,
              reraise: tuple[type[Exception], ...] = (), states: Mapping[str, Any] | None = None,
              **kwargs: Any) -> Any:

@@ -32,7 +32,7 @@ from .yamlfile import LocatedYAML, load_located
 __all__ = [
     "Word", "SlotRef", "Seq", "Alt", "Opt", "parse_template", "expand_template",
     "SlotMatch", "ListValue", "CatalogEntry", "Catalog", "SlotSpec", "ActionSpec", "SkillTest", "Intent", "Skill",
-    "SkillSet", "SkillRegistry", "load_skill",
+    "SkillSet", "SkillRegistry", "load_skill", "describe_skill",
 ]
 
 NAME_RE = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -495,3 +495,15 @@ class SkillRegistry:
 
     def build(self) -> SkillSet:
         return SkillSet(s for s, _ in self._skills.values())
+
+
+def describe_skill(skill: Skill) -> dict[str, Any]:
+    """One skill as `hark skills --json` and `GET /skills` show it: intents with their examples, slots with sizes."""
+    return {
+        "name": skill.name, "description": skill.description, "path": str(skill.path),
+        "handler": str(skill.handler) if skill.handler else None,
+        "intents": [{"name": i.name, "action": i.action.name if i.action else None,
+                     "examples": list(i.examples), "tests": len(i.tests)} for i in skill.intents],
+        "slots": {n: {"type": s.type, "size": len(s.catalog) if s.catalog else len(s.values)}
+                  for n, s in skill.slots.items()},
+    }

@@ -305,31 +305,36 @@ class Stream:
 def run(stream: Stream, source: Any) -> Iterator[Event]:
     """``Engine.stream``'s loop: audio frames, text, n-best lists and {"text"|"nbest", "context"} objects, in
     order, through one stream; a bad item yields one ``error`` event and the rest go on."""
+    yield from stream.start_events
+    for index, item in enumerate(source):
+        yield from step(stream, item, index)
+    yield from stream.close()
+
+
+def step(stream: Stream, item: Any, index: int) -> list[Event]:
+    """The events of one item of a stream (``run``, the server's WebSocket): an AudioChunk is fed; anything
+    else ends the audio so far and is parsed as utterance ``index`` in the stream's conversation; an item that
+    cannot be (an InputError from ``read_jsonl``, a bad context) becomes one ``error`` event."""
     from collections.abc import Mapping
 
     from .errors import HarkError
 
-    yield from stream.start_events
-    for index, item in enumerate(source):
-        if isinstance(item, AudioChunk):
-            yield from stream.feed(item)
-            continue
-        yield from stream.flush()  # the audio part of the stream is over
-        try:
-            if isinstance(item, InputError):  # an undecodable line from read_jsonl
-                raise item
-            ctx = None
-            if isinstance(item, Mapping) and "context" in item:
-                ctx_data = item["context"]
-                if not isinstance(ctx_data, Mapping):
-                    raise InputError("'context' must be an object")
-                ctx = stream.context(**{k: v for k, v in ctx_data.items()
-                                        if k in ("now", "device_id", "active_skill", "expected_text")})
-            result = stream.parse(item, ctx, utterance=index)
-        except HarkError as exc:
-            event = Event("error", {"input": index, "message": str(exc)}, time=time.time(), utterance=index)
-            stream.engine.emit(event)
-            yield event
-            continue
-        yield from result.events
-    yield from stream.close()
+    if isinstance(item, AudioChunk):
+        return stream.feed(item)
+    events = stream.flush()  # the audio part of the stream is over
+    try:
+        if isinstance(item, InputError):  # an undecodable line from read_jsonl
+            raise item
+        ctx = None
+        if isinstance(item, Mapping) and "context" in item:
+            ctx_data = item["context"]
+            if not isinstance(ctx_data, Mapping):
+                raise InputError("'context' must be an object")
+            ctx = stream.context(**{k: v for k, v in ctx_data.items()
+                                    if k in ("now", "device_id", "active_skill", "expected_text")})
+        result = stream.parse(item, ctx, utterance=index)
+    except HarkError as exc:
+        event = Event("error", {"input": index, "message": str(exc)}, time=time.time(), utterance=index)
+        stream.engine.emit(event)
+        return events + [event]
+    return events + list(result.events)

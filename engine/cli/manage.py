@@ -12,6 +12,7 @@ import click
 
 from ..config import data_dir, load_config, project_root
 from ..errors import HarkError, InputError
+from ..skills import describe_skill
 from . import _config, _dump, _engine, _user_errors, cli
 
 from .listening import _demo_audio, _not_a_request
@@ -26,16 +27,7 @@ def skills(ctx: click.Context, as_json: bool, verbose: bool) -> None:
     """List the installed skills, their intents and slots; warn about sentences two intents claim."""
     with _engine(ctx) as engine:
         _warn_collisions(engine.skills)
-        rows = []
-        for skill in engine.skills:
-            rows.append({
-                "name": skill.name, "description": skill.description, "path": str(skill.path),
-                "handler": str(skill.handler) if skill.handler else None,
-                "intents": [{"name": i.name, "action": i.action.name if i.action else None,
-                             "examples": list(i.examples), "tests": len(i.tests)} for i in skill.intents],
-                "slots": {n: {"type": s.type, "size": len(s.catalog) if s.catalog else len(s.values)}
-                          for n, s in skill.slots.items()},
-            })
+        rows = [describe_skill(skill) for skill in engine.skills]
     if as_json:
         click.echo(_dump(rows, True))
         return
