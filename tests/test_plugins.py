@@ -107,7 +107,8 @@ def test_hark_plugins_env_var(write_skill, tmp_path):
         status = {i.name: i.status for i in engine.plugin_info if i.builtin}
     assert status == {"intent_templates": "loaded", "slot_parsers": "loaded", "skill_actions": "disabled",
                       "intent": "disabled", "vad": "disabled", "asr_pocketsphinx": "disabled",
-                      "entity_resolver": "disabled", "scene_context": "disabled", "tutor": "disabled"}
+                      "asr_wyoming": "disabled", "entity_resolver": "disabled", "scene_context": "disabled",
+                      "tutor": "disabled"}
 
 
 class Exploding:

@@ -1,11 +1,6 @@
-"""Home Assistant's Wyoming protocol at hark's edge: a bounded reader/writer for its events and one session per
-TCP connection that answers as three programs at once (intent, handle, speech-to-text).
-
-A Wyoming event is a JSON header line ``{type, data?, data_length?, payload_length?}``, then ``data_length`` bytes
-of JSON merged into ``data``, then ``payload_length`` bytes of binary payload (audio). The reader checks every
-length against ``serve.max_body_bytes`` before it reads, so a client cannot make the server buffer more than that
-for one event. The ``wyoming`` package is not needed here; the tests talk to this server with its client.
-"""
+"""hark as Home Assistant's Wyoming programs (`hark serve --wyoming`): one session per TCP connection answers as
+an intent program, a handle program (a conversation agent) and a speech-to-text program at once. The protocol's
+event type and bounded reader live in ``hark.wyoming``."""
 from __future__ import annotations
 
 import asyncio
@@ -16,82 +11,15 @@ from typing import Any, Mapping
 
 import numpy as np
 
-from ..errors import HarkError, InputError
+from ..errors import HarkError
 from ..resample import resample, to_int16
 from ..types import AudioChunk
+from ..wyoming import WyEvent, WyomingError, read_event, write_event
 from .sessions import Hub
 
-__all__ = ["WyEvent", "WyomingError", "read_event", "write_event", "serve_connection", "info"]
+__all__ = ["serve_connection", "info"]
 
 log = logging.getLogger("hark.serve")
-
-#: the protocol version hark speaks (the version field of every header it writes)
-VERSION = "1.5.2"
-
-
-class WyomingError(InputError):
-    """A Wyoming event hark cannot read or accept; the message goes back to the client as an ``error`` event."""
-
-
-@dataclass(frozen=True)
-class WyEvent:
-    """One Wyoming event: its type, its JSON data and its binary payload (audio)."""
-
-    type: str
-    data: Mapping[str, Any] = field(default_factory=dict)
-    payload: bytes = b""
-
-
-async def read_event(reader: asyncio.StreamReader, max_bytes: int) -> WyEvent | None:
-    """The next event, or None at the end of the connection. Raises WyomingError for a header that is not JSON,
-    or a data or payload length beyond ``max_bytes`` (nothing of it is read)."""
-    try:
-        line = await reader.readline()
-    except ValueError:  # asyncio's LimitOverrunError: the header line is longer than the reader's limit
-        raise WyomingError(f"event header longer than {max_bytes} bytes") from None
-    if not line:
-        return None
-    try:
-        header = json.loads(line)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise WyomingError(f"event header is not JSON: {exc}") from None
-    if not isinstance(header, dict) or not isinstance(header.get("type"), str):
-        raise WyomingError("event header must be a JSON object with a string 'type'")
-    data = header.get("data") or {}
-    if not isinstance(data, dict):
-        raise WyomingError(f"{header['type']}: 'data' must be an object")
-    extra_len, payload_len = (_length(header, "data_length", max_bytes), _length(header, "payload_length", max_bytes))
-    if extra_len:
-        try:
-            extra = json.loads(await reader.readexactly(extra_len))
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise WyomingError(f"{header['type']}: data is not JSON: {exc}") from None
-        if not isinstance(extra, dict):
-            raise WyomingError(f"{header['type']}: data must be a JSON object")
-        data = {**data, **extra}
-    payload = await reader.readexactly(payload_len) if payload_len else b""
-    return WyEvent(header["type"], data, payload)
-
-
-def _length(header: Mapping[str, Any], key: str, max_bytes: int) -> int:
-    value = header.get(key) or 0
-    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-        raise WyomingError(f"{header['type']}: {key} must be a non-negative whole number")
-    if value > max_bytes:
-        raise WyomingError(f"{header['type']}: {key} {value} is more than the {max_bytes} bytes one event may carry "
-                           f"(serve.max_body_bytes)")
-    return value
-
-
-async def write_event(writer: asyncio.StreamWriter, event: WyEvent) -> None:
-    header: dict[str, Any] = {"type": event.type, "version": VERSION}
-    body = json.dumps(dict(event.data), ensure_ascii=False).encode() if event.data else b""
-    if body:
-        header["data_length"] = len(body)
-    if event.payload:
-        header["payload_length"] = len(event.payload)
-    writer.write(json.dumps(header).encode() + b"\n" + body + event.payload)
-    await writer.drain()
 
 
 # ------------------------------------------------------------------------------------------------- programs
