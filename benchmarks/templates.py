@@ -24,17 +24,10 @@ sys.path.insert(0, str(ROOT))
 
 from _bench import corrupt_words, percentile, stamp  # noqa: E402
 from hark import Engine, NBest, load_config  # noqa: E402
+from hark.skillcheck import values_match  # noqa: E402
 from training.skill_data import out_of_scope_lines  # noqa: E402
 
 NOW = "2026-11-24T18:30:00+00:00"
-
-
-def values_match(expected, got) -> bool:
-    if isinstance(expected, (int, float)) and isinstance(got, (int, float)):
-        return abs(expected - got) < 1e-6
-    if isinstance(expected, str) and isinstance(got, str):
-        return expected.strip().lower() == got.strip().lower()
-    return expected == got
 
 
 def main() -> None:

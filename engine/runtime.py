@@ -117,8 +117,10 @@ class Engine:
         return impls
 
     def implements(self, hook: str) -> list[str]:
-        """Names of the plugins that implement ``hook`` (e.g. whether any can transcribe speech)."""
-        return [impl.plugin_name for impl in getattr(self.pm.hook, hook).get_hookimpls()]
+        """Names of the plugins that implement ``hook`` and are switched on (e.g. whether any can transcribe
+        speech): a plugin whose ``active`` attribute is false (asr_wyoming without a uri) does not count."""
+        return [impl.plugin_name for impl in getattr(self.pm.hook, hook).get_hookimpls()
+                if getattr(impl.plugin, "active", True)]
 
     def call(self, hook: str, *, firstresult: bool = False, sink: list[Event] | None = None,
              reraise: tuple[type[Exception], ...] = (), states: Mapping[str, Any] | None = None,

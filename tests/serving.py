@@ -26,10 +26,11 @@ def free_port() -> int:
 class Server:
     """A `hark serve` subprocess; stopped with SIGTERM like a service manager would."""
 
-    def __init__(self, *args: str, env: dict | None = None):
+    def __init__(self, *args: str, env: dict | None = None, config: Path | None = None):
         self.port, self.wyoming = free_port(), free_port()
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "hark.cli", "serve", "--port", str(self.port),
+            [sys.executable, "-m", "hark.cli", *(["--config", str(config)] if config else []), "serve",
+             "--port", str(self.port),
              "--wyoming", f"tcp://127.0.0.1:{self.wyoming}", *args],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env={**os.environ, **(env or {})})
         deadline = time.time() + 60

@@ -87,10 +87,13 @@ def _event_line(event: Any, clock: float) -> str | None:
                    "utterance is a command).")
 @click.option("--push-to-talk", "ptt", is_flag=True,
               help="Microphone only: press Enter, then speak; the utterance ends at the next pause.")
+@click.option("--reload/--no-reload", default=True, show_default=True,
+              help="Microphone and --raw: pick up edited skills between utterances (templates at once; the "
+                   "trained model after `hark train`).")
 @click.pass_context
 @_user_errors
 def listen(ctx: click.Context, wav: str | None, raw: bool, rate: int, device: str | None, as_json: bool,
-           wake: str | None, ptt: bool) -> None:
+           wake: str | None, ptt: bool, reload: bool) -> None:
     """Listen to a microphone (or --wav FILE, or --raw PCM on stdin) and print events as they happen.
 
     \b
@@ -114,6 +117,7 @@ def listen(ctx: click.Context, wav: str | None, raw: bool, rate: int, device: st
       arecord -q -t raw -f S16_LE -r 16000 -c 1 | hark listen --raw
     """
     from .. import audio
+    from ..reload import Reloader
 
     if sum(bool(x) for x in (wav, raw, device)) > 1:
         raise InputError("give at most one of --wav FILE, --raw, --device NAME")
@@ -137,7 +141,7 @@ def listen(ctx: click.Context, wav: str | None, raw: bool, rate: int, device: st
         if not engine.pm.hook.hark_audio_chunk.get_hookimpls():
             click.echo("hark: warning: no plugin observes audio (is the vad plugin disabled?): nothing will be "
                        "endpointed", err=True)
-        if not engine.pm.hook.hark_transcribe.get_hookimpls():
+        if not engine.implements("hark_transcribe"):
             click.echo("hark: note: no ASR plugin is installed: utterances are endpointed, not transcribed "
                        "(each ends as out_of_scope)", err=True)
         if isinstance(source, audio.Microphone):
@@ -146,12 +150,16 @@ def listen(ctx: click.Context, wav: str | None, raw: bool, rate: int, device: st
                 "always listening"
             click.echo(f"hark: listening on {source.description}, {mode} (Ctrl-C to stop)", err=True)
         gate = _PushToTalk() if ptt else None
-        utterances, clock, interrupted = 0, 0.0, False
+        utterances, clock, interrupted, speaking = 0, 0.0, False, False
+        reloader = Reloader(engine, lambda: _engine(ctx, _config(ctx, **overrides)),
+                            lambda message: click.echo(f"hark: {message}", err=True)) if reload and not wav else None
+        reloaded: list[Any] = []  # engines built by reloads (the first one closes with the `with`)
         scene_shown: dict[str, Any] = {}  # the last scene line, so a line appears only when the room changes
 
         def show(events: list[Any]) -> None:
-            nonlocal utterances, clock
+            nonlocal utterances, clock, speaking
             for event in events:
+                speaking = event.kind == "speech_start" or (speaking and event.kind != "speech_end")
                 if event.kind in ("speech_start", "speech_end"):
                     clock = float(event.data.get("start" if event.kind == "speech_start" else "end", clock))
                 if gate and event.kind == "speech_end":
@@ -174,12 +182,20 @@ def listen(ctx: click.Context, wav: str | None, raw: bool, rate: int, device: st
                     show(stream.feed(chunk))
                 elif gate.took_audio():  # push-to-talk released: what was said so far is the utterance
                     show(stream.flush())
+                fresh = reloader.poll() if reloader is not None and not speaking else None
+                if fresh is not None:  # between utterances: the next one is heard with the edited skills
+                    show(stream.close())
+                    reloaded.append(fresh)
+                    stream = fresh.open_stream()
+                    show(stream.start_events)
             show(stream.close())
         except KeyboardInterrupt:
             interrupted = True
         finally:
             stream.close(flush=False)  # after Ctrl-C: release, without transcribing half a command
             source.close()
+            for extra in reloaded:
+                extra.close()
     overflows = getattr(source, "overflows", 0)
     click.echo(f"hark: {'stopped' if interrupted else 'done'}: {utterances} utterance(s)"
                + (f", {overflows} input overflow(s)" if isinstance(source, audio.Microphone) else ""), err=True)
@@ -247,7 +263,7 @@ def transcribe(ctx: click.Context, wav: str, as_json: bool) -> None:
     if len(pcm) == 0:
         raise InputError(f"{wav}: holds no audio")
     with _engine(ctx, config) as engine:
-        if not engine.pm.hook.hark_transcribe.get_hookimpls():
+        if not engine.implements("hark_transcribe"):
             raise click.ClickException("no ASR plugin is installed or enabled (see `hark plugins`)")
         errors: list = []
         t0 = _time.perf_counter()
@@ -292,7 +308,7 @@ def _demo_audio(engine: Any, folder: Path) -> None:
     wavs = sorted(folder.glob("*.wav"))
     if not wavs:
         return
-    if not engine.pm.hook.hark_transcribe.get_hookimpls():
+    if not engine.implements("hark_transcribe"):
         click.secho("\n== audio: skipped (no ASR plugin enabled; see `hark plugins`)", fg="yellow")
         return
     for wav in wavs:

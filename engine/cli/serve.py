@@ -20,12 +20,14 @@ from . import _config, _engine, _user_errors, cli
 @click.option("--wyoming", "wyoming", default=None, metavar="tcp://HOST:PORT",
               help="Also serve Home Assistant's Wyoming protocol here: intent, handle and speech-to-text "
                    "(default: serve.wyoming; e.g. tcp://0.0.0.0:10700).")
+@click.option("--reload/--no-reload", default=True, show_default=True,
+              help="Watch the skill folders and serve changed skills from the next request on.")
 @click.option("--log-json/--no-log-json", default=True, show_default=True,
               help="One JSON line per request on stderr.")
 @click.pass_context
 @_user_errors
 def serve(ctx: click.Context, host: str | None, port: int | None, token: str | None, wyoming: str | None,
-          log_json: bool) -> None:
+          reload: bool, log_json: bool) -> None:
     """Serve hark to devices and Home Assistant on this machine (or your network, with a token).
 
     \b
@@ -64,7 +66,14 @@ def serve(ctx: click.Context, host: str | None, port: int | None, token: str | N
             click.echo(f"hark {__version__}: serving {len(list(engine.skills))} skills on {where}"
                        f"{' (token required)' if token else ''}; Ctrl-C stops", err=True)
 
-        run(engine, host=host, port=port, token=token, wyoming=wyoming, version=__version__, ready=ready)
+        def fresh() -> Any:
+            return _engine(ctx, _config(ctx))
+
+        def say(message: str) -> None:
+            click.echo(f"hark: {message}", err=True)
+
+        run(engine, host=host, port=port, token=token, wyoming=wyoming, version=__version__, ready=ready,
+            reload=fresh if reload else None, say=say)
 
 
 def _log_setup(as_json: bool) -> None:

@@ -8,10 +8,11 @@ import logging
 import signal
 import socket
 import threading
-from typing import Any
+from typing import Any, Callable
 from urllib.parse import urlparse
 
 from ..errors import ConfigError
+from ..reload import Reloader
 from .app import create_app
 from .sessions import Hub
 from .wyoming import serve_connection
@@ -56,8 +57,12 @@ async def start_wyoming(hub: Hub, host: str, port: int) -> asyncio.base_events.S
 
 
 def serve(engine: Any, *, host: str, port: int, token: str | None = None, wyoming: str | None = None,
-          version: str = "0", ready: Any = None) -> None:
-    """Serve until SIGINT/SIGTERM, then finish the requests in flight (``serve.shutdown_timeout_s``)."""
+          version: str = "0", ready: Any = None, reload: Callable[[], Any] | None = None,
+          say: Callable[[str], None] | None = None) -> None:
+    """Serve until SIGINT/SIGTERM, then finish the requests in flight (``serve.shutdown_timeout_s``).
+
+    ``reload`` builds a fresh Engine: given one, the skill folders are watched and a changed skill is served
+    from the next request on (``hark.reload``); ``say`` reports reloads (default: the log)."""
     import uvicorn
 
     check_bind(host, token)
@@ -75,14 +80,27 @@ def serve(engine: Any, *, host: str, port: int, token: str | None = None, wyomin
                             limit_concurrency=settings.max_connections * 4, lifespan="off")
     server = uvicorn.Server(config)
 
+    async def watch_skills() -> None:
+        reloader = Reloader(engine, reload, say)
+        while True:
+            await asyncio.sleep(0.5)
+            fresh = reloader.poll()
+            if fresh is not None:
+                hub.swap(fresh)
+            elif hub.retired:
+                hub.release_retired()
+
     async def main() -> None:
         wy_server = await start_wyoming(hub, *wy) if wy else None
+        watcher = asyncio.create_task(watch_skills()) if reload is not None else None
         try:
             _free(host, port)
             if ready is not None:
                 ready(hub, server, wy_server)
             await server.serve()
         finally:
+            if watcher is not None:
+                watcher.cancel()
             if wy_server is not None:
                 wy_server.close()
                 await wy_server.wait_closed()
@@ -98,6 +116,7 @@ def serve(engine: Any, *, host: str, port: int, token: str | None = None, wyomin
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+        hub.close()
 
 
 def _free(host: str, port: int) -> None:

@@ -147,9 +147,12 @@ def _handler(fn: Callable[..., Awaitable[Any]]) -> Callable[[Request], Awaitable
 class _Api:
     def __init__(self, hub: Hub):
         self.hub = hub
-        self.engine = hub.engine
-        self._resolvers: dict[tuple[str, str], Any] = {}
+        self._resolvers: dict[tuple[str, str, int], Any] = {}
         self._resolver_lock = threading.Lock()
+
+    @property
+    def engine(self) -> Any:
+        return self.hub.engine  # not cached: a skill reload swaps it
 
     # ------------------------------------------------------------------------------------------------ http
 
@@ -234,8 +237,10 @@ class _Api:
         except ImportError:
             raise Failure(501, "the entity_resolver plugin is not installed") from None
         with self._resolver_lock:
-            key = (skill_name, slot_name)
+            key = (skill_name, slot_name, id(slot.catalog))  # a skill reload brings new catalogs
             if key not in self._resolvers:
+                if len(self._resolvers) >= 64:
+                    self._resolvers.clear()
                 self._resolvers[key] = Resolver.from_values(catalog_values(slot.catalog), kind=slot_name)
             return self._resolvers[key]
 

@@ -129,6 +129,36 @@ class Hub:
         self.conversations = Conversations(engine, settings.max_conversations, settings.conversation_ttl_s)
         self.connections = ConnectionBudget(settings.max_connections)
         self.metrics = Metrics()
+        #: engines replaced by a skill reload, closed once no connection can still be using them
+        self.retired: list[Any] = []
+        #: engines this hub built (reloads), closed by ``close``; the first one belongs to the caller
+        self.owned: list[Any] = []
+
+    def swap(self, engine: Any) -> None:
+        """Serve with ``engine`` from the next request on (a skill reload). Open streams finish on the old one;
+        conversations carry over (a pending confirmation is plain data)."""
+        old, self.engine = self.engine, engine
+        self.owned.append(engine)
+        with self.conversations._lock:
+            self.conversations.engine = engine
+            for conversation, _, _ in self.conversations._items.values():
+                conversation.engine = engine
+        self.retired.append(old)
+        self.metrics.count("skill_reloads_total")
+        self.release_retired()
+
+    def release_retired(self) -> None:
+        """Close replaced engines once no long-lived connection is open (one could hold a stream on them)."""
+        if self.connections.open:
+            return
+        for old in self.retired:
+            if old in self.owned:
+                old.close()
+        self.retired = []
+
+    def close(self) -> None:
+        for engine in self.owned:
+            engine.close()
 
     @property
     def has_asr(self) -> bool:

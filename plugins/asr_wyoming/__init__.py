@@ -110,6 +110,11 @@ class AsrWyomingPlugin:
         self._limits: Any = None
 
     @property
+    def active(self) -> bool:
+        """Off without a uri (``Engine.implements`` then does not count it as a recognizer)."""
+        return bool(self.settings.uri)
+
+    @property
     def status(self) -> str:
         """One line for ``hark doctor``."""
         return f"transcribes with {self.settings.uri}" if self.settings.uri else "off (no uri)"
