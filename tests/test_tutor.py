@@ -74,7 +74,10 @@ def test_a_missing_word_scores_low(engine):
     text = "three green trees"
     canonical = [tuple(G2P.default().phonemes(w)) for w in text.split()]
     report = assess(engine, say([canonical[0], canonical[2]]), text)
-    assert not report.words[1].ok and report.words[1].score < 0.5, report.to_dict()
+    # "green" is flagged, and the attempt as a whole scores low. Which of "three" and "green" takes the blame
+    # for the missing sounds is ambiguous here: both end in R IY, and the aligner may give "three"'s R IY to
+    # "green" (then "green" scores about 0.5 and "three" near 0).
+    assert not report.words[1].ok and report.score < 0.5, report.to_dict()
 
 
 @needs_espeak
@@ -107,9 +110,7 @@ def _run_cli(*args):
 
 
 @needs_espeak
-@pytest.mark.parametrize("rate", [16000, pytest.param(44100, marks=pytest.mark.xfail(strict=True, reason=(
-    "the first phone model leans on 6.8-8 kHz to tell S from TH, and resampling to 44.1 kHz and back filters it; "
-    "the next model trains with random low-pass and tilt")))])
+@pytest.mark.parametrize("rate", [16000, 44100])
 def test_hark_tutor_reads_any_wav_and_prints_the_report(tmp_path, rate):
     from hark.resample import Resampler
 

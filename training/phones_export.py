@@ -85,6 +85,10 @@ front end (64-band log-mel, 10 ms hop). The tutor plugin aligns the expected pho
   tutor benchmark's) are removed in code before training.
 - **Mispronunciations**: half the recordings change about 12 % of their phones (confusable substitutions,
   some deletions; training/tutor_data.py ``CONFUSABLE``), so the model reports what it hears.
+- **Channel augmentation** (each batch, on the log-mel): level +-10 dB, a microphone tilt, half the time a
+  low-pass from 3.3-7 kHz (resamplers, phones, cheap microphones), a noise floor 5-40 dB under the speech, and
+  SpecAugment masks. It costs about a point of dev phone error rate on clean espeak speech and keeps S/TH apart
+  after a round trip through 44.1 kHz, which the model trained without it did not.
 
 ## Limits
 Trained on synthetic speech only: on real voices it is much less accurate, so the tutor combines it with
