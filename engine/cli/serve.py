@@ -61,8 +61,8 @@ def serve(ctx: click.Context, host: str | None, port: int | None, token: str | N
         for event in engine.startup_events:
             click.echo(f"hark: {event.data.get('plugin')}: {event.data.get('message')}", err=True)
 
-        def ready(hub: Any, server: Any, wy_server: Any) -> None:
-            where = f"http://{host}:{port}" + (f", wyoming {wyoming}" if wyoming else "")
+        def ready(hub: Any, bound: int, wy_server: Any) -> None:
+            where = f"http://{host}:{bound}" + (f", wyoming {wyoming}" if wyoming else "")
             click.echo(f"hark {__version__}: serving {len(list(engine.skills))} skills on {where}"
                        f"{' (token required)' if token else ''}; Ctrl-C stops", err=True)
 

@@ -57,7 +57,7 @@ async def start_wyoming(hub: Hub, host: str, port: int) -> asyncio.base_events.S
 
 
 def serve(engine: Any, *, host: str, port: int, token: str | None = None, wyoming: str | None = None,
-          version: str = "0", ready: Any = None, reload: Callable[[], Any] | None = None,
+          version: str = "0", ready: Callable[[Hub, int, Any], None] | None = None, reload: Callable[[], Any] | None = None,
           say: Callable[[str], None] | None = None) -> None:
     """Serve until SIGINT/SIGTERM, then finish the requests in flight (``serve.shutdown_timeout_s``).
 
@@ -90,14 +90,22 @@ def serve(engine: Any, *, host: str, port: int, token: str | None = None, wyomin
             elif hub.retired:
                 hub.release_retired()
 
+    async def started(wy_server: Any) -> None:
+        """Tell ``ready`` the bound port once uvicorn listens (``--port 0`` picks one)."""
+        while not server.started:
+            await asyncio.sleep(0.05)
+        bound = server.servers[0].sockets[0].getsockname()[1] if server.servers else port
+        ready(hub, bound, wy_server)
+
     async def main() -> None:
         wy_server = await start_wyoming(hub, *wy) if wy else None
         watcher = asyncio.create_task(watch_skills()) if reload is not None else None
         try:
             _free(host, port)
-            if ready is not None:
-                ready(hub, server, wy_server)
+            announce = asyncio.create_task(started(wy_server)) if ready is not None else None
             await server.serve()
+            if announce is not None:
+                announce.cancel()
         finally:
             if watcher is not None:
                 watcher.cancel()
