@@ -14,6 +14,7 @@ business of the intent plugins.
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 from dataclasses import dataclass, field
@@ -24,7 +25,7 @@ from .catalogs import Catalog, CatalogEntry, ListValue, SlotMatch
 from .errors import SkillError
 from .slots import SlotTypeRegistry
 from .templates import (Alt, Opt, Seq, SlotRef, TemplateSyntaxError, Word, expand_template, parse_template,
-                        slot_names)
+                        required_slots, slot_names)
 from .text import normalize
 from .types import Context
 from .yamlfile import LocatedYAML, load_located
@@ -133,6 +134,11 @@ class Intent:
     @property
     def qualified(self) -> str:
         return f"{self.skill}.{self.name}"
+
+    @functools.cached_property
+    def required_slots(self) -> frozenset[str]:
+        """Slots every example template needs (computed once: interpreters ask on every parse)."""
+        return required_slots(self.templates)
 
 
 @dataclass(frozen=True)

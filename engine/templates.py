@@ -18,7 +18,7 @@ from typing import Any, Callable, Iterator, Sequence
 from .text import normalize, tokenize
 
 __all__ = ["Word", "SlotRef", "Seq", "Alt", "Opt", "TemplateSyntaxError", "parse_template", "slot_names",
-           "expand_template", "continuation", "slot_refs"]
+           "expand_template", "continuation", "slot_refs", "required_slots"]
 
 # ------------------------------------------------------------------------------------------- template language
 
@@ -159,6 +159,24 @@ def slot_refs(node: Any) -> Iterator[SlotRef]:
 def slot_names(node: Any) -> list[str]:
     """Slot names referenced anywhere in a template tree, in order of appearance."""
     return [ref.name for ref in slot_refs(node)]
+
+
+def required_slots(templates: Sequence[Any]) -> frozenset[str]:
+    """Slots every template of an intent needs (not optional, not in only some alternatives). A reading without
+    one is incomplete: the interpreter missed words ("how do you pronounce" without the word)."""
+    if not templates:
+        return frozenset()
+    return frozenset.intersection(*(_required(t) for t in templates))
+
+
+def _required(node: Any) -> frozenset[str]:
+    if isinstance(node, SlotRef):
+        return frozenset({node.name})
+    if isinstance(node, Seq):
+        return frozenset().union(*(_required(item) for item in node.items))
+    if isinstance(node, Alt):
+        return frozenset.intersection(*(_required(o) for o in node.options)) if node.options else frozenset()
+    return frozenset()  # Word, Opt
 
 
 def expand_template(node: Any, limit: int = 10_000) -> Iterator[tuple[Any, ...]]:

@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from typing import Any, Iterable, Sequence
 
 from hark.hookspecs import hookimpl
-from hark.skills import Alt, Catalog, Opt, Seq, SlotRef, Word
+from hark.skills import Alt, Catalog, Opt, Seq, Word
 from hark.text import nearby_spans, normalize, tokenize
 from hark.types import Context, EntityCandidate, Interpretation, NBest, Slot
 
@@ -134,23 +134,6 @@ def carrier_words(templates: Iterable[Any]) -> frozenset[str]:
     for template in templates:
         walk(template)
     return frozenset(found)
-
-
-def required_slots(templates: Sequence[Any]) -> frozenset[str]:
-    """Slots every template of an intent needs (not optional, not in only some alternatives): the ones whose
-    absence says the interpreter missed words, so recovering them is worth the lookups."""
-    def required(node: Any) -> frozenset[str]:
-        if isinstance(node, SlotRef):
-            return frozenset({node.name})
-        if isinstance(node, Seq):
-            return frozenset().union(*(required(item) for item in node.items))
-        if isinstance(node, Alt):
-            return frozenset.intersection(*(required(o) for o in node.options)) if node.options else frozenset()
-        return frozenset()  # Word, Opt
-
-    if not templates:
-        return frozenset()
-    return frozenset.intersection(*(required(t) for t in templates))
 
 
 def candidate_spans(words: Sequence[str], carriers: frozenset[str], taken: Sequence[bool],
@@ -359,7 +342,7 @@ class EntityResolverPlugin:
             changed = True
         if s.recover_missing:
             present = {slot.name for slot in slots}
-            for name in sorted(required_slots(intent.templates)):
+            for name in sorted(intent.required_slots):
                 if name not in specs or name in present:
                     continue
                 spans = candidate_spans(utt.words, carrier_words(intent.templates), utt.taken(slots),

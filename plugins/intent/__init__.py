@@ -16,7 +16,7 @@ import numpy as np
 
 from hark.config import ranged
 from hark.hookspecs import hookimpl
-from hark.skills import Alt, Seq, SkillSet, SlotRef
+from hark.skills import SkillSet
 from hark.text import nearby_spans
 from hark.types import Context, Interpretation, NBest, Slot
 
@@ -118,28 +118,12 @@ def fuse_predictions(nbest: NBest, preds: list[Prediction], labels: list[str], s
         carrier = int(np.argmax(weights * probs[:, k]))
         slots, factor = _slots(preds[carrier], nbest.hypotheses[carrier].text, skill, context,
                                settings.unresolved_penalty)
-        missing = required_slots(skill.intent(intent_name)) - {s.name for s in slots}
+        intent = skill.intent(intent_name)
+        missing = (intent.required_slots if intent is not None else frozenset()) - {s.name for s in slots}
         factor *= settings.unresolved_penalty ** len(missing)  # "how do you pronounce quinoa" without the word
         out.append(Interpretation(skill_name, intent_name, round(float(fused[k]) * factor, 4), slots,
                                   nbest.hypotheses[carrier].text, carrier, NAME))
     return out
-
-
-def required_slots(intent: Any) -> frozenset[str]:
-    """Slots every example of the intent has ("how do (i|you) pronounce [thorough](word)": word). A reading
-    without one is incomplete, so it is penalised like an unresolved slot and a tier that found the slot wins."""
-    found = [_required(t) for t in getattr(intent, "templates", ())]
-    return frozenset.intersection(*found) if found else frozenset()
-
-
-def _required(node: Any) -> frozenset[str]:
-    if isinstance(node, SlotRef):
-        return frozenset({node.name})
-    if isinstance(node, Seq):
-        return frozenset().union(*(_required(x) for x in node.items))
-    if isinstance(node, Alt):
-        return frozenset.intersection(*(_required(o) for o in node.options)) if node.options else frozenset()
-    return frozenset()  # Word, Opt
 
 
 def _slots(pred: Prediction, text: str, skill: Any, context: Context,
