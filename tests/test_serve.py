@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -271,3 +272,18 @@ def test_token_required_off_loopback_and_checked_on_every_request():
         code, err = srv.stop()
     assert code == 0, err[-2000:]
     assert "Traceback" not in err
+
+
+def test_sigterm_finishes_the_request_in_flight():
+    srv = Server()
+    body = json.dumps({"text": "set a timer for ten minutes"}).encode()
+    with socket.create_connection(("127.0.0.1", srv.port)) as s:
+        s.sendall(b"POST /parse HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                  b"Content-Length: %d\r\n\r\n" % len(body) + body[:10])
+        time.sleep(0.5)
+        srv.proc.send_signal(signal.SIGTERM)  # half a request has arrived
+        time.sleep(1.0)
+        s.sendall(body[10:])
+        reply = s.recv(65536).decode(errors="replace")
+    assert reply.startswith("HTTP/1.1 200") and '"intent":"SetTimer"' in reply.replace(" ", ""), reply[:300]
+    assert srv.proc.wait(timeout=30) == 0
