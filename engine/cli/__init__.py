@@ -107,4 +107,4 @@ if __name__ == "__main__":  # pragma: no cover
 
 
 # the commands register themselves on `cli` when their modules are imported
-from . import listening, manage, serve, skilldev, text, tutor  # noqa: E402,F401
+from . import listening, manage, report, serve, skilldev, text, tutor  # noqa: E402,F401
