@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 export HARK_DATA ?= $(abspath ../shared/data)
 
-.PHONY: help install system-deps demo test test-slow test-data bench bench-intent bench-audio bench-fuzz adapt-synthetic clean
+.PHONY: help install system-deps demo test test-slow test-data bench bench-intent bench-audio bench-fuzz bench-load adapt-synthetic clean
 
 help:  ## show the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -59,6 +59,9 @@ bench-intent: install  ## trained-tier benchmarks on SNIPS, ATIS, SLURP and the 
 
 bench-fuzz: install  ## fuzz parse, n-best, stream, WAV, skill files and the CLI -> benchmarks/results/fuzz.json (~10 min)
 	$(BIN)/python benchmarks/fuzz.py --examples 2000 --cli 300 --seconds 600
+
+bench-load: install  ## hark serve under load: parses/s, p99, real-time audio streams, RSS over a 10 min soak -> benchmarks/results/load.json (~15 min)
+	$(BIN)/python benchmarks/load.py
 
 .PHONY: bench-all
 bench-all: install  ## every benchmark docs/benchmarks.md reports, one by one, then the doc rendered from the results (takes hours: ~3 h on 2 cores)
