@@ -105,6 +105,8 @@ BENCHMARKS: list[Bench] = [
     Bench("tutor", ["tutor.py"], ["tutor.json"], 10, 177,
           note="pronunciation tutor: synthetic MDD on held-out L2-ARCTIC speakers and voices, real-speech prompt "
                "swaps (needs HARK_DATA)"),
+    Bench("load", ["load.py"], ["load.json"], 15, 178,
+          note="hark serve under load on localhost: text and 5-best throughput, audio streams, a 10-minute soak"),
     Bench("fuzz", ["fuzz.py", "--examples", "2000", "--cli", "300", "--seconds", "600"], ["fuzz.json"], 10, 180),
     Bench("intent_snips_small", ["intent.py", "--dataset", "snips", "--model-dir",
                                  "benchmarks/artifacts/snips/model_small", "--out",
