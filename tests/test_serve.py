@@ -284,6 +284,20 @@ def test_sigterm_finishes_the_request_in_flight():
         srv.proc.send_signal(signal.SIGTERM)  # half a request has arrived
         time.sleep(1.0)
         s.sendall(body[10:])
-        reply = s.recv(65536).decode(errors="replace")
+        s.settimeout(30)
+        raw = b""
+        while b"\r\n\r\n" not in raw or len(raw.split(b"\r\n\r\n", 1)[1]) < _content_length(raw):
+            chunk = s.recv(65536)  # headers and body may come in separate segments
+            if not chunk:
+                break
+            raw += chunk
+        reply = raw.decode(errors="replace")
     assert reply.startswith("HTTP/1.1 200") and '"intent":"SetTimer"' in reply.replace(" ", ""), reply[:300]
     assert srv.proc.wait(timeout=30) == 0
+
+
+def _content_length(raw: bytes) -> int:
+    for line in raw.split(b"\r\n\r\n", 1)[0].split(b"\r\n"):
+        if line.lower().startswith(b"content-length:"):
+            return int(line.split(b":", 1)[1])
+    return 0
