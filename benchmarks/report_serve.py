@@ -39,8 +39,15 @@ def serve_section(rep: Any, table: Any, mark: Any) -> str:
                           f"{ph.get('answered', 0)}/{ph.get('clips', 0)}", f"{ans.get('p50', float('nan')):.0f}",
                           f"{ans.get('p95', float('nan')):.0f}", f"{ph.get('max_send_lag_ms', float('nan')):.0f}",
                           f"{ph.get('server_cpu_pct', 0):.0f} %"])
+        rule = settings.get("realtime_rule") or {}
+        first, last = streams[0][1], max(streams, key=lambda kv: int(kv[0].split("_")[1]))[1]
         out += ["", "Audio: each WebSocket client streams a demo WAV at real time (100 ms messages), then a second of "
-                    "silence, over and over. " + str(settings.get("realtime_rule", "")), "",
+                    "silence, over and over. A number of streams counts as real time when no send waited more than "
+                    f"{rule.get('max_send_lag_ms', '?')} ms, every clip was answered, answers and events came within "
+                    f"{rule.get('answer_and_event_lag_p95_ms', '?')} ms at p95, and nothing failed. Server memory "
+                    f"went from {first.get('rss_mb_start', 0):.0f} MB before the first stream to "
+                    f"{last.get('rss_mb_max', 0):.0f} MB at the most streams (each stream holds its own recognizer).",
+                "",
                 table(["streams", "real time", "answered", "audio end → answer p50 ms", "p95 ms", "max send lag ms",
                        "server CPU"], srows)]
     soak = phases.get("soak") or {}
