@@ -199,6 +199,12 @@ def test_wyoming_recognize_and_handle(server):
     intent = Intent.from_event(got[0])
     assert intent.name == "timer.SetTimer" and [(e.name, e.value) for e in intent.entities] == [("duration", 600)]
     assert NotRecognized.is_type(got[1].type) and NotRecognized.is_type(got[2].type)
+    # the intent role: Home Assistant would carry out an intent at once, so unlocking asks first
+    ask = {"conversation_id": "wy-0"}
+    got = _wyoming(server, [Recognize(text="unlock the front door", context=ask).event(),
+                            Recognize(text="yes", context=ask).event()], replies=2)
+    assert NotRecognized.is_type(got[0].type) and "?" in got[0].data["text"]
+    assert Intent.from_event(got[1]).name == "home.UnlockDoor"
     ctx = {"conversation_id": "wy-1", "device_id": "hall"}
     got = _wyoming(server, [Transcript(text="unlock the front door", context=ctx).event(),
                             Transcript(text="yes", context=ctx).event(),

@@ -95,16 +95,21 @@ class WyomingSession:
     # -------------------------------------------------------------------------------------------- intent
 
     async def recognize(self, event: WyEvent) -> None:
+        """The intent role: Home Assistant carries out the intent it gets back, so a sensitive one (``confirm:``)
+        is never returned on the first asking: the answer is the question, as ``not-recognized``, and the intent
+        comes back only when a yes follows in the same conversation (``context.conversation_id``)."""
         text, context = _text(event), _context(event)
         out = await asyncio.to_thread(self.hub.parse, text, context.get("conversation_id"), context.get("device_id"))
-        if out.action is None and out.confirm is None:
-            await self.send(WyEvent("not-recognized", {"text": _reason(out), **_ctx(context)}))
+        if out.confirm is not None:
+            await self.send(WyEvent("not-recognized", {"text": out.confirm.prompt, **_ctx(context)}))
             return
-        chosen = out.action or out.confirm.interpretation  # both carry skill, intent and the resolved slots
-        entities = [{"name": s.name, "value": _plain(s.value)} for s in chosen.slots]
-        await self.send(WyEvent("intent", {"name": f"{chosen.skill}.{chosen.intent}", "entities": entities,
-                                           "text": out.action.response if out.action else out.confirm.prompt,
-                                           **_ctx(context)}))
+        if out.action is None:
+            await self.send(WyEvent("not-recognized", {"text": "Okay, I won't." if out.cancelled else _reason(out),
+                                                       **_ctx(context)}))
+            return
+        entities = [{"name": s.name, "value": _plain(s.value)} for s in out.action.slots]
+        await self.send(WyEvent("intent", {"name": f"{out.action.skill}.{out.action.intent}", "entities": entities,
+                                           "text": out.action.response or "", **_ctx(context)}))
 
     async def handle_transcript(self, event: WyEvent) -> None:
         text, context = _text(event), _context(event)
