@@ -153,6 +153,7 @@ LATENCY_SOURCES = (
     ("g2p.json", "variants", "the grapheme-to-phoneme model, one word"),
     ("requests.json", "", "the requests benchmark"),
     ("tutor.json", "", "the pronunciation tutor"),
+    ("load.json", "phases", "requests and audio streams to hark serve under load, clients on the same machine"),
 )
 
 
