@@ -25,7 +25,7 @@ from .errors import InputError
 from .framing import FRAME_MS, SAMPLE_RATE, AudioSource, Framer
 from .resample import Resampler, resample, to_int16
 from .types import AudioChunk
-from .wav import WavFile, read_wav
+from .wav import WavFile, decode_pcm, read_wav
 
 __all__ = [
     "SAMPLE_RATE", "FRAME_MS", "Framer", "AudioSource", "WavFile", "RawPCM", "Microphone", "Resampler", "resample",
@@ -229,8 +229,7 @@ class Microphone(AudioSource):
                 if self._resampler.identity and self._channels == 1:
                     pcm = block
                 else:
-                    x = np.frombuffer(block, dtype="<i2").reshape(-1, self._channels).mean(axis=1) / 32768.0
-                    pcm = to_int16(self._resampler.process(x))
+                    pcm = to_int16(self._resampler.process(decode_pcm(block, 2, self._channels)))
                 for chunk in framer.push(pcm):
                     self.frames += 1
                     yield chunk

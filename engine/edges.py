@@ -109,13 +109,14 @@ def _to_nbest(value: Any) -> NBest:
     raise InputError(f"cannot parse {type(value).__name__}: give text or an n-best list")
 
 
-def read_jsonl(lines: Iterable[str], limits: LimitSettings | None = None) -> Iterator[Any]:
+def read_jsonl(lines: Iterable[str], limits: LimitSettings | None = None, first: int = 1) -> Iterator[Any]:
     """Decode a JSON-lines stream for ``Engine.stream``: JSON values, plain-text lines as text, and an
     InputError in place of a line that looks like JSON but is not, or that is longer or deeper than ``limits``
-    allow (the stream reports it and goes on). A file object is read a bounded line at a time."""
+    allow (the stream reports it and goes on). A file object is read a bounded line at a time. ``first`` is the
+    number the messages give the first line (the server's WebSocket decodes one message at a time)."""
     limits = limits or limits_.DEFAULT
     source: Iterable[Any] = limits_.bounded_lines(lines, limits) if hasattr(lines, "readline") else lines
-    for number, line in enumerate(source, 1):
+    for number, line in enumerate(source, first):
         if isinstance(line, InputError):
             yield line
             continue

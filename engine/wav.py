@@ -19,7 +19,7 @@ from .framing import FRAME_MS, SAMPLE_RATE, AudioSource, Framer
 from .resample import Resampler, to_int16
 from .types import AudioChunk
 
-__all__ = ["WavFile", "read_wav"]
+__all__ = ["WavFile", "read_wav", "decode_pcm"]
 
 log = logging.getLogger("hark")
 
@@ -95,28 +95,32 @@ def _parse_wav_header(f: BinaryIO, path: Path, limits: LimitSettings = limits_.D
 
 def _decode(raw: bytes, fmt: _WavFormat) -> np.ndarray:
     """Interleaved WAV samples -> mono float in [-1, 1) (channels averaged)."""
-    n = len(raw) // fmt.frame_bytes * fmt.frame_bytes
-    raw = raw[:n]
-    w = fmt.width
-    if fmt.codec == _WAVE_FLOAT:
-        # NaN, inf or 1e300 in a float WAV (a corrupt file) would reach the resampler and the int16 cast: silence
-        # and full scale instead, like a PCM file's extremes (signalling NaNs warn on the cast itself)
-        with np.errstate(invalid="ignore", over="ignore"):
-            x = np.frombuffer(raw, dtype="<f4" if w == 4 else "<f8").astype(np.float64)
-        x = np.clip(np.nan_to_num(x, nan=0.0, posinf=1.0, neginf=-1.0), -1.0, 1.0)
-    elif w == 1:
+    if fmt.codec != _WAVE_FLOAT:
+        return decode_pcm(raw, fmt.width, fmt.channels)
+    raw = raw[:len(raw) // fmt.frame_bytes * fmt.frame_bytes]
+    # NaN, inf or 1e300 in a float WAV (a corrupt file) would reach the resampler and the int16 cast: silence
+    # and full scale instead, like a PCM file's extremes (signalling NaNs warn on the cast itself)
+    with np.errstate(invalid="ignore", over="ignore"):
+        x = np.frombuffer(raw, dtype="<f4" if fmt.width == 4 else "<f8").astype(np.float64)
+    x = np.clip(np.nan_to_num(x, nan=0.0, posinf=1.0, neginf=-1.0), -1.0, 1.0)
+    return x.reshape(-1, fmt.channels).mean(axis=1) if fmt.channels > 1 else x
+
+
+def decode_pcm(raw: bytes, width: int, channels: int) -> np.ndarray:
+    """Interleaved integer PCM (8, 16, 24 or 32 bit, little-endian; 8-bit unsigned) -> mono float in [-1, 1),
+    channels averaged; a partial last frame is dropped. WAV files, microphones and Wyoming audio all arrive so."""
+    raw = raw[:len(raw) // (width * channels) * (width * channels)]
+    if width == 1:
         x = (np.frombuffer(raw, dtype=np.uint8).astype(np.float64) - 128.0) / 128.0
-    elif w == 2:
+    elif width == 2:
         x = np.frombuffer(raw, dtype="<i2") / 32768.0
-    elif w == 3:
+    elif width == 3:
         b = np.frombuffer(raw, dtype=np.uint8).reshape(-1, 3).astype(np.int32)
         v = b[:, 0] | (b[:, 1] << 8) | (b[:, 2] << 16)
         x = ((v << 8) >> 8) / 8388608.0  # sign-extend 24 -> 32 bits
     else:
         x = np.frombuffer(raw, dtype="<i4") / 2147483648.0
-    if fmt.channels > 1:
-        x = x.reshape(-1, fmt.channels).mean(axis=1)
-    return x
+    return x.reshape(-1, channels).mean(axis=1) if channels > 1 else x
 
 
 class WavFile(AudioSource):

@@ -15,7 +15,7 @@ from typing import IO, Any, Mapping
 
 from .errors import InputError
 
-__all__ = ["WyEvent", "WyomingError", "read_event", "write_event", "read_event_sync", "encode"]
+__all__ = ["WyEvent", "WyomingError", "read_event", "write_event", "read_event_sync", "encode", "tcp_address"]
 
 #: the protocol version hark speaks (the version field of every header it writes)
 VERSION = "1.5.2"
@@ -69,6 +69,21 @@ def _merge(kind: str, data: dict[str, Any], extra: bytes) -> dict[str, Any]:
     if not isinstance(more, dict):
         raise WyomingError(f"{kind}: data must be a JSON object")
     return {**data, **more}
+
+
+def tcp_address(uri: str) -> tuple[str, int]:
+    """``tcp://HOST:PORT`` (the way Wyoming programs are addressed) as (host, port); ValueError naming the form
+    otherwise, a port out of range included."""
+    from urllib.parse import urlparse
+
+    parsed = urlparse(uri)
+    try:
+        port = parsed.port
+    except ValueError:  # not a number, or beyond 65535
+        port = None
+    if parsed.scheme != "tcp" or not parsed.hostname or port is None:
+        raise ValueError(f"expected tcp://HOST:PORT, e.g. tcp://127.0.0.1:10700, got {uri!r}")
+    return parsed.hostname, port
 
 
 async def read_event(reader: asyncio.StreamReader, max_bytes: int) -> WyEvent | None:

@@ -9,10 +9,10 @@ import signal
 import socket
 import threading
 from typing import Any, Callable
-from urllib.parse import urlparse
 
 from ..errors import ConfigError
 from ..reload import Reloader
+from ..wyoming import tcp_address
 from .app import create_app
 from .sessions import Hub
 from .wyoming import serve_connection
@@ -39,11 +39,11 @@ def check_bind(host: str, token: str | None, what: str = "--host") -> None:
 
 
 def parse_tcp_uri(uri: str) -> tuple[str, int]:
-    """``tcp://HOST:PORT`` → (host, port), with an error naming what is wrong."""
-    parsed = urlparse(uri)
-    if parsed.scheme != "tcp" or not parsed.hostname or parsed.port is None:
-        raise ConfigError(f"--wyoming {uri!r}: expected tcp://HOST:PORT, e.g. tcp://127.0.0.1:10700")
-    return parsed.hostname, parsed.port
+    """``--wyoming tcp://HOST:PORT`` → (host, port), with an error naming the option."""
+    try:
+        return tcp_address(uri)
+    except ValueError as exc:
+        raise ConfigError(f"--wyoming: {exc}") from None
 
 
 async def start_wyoming(hub: Hub, host: str, port: int) -> asyncio.base_events.Server:

@@ -22,6 +22,7 @@ from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from .. import limits as limits_
+from ..edges import read_jsonl
 from ..errors import HarkError, InputError
 from ..streams import step
 from .sessions import Hub
@@ -316,7 +317,6 @@ class _Api:
                 pass  # already closed by the client
 
     async def _stream_message(self, stream: Any, message: dict, index: int) -> list[Any]:
-        limits = self.engine.config.limits
         data = message.get("bytes")
         if data is not None:
             kind = next((name for magic, name in _FILE_MAGIC.items() if data.startswith(magic)), None)
@@ -326,15 +326,8 @@ class _Api:
                                       f"the file header")]
             self.hub.metrics.count("stream_audio_bytes_total", len(data))
             return await asyncio.to_thread(stream.feed, data)  # a sample split across messages is kept
-        text = message.get("text") or ""
-        try:
-            limits_.check_line(text, limits, "message")
-            limits_.check_json_depth(text, limits, "message")
-            item = json.loads(text) if text.strip()[:1] in ("{", "[", '"') else text.strip()
-        except InputError as exc:
-            return [_error(index, str(exc))]
-        except json.JSONDecodeError as exc:
-            return [_error(index, f"message is not valid JSON: {exc.msg} at column {exc.colno}")]
+        # one message is one line of what `hark stream` reads: the same decoding, bounds and error events
+        item = next(read_jsonl([message.get("text") or ""], self.engine.config.limits, first=index + 1), None)
         if isinstance(item, dict) and item.get("type") == "flush":
             return await asyncio.to_thread(stream.flush)
         if not item:

@@ -45,6 +45,13 @@ class Conversations:
         with item[1]:
             yield item[0]
 
+    def rebind(self, engine: Any) -> None:
+        """New and kept conversations run on ``engine`` from now on (a skill reload)."""
+        with self._lock:
+            self.engine = engine
+            for conversation, _, _ in self._items.values():
+                conversation.engine = engine
+
     def __len__(self) -> int:
         return len(self._items)
 
@@ -139,10 +146,7 @@ class Hub:
         conversations carry over (a pending confirmation is plain data)."""
         old, self.engine = self.engine, engine
         self.owned.append(engine)
-        with self.conversations._lock:
-            self.conversations.engine = engine
-            for conversation, _, _ in self.conversations._items.values():
-                conversation.engine = engine
+        self.conversations.rebind(engine)
         self.retired.append(old)
         self.metrics.count("skill_reloads_total")
         self.release_retired()
@@ -175,8 +179,7 @@ class Hub:
 
     def transcribe(self, audio: AudioChunk) -> tuple[NBest | None, dict[str, Any] | None]:
         """What the ASR plugin heard in one utterance, and what hark understood of it (the parse result)."""
-        sink: list[Any] = []
-        nbest = self.engine.transcribe(audio, sink=sink)
+        nbest = self.engine.transcribe(audio)  # a failing plugin is logged and emitted by the engine
         if nbest is None or not nbest.best.text.strip():
             return nbest, None
         return nbest, self.engine.parse(nbest).to_dict()

@@ -9,11 +9,10 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
-import numpy as np
-
 from ..errors import HarkError
 from ..resample import resample, to_int16
 from ..types import AudioChunk
+from ..wav import decode_pcm
 from ..wyoming import WyEvent, WyomingError, read_event, write_event
 from .sessions import Hub
 
@@ -165,8 +164,7 @@ class WyomingSession:
 
 def _mono16k(audio: _Audio) -> AudioChunk:
     """The transcription's audio as one 16 kHz mono chunk (channels averaged, resampled)."""
-    usable = len(audio.pcm) - len(audio.pcm) % (audio.width * audio.channels)
-    x = np.frombuffer(bytes(audio.pcm[:usable]), dtype="<i2").reshape(-1, audio.channels).mean(axis=1) / 32768.0
+    x = decode_pcm(bytes(audio.pcm), audio.width, audio.channels)
     if audio.rate != 16000:
         x = resample(x, audio.rate, 16000)
     return AudioChunk(to_int16(x), 16000)

@@ -19,7 +19,7 @@ from hark.errors import PluginError
 from hark.hookspecs import hookimpl
 from hark.limits import check_audio_seconds
 from hark.types import AudioChunk, Hypothesis, NBest
-from hark.wyoming import WyEvent, WyomingError, encode, read_event_sync
+from hark.wyoming import WyEvent, WyomingError, encode, read_event_sync, tcp_address
 
 __all__ = ["AsrWyomingPlugin", "WyomingAsrSettings", "transcribe"]
 
@@ -46,29 +46,16 @@ class WyomingAsrSettings:
     def problems(self) -> list[tuple[str, str]]:
         if self.uri:
             try:
-                _host_port(self.uri)
+                tcp_address(self.uri)
             except ValueError as exc:
                 return [("uri", str(exc))]
         return []
 
 
-def _host_port(uri: str) -> tuple[str, int]:
-    from urllib.parse import urlparse
-
-    parsed = urlparse(uri)
-    try:
-        port = parsed.port
-    except ValueError:
-        port = None
-    if parsed.scheme != "tcp" or not parsed.hostname or port is None:
-        raise ValueError(f"expected tcp://HOST:PORT, e.g. tcp://127.0.0.1:10300, got {uri!r}")
-    return parsed.hostname, port
-
-
 def transcribe(uri: str, audio: AudioChunk, *, timeout_s: float = 15.0, language: str = "",
                model: str = "") -> str:
     """The transcript a Wyoming speech-to-text service gives for ``audio`` (16-bit mono at its sample rate)."""
-    host, port = _host_port(uri)
+    host, port = tcp_address(uri)
     deadline = time.monotonic() + timeout_s
     request: dict[str, Any] = {k: v for k, v in (("language", language), ("name", model)) if v}
     fmt = {"rate": audio.sample_rate, "width": 2, "channels": 1}
