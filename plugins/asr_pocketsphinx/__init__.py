@@ -36,6 +36,7 @@ from .lm import ArpaModel
 from .settings import AsrSettings
 from .transcriber import NAME, Transcriber, model_paths, nbest_posteriors
 from .turns import SkillGrammar, turn_over
+from .workers import Placement, RemoteDecoder
 
 __all__ = ["PocketsphinxPlugin", "AsrSettings", "Transcriber", "LiveDecoder", "nbest_posteriors", "model_paths",
            "turn_over"]
@@ -56,6 +57,7 @@ class PocketsphinxPlugin:
         self._arpa: ArpaModel | None = None
         self._grammar: SkillGrammar | None = None
         self._limits: Any = None
+        self._placement: Placement | None = None
 
     @property
     def status(self) -> str:
@@ -142,15 +144,27 @@ class PocketsphinxPlugin:
         return "asr_pocketsphinx: " + self._load(engine, force=force)
 
     @hookimpl
-    def hark_stream_start(self) -> LiveDecoder | None:
+    def hark_stream_start(self) -> LiveDecoder | RemoteDecoder | None:
         """A new stream gets decoders of its own, loaded at its first audio (not when its first utterance ends,
-        and not at all for a stream of text)."""
-        return LiveDecoder(self.transcriber) if self.transcriber is not None else None
+        and not at all for a stream of text); in a decoder process when another stream decodes here."""
+        if self.transcriber is None:
+            return None
+        if self._placement is None or self._placement.transcriber is not self.transcriber:  # (re)compiled
+            if self._placement is not None:
+                self._placement.retire()
+            processes = self.settings.decoder_processes
+            self._placement = Placement(self.transcriber, (os.cpu_count() or 1) if processes is None else processes)
+        return self._placement.open()
 
     @hookimpl
-    def hark_stream_end(self, state: LiveDecoder | None) -> None:
+    def hark_stream_end(self, state: LiveDecoder | RemoteDecoder | None) -> None:
         if state is not None:
-            state.close()
+            state.placement.close(state)
+
+    @hookimpl
+    def hark_shutdown(self) -> None:
+        if self._placement is not None:
+            self._placement.shutdown()
 
     @hookimpl
     def hark_audio_chunk(self, chunk: AudioChunk, state: LiveDecoder | None) -> None:

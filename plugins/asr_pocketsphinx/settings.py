@@ -81,6 +81,10 @@ class AsrSettings:
     #: whole utterance after the endpoint (200-500 ms there); off, only the lattice rescoring remains, which was
     #: as accurate in scope on the dev voices but accepted chit-chat as a command (tests/test_asr.py), so it stays on
     second_pass: bool = True
+    #: child processes that decode streams while another stream already decodes in this one (pocketsphinx holds
+    #: Python's GIL, so one process decodes one utterance at a time: workers.py); null = one per CPU core, 0 = every
+    #: stream decodes in this process. Only ``hark serve`` with several audio clients opens concurrent streams
+    decoder_processes: int | None = field(default=None, metadata=ranged(0, 64))
     #: other pocketsphinx decoder options, passed as they are (e.g. {beam: 1e-60, lw: 8.0})
     decoder: dict[str, Any] = field(default_factory=dict)
 

@@ -68,6 +68,8 @@ class Transcriber:
 
     def __init__(self, hmm: Path, dictionary: Path, lm: Path, settings: AsrSettings,
                  generic_lm: Path | None = None, grammar: str | None = None):
+        self._init = {"hmm": hmm, "dictionary": dictionary, "lm": lm, "settings": settings, "generic_lm": generic_lm,
+                      "grammar": grammar}
         self.settings = settings
         #: JSGF text of the skills' templates: decoders search it instead of the skill LM (grammar.py)
         self.grammar = grammar
@@ -82,6 +84,10 @@ class Transcriber:
         #: word posterior of its best path and the generic-LM rows (benchmarks replay other settings with it)
         self.last_decode: dict[str, Any] | None = None
         self._check_options()
+
+    def init_args(self) -> dict[str, Any]:
+        """What builds this Transcriber again (in a decoder process, workers.py)."""
+        return dict(self._init)
 
     def _check_options(self) -> None:
         """Validate the decoder options now (cheap) though the models load on first use (about a second)."""
