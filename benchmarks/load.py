@@ -14,7 +14,7 @@ WAVs at real time, 100 ms per message, each + 1 s of silence, over and over: end
 (endpointing + ASR + parse), and the lag of events stamped with stream time; real time = no send waited > 200 ms past schedule, every clip
 answered, no errors, answers and stamped events at p95 within 1 s), ``soak`` (--soak-rate for --soak-seconds;
 VmRSS after a warm-up of a minute, at most a fifth of the soak, to the end). VmRSS and CPU seconds of the server
-are read from /proc every second throughout (``timeline``).
+(with its decoder processes) are read from /proc every second throughout (``timeline``).
 """
 from __future__ import annotations
 
@@ -54,8 +54,21 @@ def ms_stats(xs: list[float]) -> dict:
             "p99": round(percentile(xs, 0.99), 2), "max": round(max(xs), 2)}
 
 
+def _children(pid: int) -> list[int]:
+    """Live child processes of ``pid`` (the asr plugin's decoder processes), by the parent field of /proc/*/stat."""
+    out: list[int] = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            if int(stat.read_text().rsplit(")", 1)[1].split()[1]) == pid:
+                out.append(int(stat.parent.name))
+        except (OSError, ValueError, IndexError):
+            pass
+    return out
+
+
 class Server:
-    """``hark serve`` as a subprocess; a thread samples its VmRSS (MB) and CPU seconds every second."""
+    """``hark serve`` as a subprocess; a thread samples the VmRSS (MB) and CPU seconds of it and its decoder
+    processes every second."""
 
     def __init__(self, port: int):
         self.port, self.log = port, tempfile.NamedTemporaryFile("w+", prefix="hark-load-", suffix=".log")
@@ -84,13 +97,19 @@ class Server:
         raise RuntimeError(f"hark serve did not answer /health within {timeout:.0f} s")
 
     def sample(self) -> None:
-        try:
-            status = Path(f"/proc/{self.proc.pid}/status").read_text()
-            stat = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
-            kb = next(int(line.split()[1]) for line in status.splitlines() if line.startswith("VmRSS:"))
-        except (OSError, StopIteration):
-            return  # the process is gone
-        cpu = (int(stat[11]) + int(stat[12])) / os.sysconf("SC_CLK_TCK")
+        """VmRSS and CPU seconds of the server plus its decoder processes (its children, reaped ones' CPU too)."""
+        kb, ticks = 0, 0
+        for k, pid in enumerate([self.proc.pid] + _children(self.proc.pid)):
+            try:
+                status = Path(f"/proc/{pid}/status").read_text()
+                stat = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+                kb += next(int(line.split()[1]) for line in status.splitlines() if line.startswith("VmRSS:"))
+            except (OSError, StopIteration):
+                if k == 0:
+                    return  # the server is gone
+                continue  # a child that just exited
+            ticks += int(stat[11]) + int(stat[12]) + (int(stat[13]) + int(stat[14]) if k == 0 else 0)
+        cpu = ticks / os.sysconf("SC_CLK_TCK")
         self.rows.append((round(time.perf_counter() - self.t0, 2), self.phase, round(kb / 1024, 1), round(cpu, 2)))
 
     def _every_second(self) -> None:
