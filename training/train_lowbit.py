@@ -1,0 +1,165 @@
+"""2-, 3- and 4-bit versions of a trained joint model: post-training rounding, plain QAT, or squashed QAT.
+
+    python -m training.train_joint --dataset snips --out build/snips ...            # the fp32 model first
+    python -m training.train_lowbit --dataset snips --build build/snips --bits 2 --mode squash
+
+``--mode ptq`` rounds the fp32 weights (alpha per row chosen for the least squared error) without training;
+``plain`` and ``squash`` fine-tune with fake-quantised weights (training/lowbit.py), the loss being the task loss
+plus distillation from the fp32 model, and for ``squash`` the moment regulariser. The epoch with the best valid
+sentence accuracy (then slot F1, then intent accuracy) is kept. The result is exported with packed weights
+(training/lowbit_export.py) as ``<build>/model.<mode><bits>.onnx``; its test scores go into ``meta.json`` under
+``metrics.lowbit.<mode><bits>`` (valid scores per epoch too). No test sentence is read before the last epoch.
+"""
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import math
+import random
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import sentencepiece as spm
+import torch
+import torch.nn.functional as F
+from tqdm import tqdm
+
+from . import lowbit
+from .joint_model import JointModel, ModelConfig
+from .lowbit_export import rewrite
+from .metrics import BioDecoder, evaluate
+from .train_joint import (Encoded, distill_loss, eval_onnx, export_onnx, length_batches, load_splits,
+                          predict_torch, teacher_batch, teacher_logits)
+
+MODES = ("ptq",) + lowbit.MODES
+
+
+def _rank(m: dict) -> tuple:
+    return (m.get("sentence_acc", 0.0), m.get("slot_f1", 0.0), m.get("intent_acc", 0.0))
+
+
+def finetune(model: JointModel, args, tr: Encoded, va: Encoded, valid_ex, intents, decoder, pad_id: int,
+             teacher) -> tuple[list[dict], float]:
+    """Fake-quantised fine-tuning; leaves ``model`` at its best valid epoch. Returns the valid history."""
+    opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=0.0)
+    rng = random.Random(args.seed)
+    steps = math.ceil(len(tr) / args.bs) * args.epochs
+    step, history, best, best_state = 0, [], None, None
+    t0 = time.time()
+    for epoch in range(args.epochs):
+        model.train()
+        bar = tqdm(length_batches(tr, args.bs, rng), desc=f"{args.mode}{args.bits} epoch {epoch + 1}/{args.epochs}",
+                   file=sys.stderr, mininterval=5, disable=args.quiet)
+        for idx in bar:
+            for g in opt.param_groups:
+                g["lr"] = args.lr * min(1.0, (step + 1) / max(1, 0.05 * steps)) * (1 - step / steps)
+            ids, mask, yi, ys = tr.batch(idx, pad_id)
+            il, sl = model(ids, mask)
+            task = F.cross_entropy(il, yi, ignore_index=-100) + F.cross_entropy(
+                sl.reshape(-1, sl.shape[-1]), ys.reshape(-1), ignore_index=-100)
+            ti, ts = teacher_batch(teacher, idx, ys.shape[1])
+            loss = 0.5 * task + 0.5 * distill_loss(il, sl, ti, ts, ys != -100, 2.0, 1.0)
+            if args.mode == "squash":
+                loss = loss + args.penalty * lowbit.squash_penalty(model)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            opt.step()
+            step += 1
+            bar.set_postfix(loss=f"{loss.item():.3f}", refresh=False)
+        scores = evaluate(valid_ex, *predict_torch(model, va, intents, decoder, pad_id))
+        scores = {k: v for k, v in scores.items() if isinstance(v, (int, float))}
+        history.append({"epoch": epoch + 1, "valid": scores, "elapsed_s": round(time.time() - t0, 1),
+                        "penalty": round(float(lowbit.squash_penalty(model)), 4)})
+        print(json.dumps(history[-1]), file=sys.stderr)
+        if best is None or _rank(scores) > _rank(best):
+            best, best_state = scores, copy.deepcopy(model.state_dict())
+    model.load_state_dict(best_state)
+    return history, time.time() - t0
+
+
+def run(args) -> dict:
+    torch.set_num_threads(args.threads)
+    random.seed(args.seed)
+    torch.manual_seed(args.seed)
+    build: Path = args.build
+    meta = json.loads((build / "meta.json").read_text(encoding="utf-8"))
+    ck = torch.load(build / "model.pt", map_location="cpu")
+    sp = spm.SentencePieceProcessor(model_file=str(build / "tokenizer.model"))
+    intents, tags = ck["intents"], ck["tags"]
+    train_ex, valid_ex, test_ex = load_splits(args)
+    if args.limit:
+        train_ex = random.Random(args.seed).sample(train_ex, min(args.limit, len(train_ex)))
+    tr = Encoded(train_ex, sp, intents, tags, meta["max_len"])
+    va = Encoded(valid_ex, sp, intents, tags, meta["max_len"])
+    pad_id = sp.pad_id()
+    decoder = BioDecoder(tags)
+
+    model = JointModel(ModelConfig(**ck["cfg"]))
+    model.load_state_dict(ck["state"])
+    history, seconds = [], 0.0
+    if args.mode == "ptq":
+        lowbit.attach(model, "plain", args.bits)  # alpha fitted per row; no step taken
+    else:
+        teacher = teacher_logits(model, tr, pad_id)  # the fp32 model's own outputs, before any rounding
+        lowbit.attach(model, args.mode, args.bits)
+        history, seconds = finetune(model, args, tr, va, valid_ex, intents, decoder, pad_id, teacher)
+    model.eval()
+    linears, embedding = lowbit.quantised_weights(model)
+    usage = [float(x) for x in torch.bincount(torch.cat([torch.from_numpy(w.codes).reshape(-1).long()
+                                                         for w in linears]), minlength=2 ** args.bits)]
+    lowbit.detach(model)
+    name = f"{args.mode}{args.bits}"
+    fn = f"model.{name}.onnx"
+    with tempfile.TemporaryDirectory() as tmp:
+        plain = Path(tmp) / "rounded.fp32.onnx"
+        export_onnx(model, plain, pad_id)
+        info = rewrite(plain, build / fn, linears, embedding)
+    scores = evaluate(test_ex, *eval_onnx(build, fn, test_ex, use_prior=False))
+    if (meta.get("slot_transition_prior") or {}).get("weight"):
+        scores["with_transition_prior"] = evaluate(test_ex, *eval_onnx(build, fn, test_ex, use_prior=True))
+    total = sum(usage)
+    entry = {"test": scores, "file": fn, "bytes": (build / fn).stat().st_size, "bits": args.bits, "mode": args.mode,
+             "code_usage": [round(u / total, 4) for u in usage], "export": info, "history": history,
+             "train": {"epochs": args.epochs, "lr": args.lr, "penalty": args.penalty if args.mode == "squash" else None,
+                       "seconds": round(seconds, 1), "threads": args.threads, "seed": args.seed,
+                       "loss": "0.5 task cross-entropy + 0.5 distillation from the fp32 model (T 2)"
+                               + (" + penalty x squash moments" if args.mode == "squash" else "")},
+             "command": "python -m training.train_lowbit " + " ".join(sys.argv[1:])}
+    meta = json.loads((build / "meta.json").read_text(encoding="utf-8"))  # re-read: runs may share a build
+    meta["metrics"].setdefault("lowbit", {})[name] = entry
+    (build / "meta.json").write_text(json.dumps(meta, indent=1), encoding="utf-8")
+    return {name: {k: v for k, v in scores.items() if isinstance(v, (int, float))}, "bytes": entry["bytes"],
+            "code_usage": entry["code_usage"]}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--dataset", required=True, choices=["snips", "atis", "skills", "slurp"])
+    ap.add_argument("--build", type=Path, required=True, help="output directory of training.train_joint")
+    ap.add_argument("--bits", type=int, required=True, choices=[2, 3, 4])
+    ap.add_argument("--mode", default="squash", choices=MODES)
+    ap.add_argument("--config", type=Path, help="hark config.yaml (--dataset skills)")
+    ap.add_argument("--per-intent", type=int, default=300, help="as in train_joint (--dataset skills)")
+    ap.add_argument("--oos", type=int, default=3000, help="as in train_joint (--dataset skills)")
+    ap.add_argument("--negatives", type=int, default=40, help="as in train_joint (--dataset skills)")
+    ap.add_argument("--variants", type=int, default=20, help="as in train_joint (--dataset skills)")
+    ap.add_argument("--epochs", type=int, default=3)
+    ap.add_argument("--bs", type=int, default=32)
+    ap.add_argument("--lr", type=float, default=1e-4)
+    ap.add_argument("--penalty", type=float, default=1.0, help="weight of the squash moment regulariser")
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--seed", type=int, default=13)
+    ap.add_argument("--limit", type=int, default=0, help="fine-tune on N random examples only (smoke runs)")
+    ap.add_argument("--quiet", action="store_true")
+    args = ap.parse_args()
+    if not (args.build / "model.pt").is_file():
+        sys.exit(f"{args.build}/model.pt not found: train the model first (python -m training.train_joint ...)")
+    print(json.dumps(run(args), indent=1))
+
+
+if __name__ == "__main__":
+    main()
