@@ -108,3 +108,25 @@ def test_zero_processes_keeps_every_stream_here(tmp_path):
             s.close()
     finally:
         engine.close()
+
+
+def test_an_idle_child_exits_and_a_busy_one_stays(engine):
+    import time
+
+    from hark.plugins.asr_pocketsphinx.workers import Placement
+
+    placement = Placement(engine.pm.get_plugin("asr_pocketsphinx").transcriber, 2, idle_exit_s=0.5)
+    here, a, b = placement.open(), placement.open(), placement.open()
+    try:
+        assert a.process is not b.process  # two children, one stream each
+        placement.close(a)
+        time.sleep(1.5)
+        assert a.process.proc.poll() is not None  # idle past its time: gone
+        assert b.process.proc.poll() is None and b.partial(0.0) is None  # busy: still answering
+        c = placement.open()  # a new stream starts a fresh child where the idle one was
+        assert c.process.alive and c.process is not a.process
+        placement.close(c)
+    finally:
+        placement.close(b)
+        placement.close(here)
+        placement.shutdown()

@@ -23,6 +23,7 @@ import struct
 import subprocess
 import sys
 import threading
+import time
 from concurrent.futures import Future
 from typing import Any, BinaryIO
 
@@ -36,6 +37,8 @@ log = logging.getLogger("hark")
 _HEADER = struct.Struct("<I")
 _MAX_MESSAGE = 64 << 20  # an utterance is capped far below this (limits.max_utterance_s)
 _ANSWER_TIMEOUT_S = 120.0  # a decode takes about real time at worst; a child silent this long is stuck
+#: a child with no stream for this long exits (it holds about 150 MB of models); the next busy moment starts one
+IDLE_EXIT_S = 120.0
 
 
 def _send(fh: BinaryIO, obj: Any) -> None:
@@ -116,6 +119,7 @@ class DecoderProcess:
         self.proc = subprocess.Popen([sys.executable, "-c", f"from {__name__} import main; main()"], stdin=subprocess.PIPE,
                                      stdout=subprocess.PIPE, env={**os.environ, "OMP_NUM_THREADS": "1"})
         self.streams = 0  # open streams placed here
+        self.idle_since = time.monotonic()
         self._lock = threading.Lock()
         self._waiting: dict[int, Future] = {}
         self._ids = itertools.count(1)
@@ -226,19 +230,23 @@ class RemoteDecoder:
     def close(self) -> None:
         self.process.tell(self.sid, "close")
         self.process.streams -= 1
+        if self.process.streams == 0:
+            self.process.idle_since = time.monotonic()
 
 
 class Placement:
     """Where each new stream decodes: here while no other stream decodes here, else in the child process with the
     fewest streams (started when first needed, replaced when it died). ``processes`` 0 keeps every stream here."""
 
-    def __init__(self, transcriber: Transcriber, processes: int):
+    def __init__(self, transcriber: Transcriber, processes: int, idle_exit_s: float = IDLE_EXIT_S):
         self.transcriber = transcriber
         self.size = processes
+        self.idle_exit_s = idle_exit_s
         self._here = 0
         self._children: list[DecoderProcess] = []
         self._lock = threading.Lock()
         self._retired = False
+        self._timer: threading.Timer | None = None
 
     def open(self) -> LiveDecoder | RemoteDecoder:
         """A decoder for a new stream; its ``placement`` is this (``close`` it here when the stream ends)."""
@@ -267,8 +275,29 @@ class Placement:
                 self._here -= 1
             decoder.close()
             idle = self._retired and self._here == 0 and not any(c.streams for c in self._children)
+            if isinstance(decoder, RemoteDecoder) and decoder.process.streams == 0 and self._timer is None:
+                self._timer = threading.Timer(self.idle_exit_s, self._reap_idle)
+                self._timer.daemon = True
+                self._timer.start()
         if idle:
             self.shutdown()
+
+    def _reap_idle(self) -> None:
+        """End the children that have had no stream for ``idle_exit_s``; check again later if some are idle."""
+        now = time.monotonic()
+        with self._lock:
+            self._timer = None
+            idle = [c for c in self._children if c.streams == 0 and now - c.idle_since >= self.idle_exit_s * 0.99]
+            self._children = [c for c in self._children if c not in idle]
+            waiting = [c.idle_since for c in self._children if c.streams == 0]
+            if waiting:
+                self._timer = threading.Timer(max(0.1, min(waiting) + self.idle_exit_s - now), self._reap_idle)
+                self._timer.daemon = True
+                self._timer.start()
+        for child in idle:
+            child.close()
+        if idle:
+            log.info("asr_pocketsphinx: %d idle decoder process(es) ended", len(idle))
 
     def retire(self) -> None:
         """The models changed (a recompile): shut the children down once their last stream ends."""
@@ -281,6 +310,9 @@ class Placement:
     def shutdown(self) -> None:
         with self._lock:
             children, self._children = self._children, []
+            if self._timer is not None:
+                self._timer.cancel()
+                self._timer = None
         for child in children:
             child.close()
 
