@@ -1,0 +1,156 @@
+"""Low-bit intent models through the public API -> benchmarks/results/lowbit.json.
+
+    python benchmarks/lowbit.py --dataset snips --build build/snips4 --build build/snips6
+
+For every model file a build directory holds (``model.fp32.onnx``; ``model.onnx``, int8 dynamic;
+``model.int4.onnx``, onnxruntime's 4-bit blockwise rounding; ``model.<ptq|plain|squash><bits>.onnx`` from
+training.train_lowbit), this ships the build as a model folder with that file as its ``model.onnx`` (sha256 in
+meta.json updated, so the runtime's checksum check runs) and scores it in a fresh process through
+``hark.Engine.parse`` with benchmarks/artifacts/<dataset>/config.yaml's skills: intent accuracy, exact-span slot
+F1 and sentence accuracy on the test split (as benchmarks/intent_engine.py), the file size, the process's VmRSS
+after loading and parsing, and the latency of 5-best lists (the sentence + 4 corrupted variants) on one thread.
+Test sentences are read only here, never by training or by the choice of an epoch (valid split).
+"""
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import random
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "benchmarks"))
+sys.path.insert(0, str(ROOT))
+
+from _bench import corrupt_words, percentile, stamp  # noqa: E402
+
+FILES = ("model.fp32.onnx", "model.onnx", "model.int4.onnx") + tuple(
+    f"model.{mode}{bits}.onnx" for mode in ("ptq", "plain", "squash") for bits in (4, 3, 2))
+NAMES = {"model.fp32.onnx": "fp32", "model.onnx": "int8", "model.int4.onnx": "int4_blockwise_ptq"}
+
+
+def variant_name(fn: str) -> str:
+    return NAMES.get(fn, fn[len("model."):-len(".onnx")])
+
+
+def ship_variant(build: Path, fn: str, dest: Path) -> None:
+    """A model folder like the shipped one, whose model.onnx is ``fn``."""
+    dest.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(build / fn, dest / "model.onnx")
+    shutil.copyfile(build / "tokenizer.model", dest / "tokenizer.model")
+    meta = json.loads((build / "meta.json").read_text(encoding="utf-8"))
+    meta["files"] = {}
+    meta["sha256"] = {name: hashlib.sha256((dest / name).read_bytes()).hexdigest()
+                      for name in ("model.onnx", "tokenizer.model")}
+    (dest / "meta.json").write_text(json.dumps(meta, indent=1), encoding="utf-8")
+
+
+def score_one(model_dir: Path, dataset: str, latency_n: int) -> dict:
+    """In this process: accuracy through Engine.parse, then 5-best latency, then VmRSS."""
+    os.environ["OMP_NUM_THREADS"] = "1"
+    from hark import Engine, load_config
+    from hark.plugins.intent import intent_name_for_label
+    from hark.text import tokenize
+    from intent_engine import gold_spans
+    from training.data import load_bio
+
+    config = ROOT / "benchmarks" / "artifacts" / dataset / "config.yaml"
+    engine = Engine(load_config(config, env={}, **{"plugins.settings.intent.model_dir": str(model_dir)}))
+    examples = load_bio(dataset, "test")
+    tp = fp = fn = intent_ok = sentence_ok = 0
+    for ex in examples:
+        best = engine.parse(" ".join(ex.words)).best
+        ok = (best.intent if best else None) == intent_name_for_label(ex.intent)
+        got = {(s.name, " ".join(t.text for t in tokenize(s.raw))) for s in (best.slots if best else ())}
+        gold = gold_spans(ex.words, ex.tags)
+        tp, fp, fn = tp + len(got & gold), fp + len(got - gold), fn + len(gold - got)
+        intent_ok += ok
+        sentence_ok += ok and got == gold
+    rng = random.Random(0)
+    sample = rng.sample(examples, min(latency_n, len(examples)))
+    lists = [{"nbest": [{"text": " ".join(ex.words), "score": 0.6}] + [
+        {"text": " ".join(corrupt_words(list(ex.words), rng)), "score": p} for p in (0.2, 0.1, 0.06, 0.04)]}
+        for ex in sample]
+    for item in lists[:10]:  # warm-up
+        engine.parse(item)
+    ms = []
+    for item in lists:
+        t0 = time.perf_counter()
+        engine.parse(item)
+        ms.append(1000 * (time.perf_counter() - t0))
+    rss = next(int(line.split()[1]) for line in Path("/proc/self/status").read_text().splitlines()
+               if line.startswith("VmRSS:"))
+    engine.close()
+    n = len(examples)
+    precision, recall = tp / max(tp + fp, 1), tp / max(tp + fn, 1)
+    return {"n": n, "intent_acc": round(100 * intent_ok / n, 2),
+            "slot_f1": round(100 * 2 * precision * recall / max(precision + recall, 1e-9), 2),
+            "sentence_acc": round(100 * sentence_ok / n, 2),
+            "nbest5_ms": {"n": len(ms), "p50": round(percentile(ms, 0.5), 2), "p95": round(percentile(ms, 0.95), 2)},
+            "rss_mb": round(rss / 1024, 1)}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--dataset", choices=["snips", "atis"], required=True)
+    ap.add_argument("--build", type=Path, action="append", required=True,
+                    help="a training.train_joint output directory (repeat for several models)")
+    ap.add_argument("--latency-n", type=int, default=200, help="5-best lists timed per variant")
+    ap.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "lowbit.json")
+    ap.add_argument("--one", type=Path, help=argparse.SUPPRESS)  # internal: score one model folder, print JSON
+    args = ap.parse_args()
+    if args.one:
+        print(json.dumps(score_one(args.one, args.dataset, args.latency_n)))
+        return
+
+    previous = json.loads(args.out.read_text()) if args.out.is_file() else {}
+    models = dict(previous.get("models", {}))
+    for build in args.build:
+        meta = json.loads((build / "meta.json").read_text(encoding="utf-8"))
+        cfg = meta.get("model", {})
+        rows = {}
+        for fn in FILES:
+            if not (build / fn).is_file():
+                continue
+            with tempfile.TemporaryDirectory() as tmp:
+                folder = Path(tmp) / "model"
+                ship_variant(build, fn, folder)
+                proc = subprocess.run([sys.executable, __file__, "--dataset", args.dataset, "--build", str(build),
+                                       "--latency-n", str(args.latency_n), "--one", str(folder)],
+                                      capture_output=True, text=True, timeout=1800)
+            if proc.returncode != 0:
+                raise SystemExit(f"{build}/{fn}: scoring failed:\n{proc.stderr[-3000:]}")
+            row = json.loads(proc.stdout.strip().splitlines()[-1])
+            row["bytes"] = (build / fn).stat().st_size
+            lowbit = meta.get("metrics", {}).get("lowbit", {}).get(variant_name(fn), {})
+            if lowbit:
+                row["train"] = lowbit.get("train")
+                row["code_usage"] = lowbit.get("code_usage")
+            rows[variant_name(fn)] = row
+            print(f"[lowbit] {build.name} {variant_name(fn)}: intent {row['intent_acc']} slot F1 {row['slot_f1']} "
+                  f"sentence {row['sentence_acc']} | {row['bytes'] / 1e6:.2f} MB, RSS {row['rss_mb']} MB, "
+                  f"5-best p50 {row['nbest5_ms']['p50']} ms", file=sys.stderr)
+        fp32 = rows.get("fp32")
+        for row in rows.values():
+            if fp32:
+                row["intent_rel_loss_pct"] = round(100 * (fp32["intent_acc"] - row["intent_acc"]) / fp32["intent_acc"], 2)
+                row["size_vs_fp32"] = round(row["bytes"] / fp32["bytes"], 4)
+        models[f"{args.dataset}/{build.name}"] = {"dataset": args.dataset, "build": str(build),
+                                                  "parameters": meta.get("model", {}).get("parameters"),
+                                                  "config": cfg, "variants": rows}
+    out = {"benchmark": "low-bit intent models through hark.Engine.parse (test split; 5-best latency on one thread)",
+           "load_average": [round(x, 2) for x in os.getloadavg()], "models": models}
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(stamp(out), indent=1) + "\n")
+    print(f"wrote {args.out}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
