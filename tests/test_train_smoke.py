@@ -57,6 +57,21 @@ def test_full_tier_trains_a_model_the_engine_loads(write_skill, tmp_path):
     qat = json.loads((tmp_path / "build" / "meta.json").read_text())["metrics"]["onnx_int4_qat"]
     assert qat["file"] == "model.int4_qat.onnx" and qat["bytes"] == (tmp_path / "build" / qat["file"]).stat().st_size
     assert 0 <= qat["test"]["intent_acc"] <= 100
+    # 2-bit squashed fine-tuning of the same build, shipped: the runtime loads it (checksum checked) and parses
+    cmd = [sys.executable, "-m", "training.train_lowbit", "--dataset", "skills", "--config", str(cfg),
+           "--build", str(tmp_path / "build"), "--per-intent", "20", "--oos", "0", "--limit", "40", "--epochs", "1",
+           "--bits", "2", "--mode", "squash", "--threads", "1", "--quiet", "--ship", str(tmp_path / "model2")]
+    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    shipped = json.loads((tmp_path / "model2" / "meta.json").read_text())
+    assert shipped["quantisation"]["bits"] == 2
+    assert (tmp_path / "model2" / "model.onnx").read_bytes() == (tmp_path / "build" / "model.squash2.onnx").read_bytes()
+    cfg2 = tmp_path / "config2.yaml"
+    cfg2.write_text(cfg.read_text().replace(str(tmp_path / "model"), str(tmp_path / "model2")))
+    with hark.Engine(hark.load_config(cfg2, env={})) as engine:
+        plugin = engine.pm.get_plugin("intent")
+        assert plugin.status.startswith("loaded"), plugin.status
+        assert engine.parse("turn on the lights").action.name == "home.lights_on"
 
 
 def test_fake_quantisation_rounds_as_the_4bit_quantiser_stores(tmp_path):

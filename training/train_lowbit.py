@@ -14,9 +14,11 @@ from __future__ import annotations
 
 import argparse
 import copy
+import hashlib
 import json
 import math
 import random
+import shutil
 import sys
 import tempfile
 import time
@@ -136,6 +138,29 @@ def run(args) -> dict:
             "code_usage": entry["code_usage"]}
 
 
+def ship(build: Path, name: str, dest: Path) -> None:
+    """Write ``dest`` as a model folder whose model.onnx is ``model.<name>.onnx`` (sha256 in meta.json updated;
+    the card says which file ships and how it scored)."""
+    dest.mkdir(parents=True, exist_ok=True)
+    meta = json.loads((build / "meta.json").read_text(encoding="utf-8"))
+    entry = meta["metrics"]["lowbit"][name]
+    shutil.copyfile(build / entry["file"], dest / "model.onnx")
+    shutil.copyfile(build / "tokenizer.model", dest / "tokenizer.model")
+    meta["files"] = {}
+    meta["sha256"] = {fn: hashlib.sha256((dest / fn).read_bytes()).hexdigest()
+                      for fn in ("model.onnx", "tokenizer.model")}
+    meta["quantisation"] = {"bits": entry["bits"], "mode": entry["mode"], "command": entry["command"],
+                            "format": "packed codes, one scale per row (training/lowbit_export.py)"}
+    (dest / "meta.json").write_text(json.dumps(meta, indent=1), encoding="utf-8")
+    card = (build / "MODEL_CARD.md").read_text(encoding="utf-8") if (build / "MODEL_CARD.md").is_file() else ""
+    test = {k: v for k, v in entry["test"].items() if isinstance(v, (int, float))}
+    card += (f"\n## Shipped file: {entry['bits']}-bit weights ({entry['mode']})\n"
+             f"`model.onnx` is `{entry['file']}` ({entry['bytes'] / 1e6:.2f} MB), made by\n"
+             f"`{entry['command']}`. Test scores of that file: {json.dumps(test)}.\n")
+    (dest / "MODEL_CARD.md").write_text(card, encoding="utf-8")
+    print(f"shipped {build / entry['file']} -> {dest}", file=sys.stderr)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--dataset", required=True, choices=["snips", "atis", "skills", "slurp"])
@@ -155,10 +180,13 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=13)
     ap.add_argument("--limit", type=int, default=0, help="fine-tune on N random examples only (smoke runs)")
     ap.add_argument("--quiet", action="store_true")
+    ap.add_argument("--ship", type=Path, help="also write this model folder with the new file as its model.onnx")
     args = ap.parse_args()
     if not (args.build / "model.pt").is_file():
         sys.exit(f"{args.build}/model.pt not found: train the model first (python -m training.train_joint ...)")
     print(json.dumps(run(args), indent=1))
+    if args.ship:
+        ship(args.build, f"{args.mode}{args.bits}", args.ship)
 
 
 if __name__ == "__main__":

@@ -215,10 +215,13 @@ def _no_action(result: Any) -> str:
 @click.option("--layers", default="0,1,2", show_default=True,
               help="all-MiniLM-L6-v2 layers the model keeps (fewer = smaller and faster, less accurate).")
 @click.option("--threads", type=click.IntRange(1, 64), default=2, show_default=True)
+@click.option("--bits", type=click.Choice(["8", "4", "3", "2"]), default="8", show_default=True,
+              help="Weight bits of the shipped model: 8 (int8), or 4/3/2 after squashed quantisation-aware "
+                   "fine-tuning (smaller files; docs/decisions.md 41).")
 @click.pass_context
 @_user_errors
 def train(ctx: click.Context, full: bool, out: Path | None, epochs: int, per_intent: int, layers: str,
-          threads: int) -> None:
+          threads: int, bits: str) -> None:
     """Compile the installed skills; with --full, train the intent model on them.
 
     \b
@@ -235,6 +238,7 @@ def train(ctx: click.Context, full: bool, out: Path | None, epochs: int, per_int
     Examples:
       hark train
       hark train --full --epochs 2 --layers 0,1
+      hark train --full --bits 3
     """
     import time as _time
 
@@ -283,4 +287,13 @@ def train(ctx: click.Context, full: bool, out: Path | None, epochs: int, per_int
     code = subprocess.call(cmd, cwd=root)
     if code != 0:
         raise click.ClickException(f"training failed (exit status {code}); the log is above")
+    if bits != "8":
+        cmd = [sys.executable, "-m", "training.train_lowbit", "--dataset", "skills", "--config", str(cfg_path),
+               "--build", str(build), "--per-intent", str(per_intent), "--bits", bits, "--mode", "squash",
+               "--threads", str(threads), "--ship", str(out)]
+        click.echo(f"{bits}-bit weights: " + " ".join(cmd[1:]), err=True)
+        code = subprocess.call(cmd, cwd=root)
+        if code != 0:
+            raise click.ClickException(f"{bits}-bit fine-tuning failed (exit status {code}); the int8 model stays "
+                                       f"in {out}")
     click.echo(f"model written to {out}; `hark doctor` shows it loaded")
