@@ -37,7 +37,8 @@ __all__ = ["MODES", "TARGET_STD", "unit_codes", "unit_levels", "fit_alpha", "Pla
 MODES = ("plain", "squash")
 #: the standard deviation of atanh(u) for u uniform on (-1, 1): sqrt(pi^2 / 12)
 TARGET_STD = math.pi / math.sqrt(12.0)
-_EDGE = 1.0 - 1e-4  # tanh(v) for the largest |v| a float weight is mapped to on attach (|v| about 5)
+_EDGE = 0.995  # weights at or beyond alpha start at |v| = atanh(0.995), about 3: clipped, as in rounding, but not so
+# far out that they alone inflate the spread the regulariser reads (at |v| = 5, 2-bit rows started at std 1.2)
 
 
 def unit_codes(u: torch.Tensor, bits: int) -> torch.Tensor:
