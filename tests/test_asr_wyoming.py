@@ -11,7 +11,7 @@ from hark import Engine
 from hark.config import load_config
 from hark.errors import ConfigError
 from hark.types import AudioChunk
-from serving import DEMO, Server, free_port, pcm
+from serving import DEMO, ROOT, Server, free_port, pcm
 
 
 @pytest.fixture(scope="module")
@@ -68,3 +68,34 @@ def test_without_a_uri_the_next_recognizer_answers():
         audio, rate = w.readframes(w.getnframes()), w.getframerate()
     with Engine(load_config()) as engine:  # asr_wyoming loaded but off: pocketsphinx transcribes
         assert engine.transcribe(AudioChunk(audio, rate)).source == "asr_pocketsphinx"
+
+
+def test_a_failing_recognizer_behind_hark_serve_is_an_error_event_not_an_empty_transcript(tmp_path):
+    """hark serve's Wyoming speech-to-text, itself transcribing through an unreachable service: Home Assistant
+    must hear that recognition failed, not get an empty transcript it would read as silence."""
+    import asyncio
+
+    from wyoming.asr import Transcribe
+    from wyoming.audio import AudioChunk as WyChunk, AudioStart, AudioStop
+    from wyoming.client import AsyncTcpClient
+
+    config = tmp_path / "config.yaml"
+    config.write_text(f"skills:\n  paths: [{ROOT / 'skills'}]\n"
+                      "plugins:\n  disabled: [asr_pocketsphinx]\n  settings:\n    asr_wyoming:\n"
+                      f"      uri: tcp://127.0.0.1:{free_port()}\n      timeout_s: 2\n")
+    srv = Server(config=config)
+    try:
+        async def ask():
+            async with AsyncTcpClient("127.0.0.1", srv.wyoming) as client:
+                fmt = dict(rate=16000, width=2, channels=1)
+                for event in (Transcribe().event(), AudioStart(**fmt).event(),
+                              WyChunk(audio=b"\0\0" * 1600, **fmt).event(), AudioStop().event()):
+                    await client.write_event(event)
+                return await asyncio.wait_for(client.read_event(), 30)
+
+        reply = asyncio.run(ask())
+        assert reply.type == "error" and reply.data["code"] == "asr-failed"
+        assert "asr_wyoming" in reply.data["text"] and "cannot reach" in reply.data["text"]
+        assert srv.request("GET", "/health")[0] == 200  # and it goes on serving
+    finally:
+        srv.stop()

@@ -177,12 +177,15 @@ class Hub:
             context = self.engine.context(now=now, **fields) if now else self.engine.context(**fields)
             return conversation.parse(nbest, context)
 
-    def transcribe(self, audio: AudioChunk) -> tuple[NBest | None, dict[str, Any] | None]:
-        """What the ASR plugin heard in one utterance, and what hark understood of it (the parse result)."""
-        nbest = self.engine.transcribe(audio)  # a failing plugin is logged and emitted by the engine
+    def transcribe(self, audio: AudioChunk) -> tuple[NBest | None, dict[str, Any] | None, list[str]]:
+        """What the ASR plugin heard in one utterance, what hark understood of it (the parse result), and the
+        messages of ASR plugins that failed (a failure is not silence: the client is told)."""
+        errors: list = []
+        nbest = self.engine.transcribe(audio, sink=errors)  # a failing plugin is also logged by the engine
+        failures = [f"{e.data.get('plugin')}: {e.data.get('message')}" for e in errors if e.kind == "error"]
         if nbest is None or not nbest.best.text.strip():
-            return nbest, None
-        return nbest, self.engine.parse(nbest).to_dict()
+            return nbest, None, failures
+        return nbest, self.engine.parse(nbest).to_dict(), failures
 
     def gauges(self) -> dict[str, float]:
         return {"uptime_seconds": round(time.time() - self.started, 1), "open_connections": self.connections.open,

@@ -158,7 +158,12 @@ class WyomingSession:
         if not self.hub.has_asr:
             raise WyomingError("this hark has no speech-to-text plugin enabled (asr_pocketsphinx)")
         chunk = _mono16k(audio) if audio is not None else AudioChunk(b"")
-        nbest, understood = await asyncio.to_thread(self.hub.transcribe, chunk)
+        nbest, understood, failures = await asyncio.to_thread(self.hub.transcribe, chunk)
+        if nbest is None and failures:
+            self.hub.metrics.count("wyoming_errors_total", type="transcribe")
+            await self.send(WyEvent("error", {"text": "speech-to-text failed: " + "; ".join(failures),
+                                              "code": "asr-failed"}))
+            return
         await self.send(WyEvent("transcript", {"text": nbest.best.text if nbest else "", "hark": understood}))
 
 
