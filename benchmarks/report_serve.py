@@ -18,7 +18,8 @@ def serve_section(rep: Any, table: Any, mark: Any) -> str:
     out += ["", "Clients and server share the 2-core machine (localhost, HTTP/1.1 keep-alive). `text` is closed-loop "
             "(each client sends its next request when the answer comes), `text_paced` holds a fixed rate and counts "
             "latency from when each request was due, `nbest5` sends the sentence plus four corrupted variants. "
-            "Server CPU is the `hark serve` process's share of one core.", ""]
+            "Server CPU is the share of one core taken by `hark serve` and its decoder processes (audio streams beyond "
+            "the first decode in child processes, docs/decisions.md 40); RSS is theirs together.", ""]
     rows = []
     for name in ("text", "text_paced", "nbest5", "soak"):
         ph = phases.get(name)
@@ -46,13 +47,15 @@ def serve_section(rep: Any, table: Any, mark: Any) -> str:
                     f"{rule.get('max_send_lag_ms', '?')} ms, every clip was answered, answers and events came within "
                     f"{rule.get('answer_and_event_lag_p95_ms', '?')} ms at p95, and nothing failed. Server memory "
                     f"went from {first.get('rss_mb_start', 0):.0f} MB before the first stream to "
-                    f"{last.get('rss_mb_max', 0):.0f} MB at the most streams (each stream holds its own recognizer).",
+                    f"{last.get('rss_mb_max', 0):.0f} MB at the most streams, decoder processes included (each stream "
+                    f"holds its own recognizer; each decoder process its own copy of the models).",
                 "",
                 table(["streams", "real time", "answered", "audio end → answer p50 ms", "p95 ms", "max send lag ms",
                        "server CPU"], srows)]
     soak = phases.get("soak") or {}
     if soak:
-        out += ["", f"Soak: {soak.get('seconds', 0):.0f} s at {soak.get('rate_target', '?')} requests/s; RSS after "
+        out += ["", f"Soak: {soak.get('seconds', 0):.0f} s of text at {soak.get('rate_target', '?')} requests/s; the "
+                    f"server process's RSS (decoder processes serve audio only, and exit when idle) after "
                     f"the {soak.get('warmup_s', 0):.0f} s warm-up went {soak.get('rss_mb_start', 0):.1f} → "
                     f"{soak.get('rss_mb_end', 0):.1f} MB ({soak.get('rss_change_pct', 0):+.2f} %, every sample within "
                     f"{soak.get('rss_max_deviation_pct', 0):.2f} %)."]
