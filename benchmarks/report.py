@@ -27,6 +27,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from run_all import BENCHMARKS, PREVIOUS_INTENT_MODEL  # noqa: E402
 from report_serve import serve_section  # noqa: E402
+from report_lowbit import lowbit_section  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results"
 DOC = ROOT / "docs" / "benchmarks.md"
@@ -965,7 +966,7 @@ def render(rep: Report) -> str:
             public_nlu_section(rep), slurp_section(rep), audio_section(rep), spoken_orders_section(rep),
             entity_slurp_section(rep),
             spoken_section(rep), scale_section(rep), vad_section(rep), scene_section(rep), tutor_section(rep),
-            serve_section(rep, table, mark)]
+            serve_section(rep, table, mark), lowbit_section(rep, table, mark)]
     stale = [f for f in rep.used if rep.stale(rep.results[f])]
     loads = [x for f in rep.used for x in (rep.results[f].load or ())]
     head = ["# Benchmarks", "",
