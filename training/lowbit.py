@@ -158,7 +158,12 @@ def quantised_weights(model: nn.Module) -> tuple[list, object]:
 
 
 def detach(model: nn.Module) -> None:
-    """Make the rounded weights the modules' plain weights again (for export: ONNX then holds the grid values)."""
-    for m in quantised_modules(model):
-        if parametrize.is_parametrized(m, "weight"):
-            parametrize.remove_parametrizations(m, "weight", leave_parametrized=True)
+    """Make the rounded weights the modules' plain weights again (for export: ONNX then holds the grid values).
+    They are set to alpha * level(code) exactly: the straight-through forward ``u + (q - u).detach()`` can be a
+    rounding error away from ``q``, and the exporter finds each weight by its exact value."""
+    with torch.no_grad():
+        for m in quantised_modules(model):
+            if parametrize.is_parametrized(m, "weight"):
+                codes, alpha, bits = codes_and_scales(m)
+                parametrize.remove_parametrizations(m, "weight", leave_parametrized=True)
+                m.weight.copy_(alpha * unit_levels(codes.float(), bits))
