@@ -26,17 +26,17 @@ import tempfile
 import time
 from pathlib import Path
 
-import sentencepiece as spm
 import torch
 import torch.nn.functional as F
 from torch import nn
 from torch.nn.utils import parametrize
 from tqdm import tqdm
 
-from .joint_model import JointModel, ModelConfig
+from .joint_model import JointModel
 from .metrics import evaluate
-from .train_joint import (Encoded, distill_loss, eval_onnx, export_onnx, length_batches, load_splits,
-                          quantize_4bit, teacher_batch, teacher_logits)
+from .train_joint import (distill_loss, eval_onnx, export_onnx, length_batches, quantize_4bit, teacher_batch,
+                          teacher_logits)
+from .train_lowbit import Build
 
 BLOCK = 32
 
@@ -65,22 +65,8 @@ def quantised_modules(model: JointModel) -> list[nn.Module]:
 
 
 def qat(args) -> dict:
-    torch.set_num_threads(args.threads)
-    random.seed(args.seed)
-    torch.manual_seed(args.seed)
-    build: Path = args.build
-    meta = json.loads((build / "meta.json").read_text(encoding="utf-8"))
-    ck = torch.load(build / "model.pt", map_location="cpu")
-    sp = spm.SentencePieceProcessor(model_file=str(build / "tokenizer.model"))
-    intents, tags = ck["intents"], ck["tags"]
-    train_ex, valid_ex, test_ex = load_splits(args)
-    if args.limit:
-        train_ex = random.Random(args.seed).sample(train_ex, min(args.limit, len(train_ex)))
-    tr = Encoded(train_ex, sp, intents, tags, meta["max_len"])
-    pad_id = sp.pad_id()
-
-    model = JointModel(ModelConfig(**ck["cfg"]))
-    model.load_state_dict(ck["state"])
+    b = Build(args)
+    build, meta, model, tr, pad_id, test_ex = b.path, b.meta, b.model, b.tr, b.pad_id, b.test_ex
     teacher = teacher_logits(model, tr, pad_id)  # the fp32 model's own outputs, before any rounding
     for m in quantised_modules(model):
         parametrize.register_parametrization(m, "weight", FakeQuant4())

@@ -83,25 +83,33 @@ def finetune(model: JointModel, args, tr: Encoded, va: Encoded, valid_ex, intent
     return history, time.time() - t0
 
 
-def run(args) -> dict:
-    torch.set_num_threads(args.threads)
-    random.seed(args.seed)
-    torch.manual_seed(args.seed)
-    build: Path = args.build
-    meta = json.loads((build / "meta.json").read_text(encoding="utf-8"))
-    ck = torch.load(build / "model.pt", map_location="cpu")
-    sp = spm.SentencePieceProcessor(model_file=str(build / "tokenizer.model"))
-    intents, tags = ck["intents"], ck["tags"]
-    train_ex, valid_ex, test_ex = load_splits(args)
-    if args.limit:
-        train_ex = random.Random(args.seed).sample(train_ex, min(args.limit, len(train_ex)))
-    tr = Encoded(train_ex, sp, intents, tags, meta["max_len"])
-    va = Encoded(valid_ex, sp, intents, tags, meta["max_len"])
-    pad_id = sp.pad_id()
-    decoder = BioDecoder(tags)
+class Build:
+    """A trained build directory read back for fine-tuning: meta, the fp32 model, tokenizer and encoded splits."""
 
-    model = JointModel(ModelConfig(**ck["cfg"]))
-    model.load_state_dict(ck["state"])
+    def __init__(self, args):
+        torch.set_num_threads(args.threads)
+        random.seed(args.seed)
+        torch.manual_seed(args.seed)
+        self.path: Path = args.build
+        self.meta = json.loads((self.path / "meta.json").read_text(encoding="utf-8"))
+        ck = torch.load(self.path / "model.pt", map_location="cpu")
+        self.sp = spm.SentencePieceProcessor(model_file=str(self.path / "tokenizer.model"))
+        self.intents, self.tags = ck["intents"], ck["tags"]
+        self.train_ex, self.valid_ex, self.test_ex = load_splits(args)
+        if args.limit:
+            self.train_ex = random.Random(args.seed).sample(self.train_ex, min(args.limit, len(self.train_ex)))
+        self.tr = Encoded(self.train_ex, self.sp, self.intents, self.tags, self.meta["max_len"])
+        self.pad_id = self.sp.pad_id()
+        self.model = JointModel(ModelConfig(**ck["cfg"]))
+        self.model.load_state_dict(ck["state"])
+
+
+def run(args) -> dict:
+    b = Build(args)
+    build, meta, model, intents, tags, pad_id = b.path, b.meta, b.model, b.intents, b.tags, b.pad_id
+    tr, valid_ex, test_ex = b.tr, b.valid_ex, b.test_ex
+    va = Encoded(valid_ex, b.sp, intents, tags, meta["max_len"])
+    decoder = BioDecoder(tags)
     history, seconds = [], 0.0
     if args.mode == "ptq":
         lowbit.attach(model, "plain", args.bits)  # alpha fitted per row; no step taken
