@@ -17,7 +17,6 @@ test scores (plain and with the tag-bigram prior, next to the fp32 ones) into ``
 """
 from __future__ import annotations
 
-import argparse
 import json
 import math
 import random
@@ -34,9 +33,8 @@ from tqdm import tqdm
 
 from .joint_model import JointModel
 from .metrics import evaluate
-from .train_joint import (distill_loss, eval_onnx, export_onnx, length_batches, quantize_4bit, teacher_batch,
-                          teacher_logits)
-from .train_lowbit import Build
+from .train_joint import eval_onnx, export_onnx, length_batches, quantize_4bit, teacher_logits
+from .train_lowbit import Build, build_arguments, kept_behaviour_loss
 
 BLOCK = 32
 
@@ -83,12 +81,7 @@ def qat(args) -> dict:
         for idx in bar:
             for g in opt.param_groups:
                 g["lr"] = args.lr * (1 - step / steps)
-            ids, mask, yi, ys = tr.batch(idx, pad_id)
-            il, sl = model(ids, mask)
-            task = F.cross_entropy(il, yi, ignore_index=-100) + F.cross_entropy(
-                sl.reshape(-1, sl.shape[-1]), ys.reshape(-1), ignore_index=-100)
-            ti, ts = teacher_batch(teacher, idx, ys.shape[1])
-            loss = 0.5 * task + 0.5 * distill_loss(il, sl, ti, ts, ys != -100, 2.0, 1.0)
+            loss = kept_behaviour_loss(model, tr, idx, pad_id, teacher)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
@@ -121,21 +114,7 @@ def qat(args) -> dict:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--dataset", required=True, choices=["snips", "atis", "skills", "slurp"])
-    ap.add_argument("--build", type=Path, required=True, help="output directory of training.train_joint")
-    ap.add_argument("--config", type=Path, help="hark config.yaml (--dataset skills)")
-    ap.add_argument("--per-intent", type=int, default=300, help="as in train_joint (--dataset skills)")
-    ap.add_argument("--oos", type=int, default=3000, help="as in train_joint (--dataset skills)")
-    ap.add_argument("--negatives", type=int, default=40, help="as in train_joint (--dataset skills)")
-    ap.add_argument("--variants", type=int, default=20, help="as in train_joint (--dataset skills)")
-    ap.add_argument("--epochs", type=int, default=1)
-    ap.add_argument("--bs", type=int, default=32)
-    ap.add_argument("--lr", type=float, default=2e-5)
-    ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--seed", type=int, default=13)
-    ap.add_argument("--limit", type=int, default=0, help="fine-tune on N random examples only (smoke runs)")
-    ap.add_argument("--quiet", action="store_true")
+    ap = build_arguments(__doc__, epochs=1, lr=2e-5, threads=2)
     args = ap.parse_args()
     if not (args.build / "model.pt").is_file():
         sys.exit(f"{args.build}/model.pt not found: train the model first (python -m training.train_joint ...)")

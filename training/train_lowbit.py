@@ -43,6 +43,17 @@ def _rank(m: dict) -> tuple:
     return (m.get("sentence_acc", 0.0), m.get("slot_f1", 0.0), m.get("intent_acc", 0.0))
 
 
+def kept_behaviour_loss(model: JointModel, tr: Encoded, idx: list[int], pad_id: int, teacher) -> torch.Tensor:
+    """Half task loss (intent + slot cross-entropy), half distillation (T 2) from the fp32 model's own outputs:
+    the fine-tune keeps what the model does rather than learning anew."""
+    ids, mask, yi, ys = tr.batch(idx, pad_id)
+    il, sl = model(ids, mask)
+    task = F.cross_entropy(il, yi, ignore_index=-100) + F.cross_entropy(
+        sl.reshape(-1, sl.shape[-1]), ys.reshape(-1), ignore_index=-100)
+    ti, ts = teacher_batch(teacher, idx, ys.shape[1])
+    return 0.5 * task + 0.5 * distill_loss(il, sl, ti, ts, ys != -100, 2.0, 1.0)
+
+
 def finetune(model: JointModel, args, tr: Encoded, va: Encoded, valid_ex, intents, decoder, pad_id: int,
              teacher) -> tuple[list[dict], float]:
     """Fake-quantised fine-tuning; leaves ``model`` at its best valid epoch. Returns the valid history."""
@@ -58,12 +69,7 @@ def finetune(model: JointModel, args, tr: Encoded, va: Encoded, valid_ex, intent
         for idx in bar:
             for g in opt.param_groups:
                 g["lr"] = args.lr * min(1.0, (step + 1) / max(1, 0.05 * steps)) * (1 - step / steps)
-            ids, mask, yi, ys = tr.batch(idx, pad_id)
-            il, sl = model(ids, mask)
-            task = F.cross_entropy(il, yi, ignore_index=-100) + F.cross_entropy(
-                sl.reshape(-1, sl.shape[-1]), ys.reshape(-1), ignore_index=-100)
-            ti, ts = teacher_batch(teacher, idx, ys.shape[1])
-            loss = 0.5 * task + 0.5 * distill_loss(il, sl, ti, ts, ys != -100, 2.0, 1.0)
+            loss = kept_behaviour_loss(model, tr, idx, pad_id, teacher)
             if args.mode == "squash":
                 loss = loss + args.penalty * lowbit.squash_penalty(model)
             opt.zero_grad(set_to_none=True)
@@ -169,25 +175,29 @@ def ship(build: Path, name: str, dest: Path) -> None:
     print(f"shipped {build / entry['file']} -> {dest}", file=sys.stderr)
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def build_arguments(doc: str, *, epochs: int, lr: float, threads: int) -> argparse.ArgumentParser:
+    """The options of a fine-tuning script that reads a trained build (``Build``)."""
+    ap = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--dataset", required=True, choices=["snips", "atis", "skills", "slurp"])
     ap.add_argument("--build", type=Path, required=True, help="output directory of training.train_joint")
-    ap.add_argument("--bits", type=int, required=True, choices=[2, 3, 4])
-    ap.add_argument("--mode", default="squash", choices=MODES)
     ap.add_argument("--config", type=Path, help="hark config.yaml (--dataset skills)")
-    ap.add_argument("--per-intent", type=int, default=300, help="as in train_joint (--dataset skills)")
-    ap.add_argument("--oos", type=int, default=3000, help="as in train_joint (--dataset skills)")
-    ap.add_argument("--negatives", type=int, default=40, help="as in train_joint (--dataset skills)")
-    ap.add_argument("--variants", type=int, default=20, help="as in train_joint (--dataset skills)")
-    ap.add_argument("--epochs", type=int, default=3)
+    for name, default in (("per-intent", 300), ("oos", 3000), ("negatives", 40), ("variants", 20)):
+        ap.add_argument(f"--{name}", type=int, default=default, help="as in train_joint (--dataset skills)")
+    ap.add_argument("--epochs", type=int, default=epochs)
     ap.add_argument("--bs", type=int, default=32)
-    ap.add_argument("--lr", type=float, default=1e-4)
-    ap.add_argument("--penalty", type=float, default=1.0, help="weight of the squash moment regulariser")
-    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--lr", type=float, default=lr)
+    ap.add_argument("--threads", type=int, default=threads)
     ap.add_argument("--seed", type=int, default=13)
     ap.add_argument("--limit", type=int, default=0, help="fine-tune on N random examples only (smoke runs)")
     ap.add_argument("--quiet", action="store_true")
+    return ap
+
+
+def main() -> None:
+    ap = build_arguments(__doc__, epochs=3, lr=1e-4, threads=1)
+    ap.add_argument("--bits", type=int, required=True, choices=[2, 3, 4])
+    ap.add_argument("--mode", default="squash", choices=MODES)
+    ap.add_argument("--penalty", type=float, default=1.0, help="weight of the squash moment regulariser")
     ap.add_argument("--ship", type=Path, help="also write this model folder with the new file as its model.onnx")
     args = ap.parse_args()
     if not (args.build / "model.pt").is_file():
