@@ -96,6 +96,25 @@ def accuracy_vs_size(results: Mapping[str, dict], metric: str, name: str) -> Fig
                   svg, "; ".join(gaps))
 
 
+def lowbit_vs_size(results: Mapping[str, dict], metric: str, name: str) -> Figure:
+    """Every variant of each model in lowbit.json (fp32 down to 2 bits), scored through Engine.parse, by file size."""
+    models = _need(results, "lowbit.json").get("models")
+    if not isinstance(models, dict) or not models:
+        raise Skip("lowbit.json has no models")
+    series: dict[str, list] = {}
+    for key, m in models.items():
+        for vname, v in (m.get("variants") or {}).items():
+            if isinstance(v, dict) and isinstance(v.get(metric), (int, float)) and isinstance(v.get("bytes"), (int, float)):
+                series.setdefault(key, []).append((v["bytes"] / 1e6, float(v[metric]), vname))
+    if not series:
+        raise Skip(f"lowbit.json: no variant has bytes and {metric}")
+    svg = scatter_svg(series, x_label="model file size (MB, log scale)", y_label=f"{name} (%)", log_x=True)
+    return Figure(f"Low-bit models: {name.lower()} against size", f"{name} (test split, %, through Engine.parse) of "
+                  "each variant of each model: fp32, int8, onnxruntime's 4-bit blockwise rounding, and 4/3/2-bit "
+                  "weights rounded after training (ptq), trained with plain QAT, or trained squashed. From "
+                  f"lowbit.json: models.*.variants.*.bytes and .{metric}.", svg)
+
+
 PERCENTILE = re.compile(r"^(?:(?P<prefix>[a-z0-9_]+?)_)?p(?P<q>\d{2})(?:_ms)?$")
 
 
@@ -244,6 +263,9 @@ def sections(results: Mapping[str, dict]) -> list[tuple[str, list[Figure | None]
             _safely("Slot F1 against model size", lambda: accuracy_vs_size(results, "slot_f1", "Slot F1")),
             _safely("Intent accuracy against model size",
                     lambda: accuracy_vs_size(results, "intent_acc", "Intent accuracy")),
+            _safely("Low-bit: intent accuracy against size",
+                    lambda: lowbit_vs_size(results, "intent_acc", "Intent accuracy")),
+            _safely("Low-bit: slot F1 against size", lambda: lowbit_vs_size(results, "slot_f1", "Slot F1")),
             _safely("Intent model latency", lambda: latency_figure(
                 results, [(f, "latency_ms", f"{label}, ") for f, label in INTENT_FILES],
                 "Intent model latency: 1-best against 5-best", intent_caption))]),
