@@ -68,6 +68,14 @@ bench-all: install  ## every benchmark docs/benchmarks.md reports, one by one, t
 	$(BIN)/python benchmarks/run_all.py
 	$(BIN)/python benchmarks/report.py
 
+.PHONY: bench-lowbit
+bench-lowbit: install  ## low-bit intent models: SNIPS fp32 -> 4/3/2-bit (rounded, plain QAT, squashed QAT) through Engine.parse -> benchmarks/results/lowbit.json (~2 h on 2 cores; needs HARK_DATA and .[train])
+	$(BIN)/python -m pip install --quiet -e '.[train]'
+	test -f build/snips4/model.pt || $(BIN)/python -m training.train_joint --dataset snips --out build/snips4 --epochs 8 --patience 3 --tokenizer benchmarks/artifacts/snips/model/tokenizer.model --lr 2e-4 --threads 2 --quiet
+	for bits in 4 3 2; do for mode in ptq plain squash; do \
+	    $(BIN)/python -m training.train_lowbit --dataset snips --build build/snips4 --bits $$bits --mode $$mode --threads 2 --quiet || exit 1; done; done
+	$(BIN)/python benchmarks/lowbit.py --dataset snips --build build/snips4
+
 .PHONY: bench-scene scene-model
 bench-scene: install  ## scene context: held-out tagging, scenes, alerts, CPU -> benchmarks/results/scene.json + .svg (needs HARK_DATA)
 	$(BIN)/python benchmarks/scene.py
