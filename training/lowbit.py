@@ -32,7 +32,7 @@ from torch import nn
 from torch.nn.utils import parametrize
 
 __all__ = ["MODES", "TARGET_STD", "unit_codes", "unit_levels", "fit_alpha", "PlainQuant", "Squash", "attach",
-           "detach", "squash_penalty", "quantised_modules", "codes_and_scales", "quantised_weights"]
+           "detach", "squash_penalty", "squashed_parameters", "quantised_modules", "codes_and_scales", "quantised_weights"]
 
 MODES = ("plain", "squash")
 #: the standard deviation of atanh(u) for u uniform on (-1, 1): sqrt(pi^2 / 12)
@@ -127,6 +127,23 @@ def attach(model: nn.Module, mode: str, bits: int) -> list[nn.Module]:
     for m in mods:
         parametrize.register_parametrization(m, "weight", kind(m.weight, bits))
     return mods
+
+
+def squashed_parameters(model: nn.Module) -> tuple[list[nn.Parameter], float]:
+    """The squashed modules' ``v`` parameters, and the factor their learning rate needs over the float weights'.
+
+    Adam moves every parameter by about the learning rate per step whatever its scale. A weight w is about alpha
+    * v near zero, and alpha is a few hundredths, so the same learning rate would move w twenty-odd times less
+    through v than plain QAT moves it directly. The factor is 1 / (mean alpha) at the start, so the two
+    trainings take steps of the same size in weight space."""
+    params, alphas = [], []
+    for m in quantised_modules(model):
+        if parametrize.is_parametrized(m, "weight") and isinstance(m.parametrizations.weight[0], Squash):
+            params.append(m.parametrizations.weight.original)
+            alphas.append(m.parametrizations.weight[0].log_alpha.detach().exp().reshape(-1))
+    if not params:
+        return [], 1.0
+    return params, float(1.0 / torch.cat(alphas).mean())
 
 
 def squash_penalty(model: nn.Module) -> torch.Tensor:

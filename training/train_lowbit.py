@@ -57,7 +57,10 @@ def kept_behaviour_loss(model: JointModel, tr: Encoded, idx: list[int], pad_id: 
 def finetune(model: JointModel, args, tr: Encoded, va: Encoded, valid_ex, intents, decoder, pad_id: int,
              teacher) -> tuple[list[dict], float]:
     """Fake-quantised fine-tuning; leaves ``model`` at its best valid epoch. Returns the valid history."""
-    opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=0.0)
+    squashed, scale = lowbit.squashed_parameters(model)
+    others = [q for q in model.parameters() if all(q is not v for v in squashed)]
+    groups = [{"params": others, "base": args.lr}] + ([{"params": squashed, "base": args.lr * scale}] if squashed else [])
+    opt = torch.optim.AdamW(groups, lr=args.lr, weight_decay=0.0)
     rng = random.Random(args.seed)
     steps = math.ceil(len(tr) / args.bs) * args.epochs
     step, history, best, best_state = 0, [], None, None
@@ -68,7 +71,7 @@ def finetune(model: JointModel, args, tr: Encoded, va: Encoded, valid_ex, intent
                    file=sys.stderr, mininterval=5, disable=args.quiet)
         for idx in bar:
             for g in opt.param_groups:
-                g["lr"] = args.lr * min(1.0, (step + 1) / max(1, 0.05 * steps)) * (1 - step / steps)
+                g["lr"] = g["base"] * min(1.0, (step + 1) / max(1, 0.05 * steps)) * (1 - step / steps)
             loss = kept_behaviour_loss(model, tr, idx, pad_id, teacher)
             if args.mode == "squash":
                 loss = loss + args.penalty * lowbit.squash_penalty(model)
@@ -81,7 +84,7 @@ def finetune(model: JointModel, args, tr: Encoded, va: Encoded, valid_ex, intent
         scores = evaluate(valid_ex, *predict_torch(model, va, intents, decoder, pad_id))
         scores = {k: v for k, v in scores.items() if isinstance(v, (int, float))}
         history.append({"epoch": epoch + 1, "valid": scores, "elapsed_s": round(time.time() - t0, 1),
-                        "penalty": round(float(lowbit.squash_penalty(model)), 4)})
+                        "penalty": round(float(lowbit.squash_penalty(model)), 4), "squashed_lr_scale": round(scale, 2)})
         print(json.dumps(history[-1]), file=sys.stderr)
         if best is None or _rank(scores) > _rank(best):
             best, best_state = scores, copy.deepcopy(model.state_dict())
