@@ -3,7 +3,8 @@
     python benchmarks/lowbit.py --dataset snips --build build/snips4 --build build/snips6
 
 For every model file a build directory holds (``model.fp32.onnx``; ``model.onnx``, int8 dynamic;
-``model.int4.onnx``, onnxruntime's 4-bit blockwise rounding; ``model.<ptq|plain|squash><bits>.onnx`` from
+``model.int4.onnx``, onnxruntime's 4-bit blockwise rounding; ``model.float.onnx``, fp32 fine-tuned like the QAT
+runs, the control; ``model.<ptq|plain|squash><bits>.onnx`` from
 training.train_lowbit), this ships the build as a model folder with that file as its ``model.onnx`` (sha256 in
 meta.json updated, so the runtime's checksum check runs) and scores it in a fresh process through
 ``hark.Engine.parse`` with benchmarks/artifacts/<dataset>/config.yaml's skills: intent accuracy, exact-span slot
@@ -31,7 +32,7 @@ sys.path.insert(0, str(ROOT))
 
 from _bench import corrupt_words, percentile, stamp  # noqa: E402
 
-FILES = ("model.fp32.onnx", "model.onnx", "model.int4.onnx") + tuple(
+FILES = ("model.fp32.onnx", "model.float.onnx", "model.onnx", "model.int4.onnx") + tuple(
     f"model.{mode}{bits}.onnx" for mode in ("ptq", "plain", "squash") for bits in (4, 3, 2))
 NAMES = {"model.fp32.onnx": "fp32", "model.onnx": "int8", "model.int4.onnx": "int4_blockwise_ptq"}
 

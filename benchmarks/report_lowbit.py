@@ -6,9 +6,9 @@ from typing import Any
 
 __all__ = ["lowbit_section"]
 
-ORDER = ["fp32", "int8", "int4_blockwise_ptq", "ptq4", "plain4", "squash4", "ptq3", "plain3", "squash3", "ptq2",
+ORDER = ["fp32", "float", "int8", "int4_blockwise_ptq", "ptq4", "plain4", "squash4", "ptq3", "plain3", "squash3", "ptq2",
          "plain2", "squash2"]
-WHAT = {"fp32": "fp32", "int8": "int8 dynamic (post-training)", "int4_blockwise_ptq": "4-bit blockwise MatMulNBits "
+WHAT = {"fp32": "fp32", "float": "fp32 fine-tuned like the QAT runs (control)", "int8": "int8 dynamic (post-training)", "int4_blockwise_ptq": "4-bit blockwise MatMulNBits "
         "(post-training)", "ptq": "rounded (post-training)", "plain": "plain QAT", "squash": "squashed QAT"}
 BUDGET_BYTES = 10_000_000
 

@@ -36,7 +36,9 @@ from .metrics import BioDecoder, evaluate
 from .train_joint import (Encoded, distill_loss, eval_onnx, export_onnx, length_batches, load_splits,
                           predict_torch, teacher_batch, teacher_logits)
 
-MODES = ("ptq",) + lowbit.MODES
+#: ptq: rounding only; plain / squash: QAT (lowbit.py); float: the same fine-tune without rounding (the control
+#: that tells what the extra epochs of distillation give by themselves)
+MODES = ("ptq",) + lowbit.MODES + ("float",)
 
 
 def _rank(m: dict) -> tuple:
@@ -124,24 +126,30 @@ def run(args) -> dict:
         lowbit.attach(model, "plain", args.bits)  # alpha fitted per row; no step taken
     else:
         teacher = teacher_logits(model, tr, pad_id)  # the fp32 model's own outputs, before any rounding
-        lowbit.attach(model, args.mode, args.bits)
+        if args.mode != "float":
+            lowbit.attach(model, args.mode, args.bits)
         history, seconds = finetune(model, args, tr, va, valid_ex, intents, decoder, pad_id, teacher)
     model.eval()
-    linears, embedding = lowbit.quantised_weights(model)
-    usage = [float(x) for x in torch.bincount(torch.cat([torch.from_numpy(w.codes).reshape(-1).long()
-                                                         for w in linears]), minlength=2 ** args.bits)]
-    lowbit.detach(model)
-    name = f"{args.mode}{args.bits}"
+    name = "float" if args.mode == "float" else f"{args.mode}{args.bits}"
     fn = f"model.{name}.onnx"
-    with tempfile.TemporaryDirectory() as tmp:
-        plain = Path(tmp) / "rounded.fp32.onnx"
-        export_onnx(model, plain, pad_id)
-        info = rewrite(plain, build / fn, linears, embedding)
+    usage, info = [], {}
+    if args.mode == "float":  # the control: the same fine-tune without rounding, exported in fp32
+        export_onnx(model, build / fn, pad_id)
+    else:
+        linears, embedding = lowbit.quantised_weights(model)
+        usage = [float(x) for x in torch.bincount(torch.cat([torch.from_numpy(w.codes).reshape(-1).long()
+                                                             for w in linears]), minlength=2 ** args.bits)]
+        lowbit.detach(model)
+        with tempfile.TemporaryDirectory() as tmp:
+            plain = Path(tmp) / "rounded.fp32.onnx"
+            export_onnx(model, plain, pad_id)
+            info = rewrite(plain, build / fn, linears, embedding)
     scores = evaluate(test_ex, *eval_onnx(build, fn, test_ex, use_prior=False))
     if (meta.get("slot_transition_prior") or {}).get("weight"):
         scores["with_transition_prior"] = evaluate(test_ex, *eval_onnx(build, fn, test_ex, use_prior=True))
-    total = sum(usage)
-    entry = {"test": scores, "file": fn, "bytes": (build / fn).stat().st_size, "bits": args.bits, "mode": args.mode,
+    total = sum(usage) or 1.0
+    entry = {"test": scores, "file": fn, "bytes": (build / fn).stat().st_size,
+             "bits": 32 if args.mode == "float" else args.bits, "mode": args.mode,
              "code_usage": [round(u / total, 4) for u in usage], "export": info, "history": history,
              "train": {"epochs": args.epochs, "lr": args.lr, "penalty": args.penalty if args.mode == "squash" else None,
                        "seconds": round(seconds, 1), "threads": args.threads, "seed": args.seed,
@@ -198,7 +206,7 @@ def build_arguments(doc: str, *, epochs: int, lr: float, threads: int) -> argpar
 
 def main() -> None:
     ap = build_arguments(__doc__, epochs=3, lr=1e-4, threads=1)
-    ap.add_argument("--bits", type=int, required=True, choices=[2, 3, 4])
+    ap.add_argument("--bits", type=int, default=4, choices=[2, 3, 4], help="(ignored with --mode float)")
     ap.add_argument("--mode", default="squash", choices=MODES)
     ap.add_argument("--penalty", type=float, default=1.0, help="weight of the squash moment regulariser")
     ap.add_argument("--ship", type=Path, help="also write this model folder with the new file as its model.onnx")
@@ -207,7 +215,7 @@ def main() -> None:
         sys.exit(f"{args.build}/model.pt not found: train the model first (python -m training.train_joint ...)")
     print(json.dumps(run(args), indent=1))
     if args.ship:
-        ship(args.build, f"{args.mode}{args.bits}", args.ship)
+        ship(args.build, "float" if args.mode == "float" else f"{args.mode}{args.bits}", args.ship)
 
 
 if __name__ == "__main__":
