@@ -120,7 +120,8 @@ class DecoderProcess:
                                      stdout=subprocess.PIPE, env={**os.environ, "OMP_NUM_THREADS": "1"})
         self.streams = 0  # open streams placed here
         self.idle_since = time.monotonic()
-        self._lock = threading.Lock()
+        self._write_lock = threading.Lock()  # one message at a time down the pipe
+        self._lock = threading.Lock()  # the answers awaited (never held while writing: a write may block)
         self._waiting: dict[int, Future] = {}
         self._ids = itertools.count(1)
         self.failure: str | None = None
@@ -134,7 +135,7 @@ class DecoderProcess:
 
     def _write(self, obj: Any) -> None:
         try:
-            with self._lock:
+            with self._write_lock:
                 _send(self.proc.stdin, obj)
         except (BrokenPipeError, OSError, ValueError):
             self._fail()
