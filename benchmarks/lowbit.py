@@ -5,7 +5,8 @@
 For every model file a build directory holds (``model.fp32.onnx``; ``model.onnx``, int8 dynamic;
 ``model.int4.onnx``, onnxruntime's 4-bit blockwise rounding; ``model.float.onnx``, fp32 fine-tuned like the QAT
 runs, the control; ``model.<ptq|plain|squash><bits>.onnx`` from
-training.train_lowbit), this ships the build as a model folder with that file as its ``model.onnx`` (sha256 in
+training.train_lowbit; ``..._s<seed>.onnx`` for
+other seeds), this ships the build as a model folder with that file as its ``model.onnx`` (sha256 in
 meta.json updated, so the runtime's checksum check runs) and scores it in a fresh process through
 ``hark.Engine.parse`` with benchmarks/artifacts/<dataset>/config.yaml's skills: intent accuracy, exact-span slot
 F1 and sentence accuracy on the test split (as benchmarks/intent_engine.py), the file size, the process's VmRSS
@@ -19,6 +20,7 @@ import hashlib
 import json
 import os
 import random
+import re
 import shutil
 import subprocess
 import sys
@@ -39,6 +41,25 @@ NAMES = {"model.fp32.onnx": "fp32", "model.onnx": "int8", "model.int4.onnx": "in
 
 def variant_name(fn: str) -> str:
     return NAMES.get(fn, fn[len("model."):-len(".onnx")])
+
+
+def arms(rows: dict[str, dict]) -> dict[str, dict]:
+    """Each training arm over its seeds (``squash3`` and ``squash3_s1``, ...): mean and sample standard deviation
+    of its scores and relative loss, and the seeds' count."""
+    groups: dict[str, list[dict]] = {}
+    for name, row in rows.items():
+        m = re.fullmatch(r"(.+)_s\d+", name)
+        groups.setdefault(m.group(1) if m else name, []).append(row)
+    out = {}
+    for name, group in groups.items():
+        out[name] = {"seeds": len(group)}
+        for key in ("intent_acc", "slot_f1", "sentence_acc", "intent_rel_loss_pct"):
+            xs = [r[key] for r in group if isinstance(r.get(key), (int, float))]
+            if xs:
+                mean = sum(xs) / len(xs)
+                std = (sum((x - mean) ** 2 for x in xs) / (len(xs) - 1)) ** 0.5 if len(xs) > 1 else 0.0
+                out[name][key] = {"mean": round(mean, 2), "std": round(std, 2)}
+    return out
 
 
 def ship_variant(build: Path, fn: str, dest: Path) -> None:
@@ -117,9 +138,8 @@ def main() -> None:
         meta = json.loads((build / "meta.json").read_text(encoding="utf-8"))
         cfg = meta.get("model", {})
         rows = {}
-        for fn in FILES:
-            if not (build / fn).is_file():
-                continue
+        repeats = sorted(f.name for f in build.glob("model.*_s*.onnx"))  # other seeds of the same arms
+        for fn in [f for f in FILES if (build / f).is_file()] + repeats:
             with tempfile.TemporaryDirectory() as tmp:
                 folder = Path(tmp) / "model"
                 ship_variant(build, fn, folder)
@@ -145,7 +165,7 @@ def main() -> None:
                 row["size_vs_fp32"] = round(row["bytes"] / fp32["bytes"], 4)
         models[f"{args.dataset}/{build.name}"] = {"dataset": args.dataset, "build": str(build),
                                                   "parameters": meta.get("model", {}).get("parameters"),
-                                                  "config": cfg, "variants": rows}
+                                                  "config": cfg, "variants": rows, "arms": arms(rows)}
     out = {"benchmark": "low-bit intent models through hark.Engine.parse (test split; 5-best latency on one thread)",
            "load_average": [round(x, 2) for x in os.getloadavg()], "models": models}
     args.out.parent.mkdir(parents=True, exist_ok=True)

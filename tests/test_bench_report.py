@@ -52,3 +52,27 @@ def test_report_renders_flags_other_commits_and_judges_targets_through_the_engin
     # no provenance: flagged as not re-measured; absent files: named as missing
     assert "**Not re-measured:** `g2p.json` has no provenance" in doc
     assert "*Not measured: `benchmarks/results/requests.json` is missing" in doc
+
+
+def test_lowbit_section_averages_seeds_and_judges_targets_on_the_mean(tmp_path):
+    results = tmp_path / "results"
+    results.mkdir()
+
+    def row(intent, loss, size=0.08):
+        return {"bytes": 3_000_000, "size_vs_fp32": size, "intent_acc": intent, "intent_rel_loss_pct": loss,
+                "slot_f1": 94.0, "sentence_acc": 86.0, "rss_mb": 155.0, "nbest5_ms": {"p50": 4.5}}
+    variants = {"fp32": row(99.14, 0.0, 1.0), "squash2": row(98.43, 0.72), "squash2_s1": row(97.8, 1.35),
+                "squash4": row(99.14, 0.0)}
+    arms = {"fp32": {"seeds": 1}, "squash4": {"seeds": 1},
+            "squash2": {"seeds": 2, "intent_acc": {"mean": 98.12, "std": 0.45},
+                        "intent_rel_loss_pct": {"mean": 1.04, "std": 0.45}}}
+    write(results, "lowbit.json", {"models": {"snips/snips4": {"dataset": "snips", "config": {"n_layers": 4,
+                                              "d_model": 384}, "parameters": 9_475_286, "variants": variants,
+                                              "arms": arms}}, "provenance": prov(MAIN)})
+    out = tmp_path / "benchmarks.md"
+    assert report.main(["--results-dir", str(results), "--out", str(out), "--commit", MAIN,
+                        "--root", str(tmp_path)]) == 0
+    doc = out.read_text(encoding="utf-8")
+    assert "| 2-bit squashed QAT | 2 | 3.00 | 0.080 | 98.12 ± 0.45 | +1.04 ± 0.45 |" in doc
+    assert "squashed 2-bit ≤ 1.0 % relative intent loss vs fp32 (mean of 2 seeds) | +1.04 % | **missed** |" in doc
+    assert "squashed 4-bit ≤ 0.3 % relative intent loss vs fp32 (one seed) | +0.00 % | **met** |" in doc

@@ -130,3 +130,25 @@ def test_an_idle_child_exits_and_a_busy_one_stays(engine):
         placement.close(b)
         placement.close(here)
         placement.shutdown()
+
+
+def test_a_failed_stream_still_frees_its_decoder_in_the_child(engine):
+    """The child protocol itself, in this process over byte buffers: an error of a call that answers nothing is
+    raised by the stream's next answering call, and closing a failed stream still removes its decoder."""
+    import io
+
+    from hark.plugins.asr_pocketsphinx.workers import _receive, _send, child_main
+
+    inp = io.BytesIO()
+    _send(inp, engine.pm.get_plugin("asr_pocketsphinx").transcriber.init_args())
+    for message in [(None, 1, "open", ()), (None, 1, "audio", ("not audio",)), (1, 1, "partial", (0.0,)),
+                    (None, 1, "close", ()), (2, 1, "partial", (0.0,)), (3, 2, "nonsense", ())]:
+        _send(inp, message)
+    inp.seek(0)
+    out = io.BytesIO()
+    child_main(inp, out)
+    out.seek(0)
+    answers = [_receive(out) for _ in range(3)]
+    assert answers[0][0] == 1 and answers[0][2] is not None  # the audio call's failure, at the next question
+    assert answers[1][0] == 2 and "KeyError" in answers[1][2]  # closed: the decoder is gone
+    assert answers[2][0] == 3 and "unknown call" in answers[2][2]

@@ -39,6 +39,7 @@ from .train_joint import (Encoded, distill_loss, eval_onnx, export_onnx, length_
 #: ptq: rounding only; plain / squash: QAT (lowbit.py); float: the same fine-tune without rounding (the control
 #: that tells what the extra epochs of distillation give by themselves)
 MODES = ("ptq",) + lowbit.MODES + ("float",)
+DEFAULT_SEED = 13
 
 
 def _rank(m: dict) -> tuple:
@@ -115,6 +116,13 @@ class Build:
         self.model.load_state_dict(ck["state"])
 
 
+def variant(args) -> str:
+    """The run's name in meta.json and its file, model.<name>.onnx: squash3, plain2, float, ... and _s<seed> for
+    a seed other than the default (the repeats of benchmarks/lowbit.py's spread)."""
+    name = "float" if args.mode == "float" else f"{args.mode}{args.bits}"
+    return name if args.seed == DEFAULT_SEED else f"{name}_s{args.seed}"
+
+
 def run(args) -> dict:
     b = Build(args)
     build, meta, model, intents, tags, pad_id = b.path, b.meta, b.model, b.intents, b.tags, b.pad_id
@@ -130,7 +138,7 @@ def run(args) -> dict:
             lowbit.attach(model, args.mode, args.bits)
         history, seconds = finetune(model, args, tr, va, valid_ex, intents, decoder, pad_id, teacher)
     model.eval()
-    name = "float" if args.mode == "float" else f"{args.mode}{args.bits}"
+    name = variant(args)
     fn = f"model.{name}.onnx"
     usage, info = [], {}
     if args.mode == "float":  # the control: the same fine-tune without rounding, exported in fp32
@@ -198,7 +206,7 @@ def build_arguments(doc: str, *, epochs: int, lr: float, threads: int) -> argpar
     ap.add_argument("--bs", type=int, default=32)
     ap.add_argument("--lr", type=float, default=lr)
     ap.add_argument("--threads", type=int, default=threads)
-    ap.add_argument("--seed", type=int, default=13)
+    ap.add_argument("--seed", type=int, default=DEFAULT_SEED)
     ap.add_argument("--limit", type=int, default=0, help="fine-tune on N random examples only (smoke runs)")
     ap.add_argument("--quiet", action="store_true")
     return ap
@@ -215,7 +223,7 @@ def main() -> None:
         sys.exit(f"{args.build}/model.pt not found: train the model first (python -m training.train_joint ...)")
     print(json.dumps(run(args), indent=1))
     if args.ship:
-        ship(args.build, "float" if args.mode == "float" else f"{args.mode}{args.bits}", args.ship)
+        ship(args.build, variant(args), args.ship)
 
 
 if __name__ == "__main__":

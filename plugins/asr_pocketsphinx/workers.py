@@ -80,11 +80,15 @@ def child_main(inp: BinaryIO, out: BinaryIO) -> None:
         except EOFError:
             return
         value, error = None, errors.pop(sid, None)
+        if call == "close":  # a stream that failed still lets its decoder go; nobody asks about it again
+            error = None
         if error is None:
             try:
                 value = _run(decoders, transcriber, sid, call, args)
             except Exception as exc:  # noqa: BLE001 - reported to the parent, which reports the plugin
                 error = f"{type(exc).__name__}: {exc}"
+        if call == "close":
+            continue
         if rid is not None:
             _send(out, (rid, value, error))
         elif error is not None:
