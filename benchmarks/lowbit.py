@@ -136,7 +136,7 @@ def main() -> None:
     models = dict(previous.get("models", {}))
     for build in args.build:
         meta = json.loads((build / "meta.json").read_text(encoding="utf-8"))
-        cfg = meta.get("model", {})
+        cfg = meta.get("model", {}).get("config", {})
         rows = {}
         repeats = sorted(f.name for f in build.glob("model.*_s*.onnx"))  # other seeds of the same arms
         for fn in [f for f in FILES if (build / f).is_file()] + repeats:
