@@ -39,6 +39,26 @@ def gold_spans(words: list[str], tags: list[str]) -> set[tuple[str, str]]:
     return spans
 
 
+def score_engine(engine: Engine, examples: list) -> dict:
+    """Intent accuracy, exact-span slot F1 (precision, recall) and sentence accuracy of ``engine.parse`` on
+    BIO ``examples``, in %."""
+    tp = fp = fn = intent_ok = sentence_ok = 0
+    for ex in examples:
+        best = engine.parse(" ".join(ex.words)).best
+        ok = (best.intent if best else None) == intent_name_for_label(ex.intent)
+        got = {(s.name, " ".join(t.text for t in tokenize(s.raw))) for s in (best.slots if best else ())}
+        gold = gold_spans(ex.words, ex.tags)
+        tp, fp, fn = tp + len(got & gold), fp + len(got - gold), fn + len(gold - got)
+        intent_ok += ok
+        sentence_ok += ok and got == gold
+    n = max(len(examples), 1)
+    precision, recall = tp / max(tp + fp, 1), tp / max(tp + fn, 1)
+    return {"intent_acc": round(100 * intent_ok / n, 2),
+            "slot_f1": round(100 * 2 * precision * recall / max(precision + recall, 1e-9), 2),
+            "slot_precision": round(100 * precision, 2), "slot_recall": round(100 * recall, 2),
+            "sentence_acc": round(100 * sentence_ok / n, 2)}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--dataset", choices=["snips", "atis"], required=True)
@@ -47,28 +67,14 @@ def main() -> None:
     config = ROOT / "benchmarks" / "artifacts" / args.dataset / "config.yaml"
     engine = Engine(load_config(config, env={}))
     examples = load_bio(args.dataset, "test")
-    tp = fp = fn = intent_ok = sentence_ok = 0
     t0 = time.perf_counter()
-    for ex in examples:
-        result = engine.parse(" ".join(ex.words))
-        best = result.best
-        got_intent = best.intent if best else None
-        ok = got_intent == intent_name_for_label(ex.intent)
-        got = {(s.name, " ".join(t.text for t in tokenize(s.raw))) for s in (best.slots if best else ())}
-        gold = gold_spans(ex.words, ex.tags)
-        tp, fp, fn = tp + len(got & gold), fp + len(got - gold), fn + len(gold - got)
-        intent_ok += ok
-        sentence_ok += ok and got == gold
+    scores = score_engine(engine, examples)
     seconds = time.perf_counter() - t0
     n = len(examples)
-    precision, recall = tp / max(tp + fp, 1), tp / max(tp + fn, 1)
     out = {
         "benchmark": "intent model through hark.Engine.parse (public API)",
         "dataset": args.dataset, "split": "test", "n": n, "config": str(config.relative_to(ROOT)),
-        "intent_acc": round(100 * intent_ok / n, 2),
-        "slot_f1": round(100 * 2 * precision * recall / max(precision + recall, 1e-9), 2),
-        "slot_precision": round(100 * precision, 2), "slot_recall": round(100 * recall, 2),
-        "sentence_acc": round(100 * sentence_ok / n, 2),
+        **scores,
         "note": "spans compared on hark tokens; one span per slot name (the engine keeps the first), so sentences "
                 "with two spans of one type count as errors",
         "mean_parse_ms": round(1000 * seconds / n, 2),

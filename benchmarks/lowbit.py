@@ -78,23 +78,13 @@ def score_one(model_dir: Path, dataset: str, latency_n: int) -> dict:
     """In this process: accuracy through Engine.parse, then 5-best latency, then VmRSS."""
     os.environ["OMP_NUM_THREADS"] = "1"
     from hark import Engine, load_config
-    from hark.plugins.intent import intent_name_for_label
-    from hark.text import tokenize
-    from intent_engine import gold_spans
+    from intent_engine import score_engine
     from training.data import load_bio
 
     config = ROOT / "benchmarks" / "artifacts" / dataset / "config.yaml"
     engine = Engine(load_config(config, env={}, **{"plugins.settings.intent.model_dir": str(model_dir)}))
     examples = load_bio(dataset, "test")
-    tp = fp = fn = intent_ok = sentence_ok = 0
-    for ex in examples:
-        best = engine.parse(" ".join(ex.words)).best
-        ok = (best.intent if best else None) == intent_name_for_label(ex.intent)
-        got = {(s.name, " ".join(t.text for t in tokenize(s.raw))) for s in (best.slots if best else ())}
-        gold = gold_spans(ex.words, ex.tags)
-        tp, fp, fn = tp + len(got & gold), fp + len(got - gold), fn + len(gold - got)
-        intent_ok += ok
-        sentence_ok += ok and got == gold
+    scores = score_engine(engine, examples)
     rng = random.Random(0)
     sample = rng.sample(examples, min(latency_n, len(examples)))
     lists = [{"nbest": [{"text": " ".join(ex.words), "score": 0.6}] + [
@@ -110,11 +100,8 @@ def score_one(model_dir: Path, dataset: str, latency_n: int) -> dict:
     rss = next(int(line.split()[1]) for line in Path("/proc/self/status").read_text().splitlines()
                if line.startswith("VmRSS:"))
     engine.close()
-    n = len(examples)
-    precision, recall = tp / max(tp + fp, 1), tp / max(tp + fn, 1)
-    return {"n": n, "intent_acc": round(100 * intent_ok / n, 2),
-            "slot_f1": round(100 * 2 * precision * recall / max(precision + recall, 1e-9), 2),
-            "sentence_acc": round(100 * sentence_ok / n, 2),
+    return {"n": len(examples), "intent_acc": scores["intent_acc"], "slot_f1": scores["slot_f1"],
+            "sentence_acc": scores["sentence_acc"],
             "nbest5_ms": {"n": len(ms), "p50": round(percentile(ms, 0.5), 2), "p95": round(percentile(ms, 0.95), 2)},
             "rss_mb": round(rss / 1024, 1)}
 
