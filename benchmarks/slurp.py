@@ -63,10 +63,9 @@ class Scorer:
                 "entity_f1": f1(self.tp, self.fp, self.fn)}
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "intent_slurp.json")
-    args = ap.parse_args()
+def load_pairs() -> tuple[list[dict], dict[int, dict], dict[str, dict], set[str]]:
+    """The ASR pairs, the gold test_dev rows by slurp_id, HerMiT's predictions by recording, and the normalised
+    HWU64 train sentences."""
     data = data_dir() / "slurp"
     gold_rows = {}
     with (data / "test_dev.jsonl").open(encoding="utf-8") as fh:
@@ -84,8 +83,14 @@ def main() -> None:
     with (data_dir() / "nlu_evaluation_data_hwu64" / "train.csv").open(encoding="utf-8", newline="") as fh:
         for row in csv.DictReader(fh, delimiter=";"):
             hwu.add(normalise(row["answer_from_anno"] or row["answer_from_user"] or ""))
+    return pairs, gold_rows, hermit, hwu
 
-    engine = Engine(load_config(ROOT / "benchmarks" / "artifacts" / "slurp" / "config.yaml", env={}))
+
+def score_slurp(engine: Engine) -> tuple[dict[str, dict], int]:
+    """Intent accuracy and entity F1 of ``engine.parse`` on the ASR 1-best hypotheses and on their references,
+    and HerMiT's on the same recordings, each with and without the HWU64-shared sentences; and how many distinct
+    texts were parsed."""
+    pairs, gold_rows, hermit, hwu = load_pairs()
     cache: dict[str, tuple[str | None, Counter]] = {}
 
     def ours(text: str) -> tuple[str | None, Counter]:
@@ -98,7 +103,6 @@ def main() -> None:
 
     scores = {f"{system}{suffix}": Scorer() for system in ("hark_asr", "hark_reference", "hermit_asr")
               for suffix in ("", "_without_hwu64_overlap")}
-    t0 = time.perf_counter()
     for pair in pairs:
         gold_row = gold_rows[int(pair["slurp_id"])]
         gold = entity_pairs(parse_annotation(gold_row["sentence_annotation"], gold_row["intent"]))
@@ -112,14 +116,24 @@ def main() -> None:
             scores[system].add(gold_intent, intent, gold, entities)
             if not overlap:
                 scores[f"{system}_without_hwu64_overlap"].add(gold_intent, intent, gold, entities)
+    return {k: v.result() for k, v in scores.items()}, len(cache)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "intent_slurp.json")
+    args = ap.parse_args()
+    engine = Engine(load_config(ROOT / "benchmarks" / "artifacts" / "slurp" / "config.yaml", env={}))
+    t0 = time.perf_counter()
+    results, unique = score_slurp(engine)
     out = {
         "benchmark": "SLURP test_dev (dev half of the SLURP test set), real ASR 1-best vs gold references, "
                      "through hark.Engine.parse; HerMiT predictions on the same recordings",
-        "pairs": len(pairs), "entity_f1_definition": "exact (type, normalised words) match, micro",
-        "results": {k: v.result() for k, v in scores.items()},
+        "pairs": results["hark_asr"]["n"], "entity_f1_definition": "exact (type, normalised words) match, micro",
+        "results": results,
         "hermit_reference_number": "77.3% intent accuracy on the 6,351 pairs (issue text)",
         "model": str(ROOT / "benchmarks" / "artifacts" / "slurp" / "model"),
-        "seconds": round(time.perf_counter() - t0, 1), "unique_texts_parsed": len(cache),
+        "seconds": round(time.perf_counter() - t0, 1), "unique_texts_parsed": unique,
     }
     path = args.out
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -43,7 +43,7 @@ class Confirmation:
     def to_dict(self, now: float | None = None) -> dict[str, Any]:
         out: dict[str, Any] = {"skill": self.interpretation.skill, "intent": self.interpretation.intent,
                                "prompt": self.prompt,
-                               "slots": {s.name: s.value for s in self.interpretation.slots}}
+                               "slots": self.interpretation.slot_values()}
         if now is not None:
             out["expires_in_s"] = round(max(0.0, self.expires - now), 1)
         return out

@@ -11,9 +11,14 @@ from typing import Callable
 
 from .types import Interpretation, Slot
 
-__all__ = ["fill_first"]
+__all__ = ["fill_first", "spoken_list"]
 
 _PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)(?:\.([a-z_]+))?\}")
+
+
+def spoken_list(items: list[str]) -> str:
+    """"a", "a and b", "a, b and c": how a response speaks a slot filled more than once."""
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
 
 def fill_first(templates: tuple[str, ...], interpretation: Interpretation,
@@ -25,12 +30,11 @@ def fill_first(templates: tuple[str, ...], interpretation: Interpretation,
 
         def fill(m: re.Match) -> str:
             nonlocal missing
-            slot = interpretation.slot(m.group(1))
-            text = say(slot, m.group(2)) if slot is not None else None
-            if text is None:
+            said = [say(slot, m.group(2)) for slot in interpretation.slots_named(m.group(1))]
+            if not said or None in said:
                 missing = True
                 return ""
-            return text
+            return spoken_list(said)
 
         text = _PLACEHOLDER.sub(fill, template)
         if not missing:

@@ -22,7 +22,8 @@ _SKILL_KEYS = {"name", "description", "intents", "slots", "version", "accepts"}
 ACCEPTABLE_FORMS = ("question", "statement")
 _INTENT_KEYS = {"examples", "action", "response", "description", "tests", "confirm", "min_confidence", "on_alert"}
 _SLOT_FIELDS = ("value", "raw", "entity_id", "confidence")
-_SLOT_KEYS = {"type", "description", "values", "file", "column", "id", "aliases", "weight", "fuzzy_cutoff"}
+_SLOT_KEYS = {"type", "description", "values", "file", "column", "id", "aliases", "weight", "fuzzy_cutoff",
+              "multiple"}
 
 
 class SkillBuilder:
@@ -121,8 +122,9 @@ class SkillBuilder:
             elif spec.get("file") is not None:
                 raise self.fail(f"{key}.file", f"'file' only applies to type catalog, not {stype!r}")
             registered = self.slot_types.get(stype)
+            multiple = self.expect(spec.get("multiple", False), bool, f"{key}.multiple", "true or false")
             out[str(sname)] = SlotSpec(str(sname), stype, str(spec.get("description") or ""), values, catalog,
-                                       registered.parser if registered else None)
+                                       registered.parser if registered else None, multiple)
         return out
 
     def build_values(self, data: Any, key: str) -> tuple[ListValue, ...]:

@@ -9,6 +9,7 @@ from typing import Any
 
 from .sentences import sample_sentences
 from .skills import SkillSet
+from .types import slot_values
 
 __all__ = ["Case", "SkillReport", "values_match", "check_skill"]
 
@@ -19,6 +20,8 @@ def values_match(expected: Any, got: Any) -> bool:
         return abs(expected - got) < 1e-6
     if isinstance(expected, str) and isinstance(got, str):
         return expected.strip().lower() == got.strip().lower()
+    if isinstance(expected, list) and isinstance(got, list):  # a slot declared multiple
+        return len(expected) == len(got) and all(values_match(e, g) for e, g in zip(expected, got))
     return expected == got
 
 
@@ -97,7 +100,7 @@ def _judge(result: Any, text: str, kind: str, expected: str, slots: dict[str, An
         return Case(text, kind, expected, None, f"{reason}{hint}")
     if got != expected:
         return Case(text, kind, expected, got, f"parsed as {got}")
-    parsed = {s.name: s.value for s in chosen.slots}
+    parsed = slot_values(chosen.slots)
     if isinstance(slots, set):
         if set(parsed) != slots:
             return Case(text, kind, expected, got, f"slots {sorted(parsed)} instead of {sorted(slots)}")

@@ -49,6 +49,9 @@ class SlotSpec:
     values: tuple[ListValue, ...] = ()
     catalog: Catalog | None = field(default=None, compare=False)
     parser: Any = field(default=None, compare=False, repr=False)
+    #: one request can fill it more than once ("from boston or denver", "the kitchen and the hall lights"):
+    #: every span is kept and the action gets a list; otherwise the first span wins
+    multiple: bool = False
 
     def match(self, text: str, context: Context) -> tuple[SlotMatch, ...]:
         """Readings of ``text`` as this slot, best first; empty when the words are not of this type."""

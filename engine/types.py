@@ -12,7 +12,7 @@ import math
 import sys
 import typing
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any, Iterable, Mapping
 
 from .errors import InputError
 
@@ -23,6 +23,7 @@ __all__ = [
     "EntityCandidate",
     "Slot",
     "Interpretation",
+    "slot_values",
     "SceneState",
     "HeardSound",
     "PhoneAssessment",
@@ -281,12 +282,29 @@ class Interpretation(_JSONType):
     source: str = ""
 
     def slot(self, name: str) -> Slot | None:
+        """The first slot called ``name``."""
         return next((s for s in self.slots if s.name == name), None)
+
+    def slots_named(self, name: str) -> tuple[Slot, ...]:
+        """Every slot called ``name``, in the order heard (more than one for a skill slot declared ``multiple``)."""
+        return tuple(s for s in self.slots if s.name == name)
+
+    def slot_values(self) -> dict[str, Any]:
+        """Slot name -> normalised value; a list of values for a name filled more than once."""
+        return slot_values(self.slots)
 
     @property
     def key(self) -> tuple:
         """Identity of the reading regardless of which hypothesis produced it."""
         return (self.skill, self.intent, tuple((s.name, _freeze(s.value)) for s in self.slots))
+
+
+def slot_values(slots: Iterable[Slot]) -> dict[str, Any]:
+    """Slot name -> normalised value; a list of values for a name filled more than once."""
+    values: dict[str, list] = {}
+    for s in slots:
+        values.setdefault(s.name, []).append(s.value)
+    return {name: v[0] if len(v) == 1 else v for name, v in values.items()}
 
 
 def _freeze(value: Any) -> Any:

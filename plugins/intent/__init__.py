@@ -142,8 +142,8 @@ def _slots(pred: Prediction, text: str, skill: Any, context: Context,
     for span in pred.spans:
         name = slot_name_for_tag(span.slot)
         spec = skill.slots.get(name)
-        if spec is None or name in seen:
-            continue  # a tag this skill does not declare, or a second span for the same slot
+        if spec is None or (name in seen and not spec.multiple):
+            continue  # a tag this skill does not declare, or a second span for a slot that takes one
         seen.add(name)
         start_w, end_w, matches = _resolve_span(pred, text, spec, context, span.start, span.end, taken)
         for k in range(start_w, end_w):

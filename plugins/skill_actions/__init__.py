@@ -30,9 +30,14 @@ def build_action(interpretation: Interpretation, skills: SkillSet,
     if intent is None or intent.action is None:
         return None
     params: dict[str, Any] = {}
+    skill = skills.get(interpretation.skill)
     for name, value in intent.action.params.items():
         if isinstance(value, str) and value.startswith("$"):
             slot_name, _, field = value[1:].partition(".")
+            spec = skill.slots.get(slot_name) if skill else None
+            if spec is not None and spec.multiple:  # always a list, so a device reads one shape
+                params[name] = [_slot_field(s, field or None) for s in interpretation.slots_named(slot_name)] or None
+                continue
             slot = interpretation.slot(slot_name)
             params[name] = _slot_field(slot, field or None) if slot else None
         else:
