@@ -8,8 +8,11 @@ from typing import Sequence
 
 __all__ = ["Token", "tokenize", "normalize", "nearby_spans"]
 
-# numbers with optional decimals/clock colons and a percent sign; words with inner apostrophes; a lone percent sign
-_TOKEN_RE = re.compile(r"\d+(?:[.:]\d+)*%?|[^\W_]+(?:'[^\W_]+)*|%")
+# a recognizer's unknown-word marker (Kaldi/ESPnet "<unk>", "< unk >", "[unk]", AllenNLP "@@UNKNOWN@@"): no word;
+# a clitic a recognizer split off ("what 's", "ca n't", Penn Treebank style); numbers with optional decimals/clock
+# colons and a percent sign; words with inner apostrophes; a lone percent sign
+_TOKEN_RE = re.compile(r"(?P<unk><\s*unk\s*>|\[\s*unk\s*\]|@@unknown@@)|(?P<clitic>'(?:s|re|ll|d|m|ve)\b|n't\b)"
+                       r"|\d+(?:[.:]\d+)*%?|[^\W_]+(?:'[^\W_]+)*|%")
 _APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "`": "'"})
 
 
@@ -33,7 +36,15 @@ def tokenize(text: str) -> list[Token]:
     folded = _fold(text)
     if len(folded) != len(text):  # rare compatibility characters: offsets into folded text are the best we have
         text = folded
-    return [Token(m.group(), m.start(), m.end()) for m in _TOKEN_RE.finditer(folded)]
+    tokens: list[Token] = []
+    for m in _TOKEN_RE.finditer(folded):
+        if m.group("unk"):
+            continue
+        if m.group("clitic") and tokens and not folded[tokens[-1].end:m.start()].strip():
+            tokens[-1] = Token(tokens[-1].text + m.group(), tokens[-1].start, m.end())  # "what 's" -> "what's"
+        else:
+            tokens.append(Token(m.group().lstrip("'"), m.start() + m.group().startswith("'"), m.end()))
+    return tokens
 
 
 def normalize(text: str) -> str:
