@@ -100,3 +100,12 @@ def test_trained_tier_keeps_every_span_of_a_multiple_slot(atis_engines):
     assert got.slot_values()["toloc_city_name"] == ["atlanta", "boston"]
     once = single.parse(text).best
     assert [s.raw for s in once.slots_named("fromloc_city_name")] == ["pittsburgh"]
+
+
+def test_packs_declare_multiple_only_for_slots_the_data_often_fills_twice():
+    from training.skill_packs import multiple_slots
+    twice = ["B-city", "O", "B-city"]
+    once = ["B-city", "O", "B-date"]
+    assert multiple_slots([twice] * 3 + [once] * 97) == {"city"}  # 3 of 100 sentences with a city
+    assert multiple_slots([twice] * 3 + [once] * 400) == set()  # under 1 %
+    assert multiple_slots([twice] * 2) == set()  # too few to tell

@@ -11,12 +11,14 @@ import csv
 import json
 import random
 import re
+import sys
+from pathlib import Path
 
 from hark.text import tokenize
 
 from .data import Example, data_dir
 
-__all__ = ["parse_annotation", "slurp_splits", "normalise"]
+__all__ = ["parse_annotation", "slurp_splits", "normalise", "pseudo_labelled"]
 
 _ENTITY = re.compile(r"\[\s*([A-Za-z_]+)\s*:\s*([^\]]*?)\s*\]")
 
@@ -49,9 +51,11 @@ def _slurp(name: str) -> list[dict]:
         return [json.loads(line) for line in fh]
 
 
-def slurp_splits(valid_fraction: float = 0.05, seed: int = 13) -> tuple[list[Example], list[Example], list[Example]]:
+def slurp_splits(valid_fraction: float = 0.05, seed: int = 13, pseudo: Path | None = None,
+                 min_prob: float = 0.8) -> tuple[list[Example], list[Example], list[Example]]:
     """(train, valid, test): HWU64 train + SLURP devel (deduplicated against test_dev) / a random valid part /
-    SLURP test_dev gold sentences."""
+    SLURP test_dev gold sentences. With ``pseudo`` (a trained build), train also gets SLURP's unannotated LM
+    sentences as that model reads them (:func:`pseudo_labelled`)."""
     test_rows = _slurp("test_dev.jsonl")
     test_norm = {normalise(r["sentence"]) for r in test_rows}
     pool: dict[str, Example] = {}
@@ -68,4 +72,30 @@ def slurp_splits(valid_fraction: float = 0.05, seed: int = 13) -> tuple[list[Exa
     random.Random(seed).shuffle(data)
     n_valid = int(len(data) * valid_fraction)
     test = [parse_annotation(r["sentence_annotation"], r["intent"]) for r in test_rows]
-    return data[n_valid:], data[:n_valid], test
+    train, valid = data[n_valid:], data[:n_valid]
+    if pseudo is not None:
+        held_out = test_norm | {" ".join(e.words) for e in valid}
+        train += pseudo_labelled(pseudo, held_out | set(pool), min_prob)
+    return train, valid, test
+
+
+def pseudo_labelled(build: Path, exclude: set[str], min_prob: float = 0.8) -> list[Example]:
+    """Self-training data: SLURP's unannotated LM sentences (the same kind of Alexa requests, training-side text),
+    labelled by the fp32 model of ``build`` (intent and Viterbi slot tags), keeping those it reads with intent
+    probability >= ``min_prob``. Sentences in ``exclude`` (test_dev, valid, already labelled) are never used."""
+    from .data import slurp_lm_texts
+    from .onnx_eval import OnnxJoint
+
+    texts = sorted({normalise(t) for t in slurp_lm_texts()} - exclude - {""})
+    assert not (set(texts) & exclude)
+    model = OnnxJoint(build, "model.fp32.onnx", threads=1)
+    out = []
+    for s in range(0, len(texts), 64):
+        batch = [t.split() for t in texts[s:s + 64]]
+        for words, parsed in zip(batch, model.parse(batch)):
+            if parsed.intent_prob >= min_prob:
+                out.append(Example(words, parsed.tags, parsed.intent, list(words), list(parsed.tags),
+                                   list(range(len(words)))))
+    print(f"pseudo-labelled: {len(out)} of {len(texts)} LM sentences at intent probability >= {min_prob} "
+          f"({build})", file=sys.stderr)
+    return out

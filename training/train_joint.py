@@ -262,7 +262,7 @@ def load_splits(args) -> tuple[list[Example], list[Example], list[Example]]:
     if args.dataset == "slurp":
         from .slurp_data import slurp_splits
 
-        return slurp_splits(seed=args.seed)
+        return slurp_splits(seed=args.seed, pseudo=args.pseudo, min_prob=args.pseudo_min_prob)
     return load_bio(args.dataset, "train"), load_bio(args.dataset, "valid"), load_bio(args.dataset, "test")
 
 
@@ -530,6 +530,9 @@ def main() -> None:
     ap.add_argument("--scratch", default="", help="d,layers,heads,ff: random init instead of MiniLM")
     ap.add_argument("--emb-init", default="none", choices=["none", "minilm"],
                     help="--scratch only: start token embeddings from MiniLM's (PCA-projected to d)")
+    ap.add_argument("--pseudo", type=Path, help="--dataset slurp: add SLURP's unannotated LM sentences as the "
+                    "model of this build reads them (self-training; test_dev and valid sentences excluded)")
+    ap.add_argument("--pseudo-min-prob", type=float, default=0.8, help="keep pseudo labels this sure of the intent")
     ap.add_argument("--teacher", type=Path, help="model.pt of a trained build (same tokenizer): distil from it")
     ap.add_argument("--distill-alpha", type=float, default=0.5)
     ap.add_argument("--distill-temp", type=float, default=2.0)
