@@ -11,6 +11,9 @@ meta.json updated, so the runtime's checksum check runs) and scores it in a fres
 ``hark.Engine.parse`` with benchmarks/artifacts/<dataset>/config.yaml's skills: intent accuracy, exact-span slot
 F1 and sentence accuracy on the test split (as benchmarks/intent_engine.py), the file size, the process's VmRSS
 after loading and parsing, and the latency of 5-best lists (the sentence + 4 corrupted variants) on one thread.
+For ``--dataset slurp`` the accuracy is the issue's measure: the real recognizer's 1-best on the SLURP test_dev
+recordings whose sentence is not in HWU64 train (intent accuracy, entity F1 as ``slot_f1``), with all rows,
+references and HerMiT on the same recordings under ``slurp`` (benchmarks/slurp.py).
 Test sentences are read only here, never by training or by the choice of an epoch (valid split).
 """
 from __future__ import annotations
