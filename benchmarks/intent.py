@@ -43,8 +43,8 @@ TARGETS = {
 }
 
 
-VARIANT_FILES = {"fp32": "model.fp32.onnx", "int8_qdq": "model.int8_qdq.onnx", "int4": "model.int4.onnx",
-                 "int4_qat": "model.int4_qat.onnx"}  # int4_qat: python -m training.qat4 on the build
+VARIANT_FILES = {"fp32": "model.fp32.onnx", "int8_qdq": "model.int8_qdq.onnx", "int4": "model.int4.onnx"}
+# 2/3/4-bit quantisation-aware variants: benchmarks/lowbit.py
 
 
 def evaluate(model: OnnxJoint, examples, bs: int = 32) -> dict:
@@ -144,7 +144,7 @@ def main() -> None:
     if "int8_mb" in t:
         mb = variants["int8"]["bytes"] / 1e6
         checks["int8_size_mb"] = {"target": t["int8_mb"], "value": round(mb, 3), "met": mb <= t["int8_mb"]}
-    for name in ("int4", "int4_qat"):  # post-training 4-bit, and after 4-bit quantisation-aware fine-tuning
+    for name in ("int4",):  # post-training 4-bit blockwise
         if fp32 and name in variants:
             q = variants[name]["test"]
             loss = {k: round(100 * (fp32[k] - q[k]) / fp32[k], 3) for k in ("intent_acc", "slot_f1", "sentence_acc")}

@@ -447,8 +447,8 @@ def public_nlu_section(rep: Report) -> str:
         worst = f"{max(t4['value'].values()):.2f} %"
         m = rep.target("SNIPS/ATIS", f"4-bit within {t4['target']:g} % relative (bare model)", worst, t4["met"])
         out.append(f"- The SNIPS model's 4-bit variant ({b.data['size_bytes'].get('int4', 0) / 1e6:.1f} MB) loses at "
-                   f"most {worst} relative on any metric (target <= {t4['target']:g} %: {m}; quantisation-aware "
-                   "fine-tuning: `python -m training.qat4`, decision 19).")
+                   f"most {worst} relative on any metric (target <= {t4['target']:g} %: {m}; 2-4-bit quantisation-aware "
+                   "training: `python -m training.train_lowbit`, decision 41).")
     return "\n".join(out)
 
 

@@ -88,8 +88,7 @@ def write_card(out: Path, meta: dict, dataset: str) -> None:
     rows = []
     for key, label in (("torch_fp32", "torch fp32"), ("onnx_fp32", "ONNX fp32"), ("onnx_int8", "ONNX int8 dynamic "
                        "(shipped model.onnx)"), ("onnx_int8_qdq", "ONNX int8 static QDQ"), ("onnx_int4", "ONNX 4-bit "
-                       "MatMulNBits + GatherBlockQuantized"), ("onnx_int4_qat", "ONNX 4-bit after quantisation-aware "
-                       "fine-tuning (training.qat4)")):
+                       "MatMulNBits + GatherBlockQuantized")):
         if key not in mt:
             continue
         t = mt[key]["test"]
