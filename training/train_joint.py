@@ -262,7 +262,8 @@ def load_splits(args) -> tuple[list[Example], list[Example], list[Example]]:
     if args.dataset == "slurp":
         from .slurp_data import slurp_splits
 
-        return slurp_splits(seed=args.seed, pseudo=args.pseudo, min_prob=args.pseudo_min_prob)
+        return slurp_splits(seed=args.seed, pseudo=getattr(args, "pseudo", None),
+                            min_prob=getattr(args, "pseudo_min_prob", 0.8))
     return load_bio(args.dataset, "train"), load_bio(args.dataset, "valid"), load_bio(args.dataset, "test")
 
 
