@@ -33,8 +33,8 @@ from . import lowbit
 from .joint_model import JointModel, ModelConfig
 from .lowbit_export import rewrite
 from .metrics import BioDecoder, evaluate
-from .train_joint import (Encoded, distill_loss, eval_onnx, export_onnx, length_batches, load_splits,
-                          predict_torch, teacher_batch, teacher_logits)
+from .distill import distill_loss, teacher_batch, teacher_logits
+from .train_joint import Encoded, eval_onnx, export_onnx, length_batches, load_splits, predict_torch
 
 #: ptq: rounding only; plain / squash: QAT (lowbit.py); float: the same fine-tune without rounding (the control
 #: that tells what the extra epochs of distillation give by themselves)
