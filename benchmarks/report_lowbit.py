@@ -2,6 +2,7 @@
 report.py like report_serve.py."""
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 __all__ = ["lowbit_section"]
@@ -26,6 +27,12 @@ def _what(name: str) -> str:
         return WHAT[name]
     mode, bits = name[:-1], name[-1]
     return f"{bits}-bit {WHAT.get(mode, mode)}"
+
+
+def _shipped_mb(dataset: str) -> float:
+    """Size of the model file the benchmark artifact ships."""
+    root = Path(__file__).resolve().parent / "artifacts" / dataset / "model" / "model.onnx"
+    return root.stat().st_size / 1e6 if root.is_file() else float("nan")
 
 
 def _mean(arm: dict, row: dict, metric: str) -> float:
@@ -85,11 +92,26 @@ def lowbit_section(rep: Any, table: Any, mark: Any) -> str:
             if v:
                 rep.target("low-bit", f"{key}: 2-bit file ≤ 1/10 of fp32", f"{v['size_vs_fp32']:.3f}",
                            v["size_vs_fp32"] <= 0.1)
-    for ds, (score, key, name, seeds) in best_in_budget.items():
-        order, limits, what = BUDGET_TARGETS[ds]
-        values = dict(zip(order, score))
+    # the within-budget targets are judged on the shipped artifacts (chosen on valid: train_lowbit --ship-best),
+    # scored through Engine.parse by intent_engine.py / slurp.py; the best variant on test is shown, never judged
+    shipped = {"snips": ("intent_engine_snips.json", lambda d: d), "atis": ("intent_engine_atis.json", lambda d: d),
+               "slurp": ("intent_slurp.json", lambda d: {
+                   "intent_acc": d["results"]["hark_asr_without_hwu64_overlap"]["intent_acc"],
+                   "slot_f1": d["results"]["hark_asr_without_hwu64_overlap"]["entity_f1"]})}
+    for ds, (order, limits, what) in BUDGET_TARGETS.items():
+        res = rep.get(shipped[ds][0])
+        if res is None:
+            continue
+        values = shipped[ds][1](res.data)
+        size = _shipped_mb(ds)
         got = " / ".join(f"{values[k]:.2f}" for k in limits)
-        rep.target("low-bit", what, f"{got} ({key} {name}, {seeds} seed{'s' if seeds > 1 else ''})",
-                   all(values[k] >= limit for k, limit in limits.items()))
+        best = best_in_budget.get(ds)
+        hint = ""
+        if best:
+            b = dict(zip(order, best[0]))
+            hint = (f"; best variant on test, for reference only: {' / '.join(f'{b[k]:.2f}' for k in limits)} "
+                    f"({best[1]} {best[2]})")
+        rep.target("low-bit", what, f"{got} (shipped artifact, {size:.2f} MB{hint})",
+                   size <= BUDGET_BYTES / 1e6 and all(values[k] >= limit for k, limit in limits.items()))
     out += ["", rep.source(r)]
     return "\n".join(out)
