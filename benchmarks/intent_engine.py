@@ -75,8 +75,8 @@ def main() -> None:
         "benchmark": "intent model through hark.Engine.parse (public API)",
         "dataset": args.dataset, "split": "test", "n": n, "config": str(config.relative_to(ROOT)),
         **scores,
-        "note": "spans compared on hark tokens; one span per slot name (the engine keeps the first), so sentences "
-                "with two spans of one type count as errors",
+        "note": "spans compared on hark tokens; a slot the skill pack declares multiple keeps every span, any "
+                "other slot its first, so a second span of such a slot counts as an error",
         "mean_parse_ms": round(1000 * seconds / n, 2),
     }
     path = args.out or ROOT / "benchmarks" / "results" / f"intent_engine_{args.dataset}.json"

@@ -86,9 +86,10 @@ def accuracy(engine, dataset: str) -> tuple[dict, list[list[str]]]:
     HerMiT) under ``slurp``."""
     if dataset == "slurp":
         from slurp import load_pairs, score_slurp
-        results, _ = score_slurp(engine)
+        loaded = load_pairs()
+        results, _ = score_slurp(engine, loaded)
         main = results["hark_asr_without_hwu64_overlap"]
-        sentences = [pair["reference"].split() for pair in load_pairs()[0]]
+        sentences = [pair["reference"].split() for pair in loaded[0]]
         return {"intent_acc": main["intent_acc"], "slot_f1": main["entity_f1"], "sentence_acc": None,
                 "slurp": results}, sentences
     from intent_engine import score_engine

@@ -86,11 +86,11 @@ def load_pairs() -> tuple[list[dict], dict[int, dict], dict[str, dict], set[str]
     return pairs, gold_rows, hermit, hwu
 
 
-def score_slurp(engine: Engine) -> tuple[dict[str, dict], int]:
+def score_slurp(engine: Engine, loaded: tuple | None = None) -> tuple[dict[str, dict], int]:
     """Intent accuracy and entity F1 of ``engine.parse`` on the ASR 1-best hypotheses and on their references,
     and HerMiT's on the same recordings, each with and without the HWU64-shared sentences; and how many distinct
-    texts were parsed."""
-    pairs, gold_rows, hermit, hwu = load_pairs()
+    texts were parsed. ``loaded``: what :func:`load_pairs` returned, when the caller has it already."""
+    pairs, gold_rows, hermit, hwu = loaded or load_pairs()
     cache: dict[str, tuple[str | None, Counter]] = {}
 
     def ours(text: str) -> tuple[str | None, Counter]:

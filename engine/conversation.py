@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from .edges import coerce_nbest
 from .responses import fill_first
 from .text import normalize
-from .types import Context, Interpretation, PronunciationReport, SkillAction, Slot
+from .types import Context, Interpretation, PronunciationReport, SkillAction, Slot, slot_values
 
 if TYPE_CHECKING:  # pragma: no cover
     from .runtime import Engine, Result
@@ -43,7 +43,7 @@ class Confirmation:
     def to_dict(self, now: float | None = None) -> dict[str, Any]:
         out: dict[str, Any] = {"skill": self.interpretation.skill, "intent": self.interpretation.intent,
                                "prompt": self.prompt,
-                               "slots": self.interpretation.slot_values()}
+                               "slots": slot_values(self.interpretation.slots)}
         if now is not None:
             out["expires_in_s"] = round(max(0.0, self.expires - now), 1)
         return out

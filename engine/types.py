@@ -289,10 +289,6 @@ class Interpretation(_JSONType):
         """Every slot called ``name``, in the order heard (more than one for a skill slot declared ``multiple``)."""
         return tuple(s for s in self.slots if s.name == name)
 
-    def slot_values(self) -> dict[str, Any]:
-        """Slot name -> normalised value; a list of values for a name filled more than once."""
-        return slot_values(self.slots)
-
     @property
     def key(self) -> tuple:
         """Identity of the reading regardless of which hypothesis produced it."""

@@ -35,11 +35,11 @@ def build_action(interpretation: Interpretation, skills: SkillSet,
         if isinstance(value, str) and value.startswith("$"):
             slot_name, _, field = value[1:].partition(".")
             spec = skill.slots.get(slot_name) if skill else None
+            found = [_slot_field(s, field or None) for s in interpretation.slots_named(slot_name)]
             if spec is not None and spec.multiple:  # always a list, so a device reads one shape
-                params[name] = [_slot_field(s, field or None) for s in interpretation.slots_named(slot_name)] or None
-                continue
-            slot = interpretation.slot(slot_name)
-            params[name] = _slot_field(slot, field or None) if slot else None
+                params[name] = found or None
+            else:
+                params[name] = found[0] if found else None
         else:
             params[name] = value
     if context is not None and context.scene is not None and context.scene.quiet:
