@@ -3,19 +3,21 @@ pulls a student (a new model, or the same model being quantised) towards them.""
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
+import sentencepiece as spm
 import torch
 import torch.nn.functional as F
 from tqdm import tqdm
 
-from .joint_model import JointModel
+from .joint_model import JointModel, ModelConfig
 
 if TYPE_CHECKING:
     from .train_joint import Encoded
 
-__all__ = ["teacher_logits", "teacher_batch", "distill_loss"]
+__all__ = ["load_teachers", "teacher_logits", "on_student_words", "ensemble", "teacher_batch", "distill_loss"]
 
 
 @torch.no_grad()
@@ -33,6 +35,52 @@ def teacher_logits(model: JointModel, data: Encoded, pad_id: int, bs: int = 64):
             il_all[i] = il[r].numpy()
             sl_all[i] = sl[r, : len(data.ids[i])].numpy().copy()
     return il_all, sl_all
+
+
+def on_student_words(sl_all: list, teacher_first: list[list[int]], student: Encoded) -> list:
+    """A teacher's slot logits moved onto the student's pieces, word by word.
+
+    Slots are labelled on each word's first piece, so two tokenizers agree on words even where they split them
+    differently: word w's logits go from the teacher's first piece of w to the student's. A word one side
+    truncated gets zeros (a flat target) on the student side."""
+    out = []
+    for i, sl in enumerate(sl_all):
+        moved = np.zeros((len(student.ids[i]), sl.shape[-1]), dtype=np.float32)
+        for tj, sj in zip(teacher_first[i], student.first[i]):
+            if tj >= 0 and sj >= 0:
+                moved[sj] = sl[tj]
+        out.append(moved)
+    return out
+
+
+def ensemble(teachers: list):
+    """The mean logits of several teachers (all already on the student's pieces)."""
+    il = np.mean([t[0] for t in teachers], axis=0)
+    sl = [np.mean([t[1][i] for t in teachers], axis=0) for i in range(len(teachers[0][1]))]
+    return il, sl
+
+
+def load_teachers(paths: list[Path], student: Encoded, sp: spm.SentencePieceProcessor, intents: list[str],
+                  tags: list[str]):
+    """The mean logits of the trained builds at ``paths`` (their model.pt) on the student's training set.
+
+    A teacher may use another tokenizer (its build's tokenizer.model): it then reads the sentences its own way and
+    its slot logits are moved onto the student's pieces by word."""
+    teachers = []
+    for path in paths:
+        ck = torch.load(path, map_location="cpu")
+        if ck["intents"] != intents or ck["tags"] != tags:
+            raise SystemExit(f"teacher {path} was trained on other labels than this data set")
+        tmodel = JointModel(ModelConfig(**ck["cfg"]))
+        tmodel.load_state_dict(ck["state"])
+        t_sp = spm.SentencePieceProcessor(model_file=str(Path(path).parent / "tokenizer.model"))
+        if t_sp.serialized_model_proto() == sp.serialized_model_proto():
+            teachers.append(teacher_logits(tmodel, student, sp.pad_id()))
+            continue
+        seen = type(student)(student.examples, t_sp, intents, tags, tmodel.cfg.max_len)
+        il, sl = teacher_logits(tmodel, seen, t_sp.pad_id())
+        teachers.append((il, on_student_words(sl, seen.first, student)))
+    return ensemble(teachers)
 
 
 def teacher_batch(teacher, idx: list[int], t: int):

@@ -36,7 +36,7 @@ from tqdm import tqdm
 
 from .data import Example, load_bio
 from .joint_model import JointModel, ModelConfig, init_embeddings_pca, init_from_minilm
-from .distill import distill_loss, teacher_batch, teacher_logits
+from .distill import distill_loss, load_teachers, teacher_batch
 from .metrics import BioDecoder, choose_prior_weight, decode_logits, evaluate, transition_prior
 from .onnx_eval import OnnxJoint, encode_words
 from .tokenizer import train_tokenizer
@@ -297,14 +297,10 @@ def train(args) -> None:
     warm = max(1, int(args.warmup * total))
 
     teacher = None
-    if args.teacher:  # distillation: the teacher's logits on the train set, computed once
-        ck = torch.load(args.teacher, map_location="cpu")
-        assert ck["intents"] == intents and ck["tags"] == tags, "teacher has other labels"
-        tmodel = JointModel(ModelConfig(**ck["cfg"]))
-        tmodel.load_state_dict(ck["state"])
-        teacher = teacher_logits(tmodel, tr, pad_id)
-        init += f"; distilled from {args.teacher} (alpha {args.distill_alpha}, T {args.distill_temp})"
-        del tmodel
+    if args.teacher:  # distillation: the teachers' mean logits on the train set, computed once
+        teacher = load_teachers(args.teacher, tr, sp, intents, tags)
+        init += (f"; distilled from {', '.join(map(str, args.teacher))} "
+                 f"(alpha {args.distill_alpha}, T {args.distill_temp})")
 
     rng = random.Random(args.seed)
     best = (-1.0, None, -1)
@@ -499,7 +495,9 @@ def main() -> None:
     ap.add_argument("--pseudo", type=Path, help="--dataset slurp: add SLURP's unannotated LM sentences as the "
                     "model of this build reads them (self-training; test_dev and valid sentences excluded)")
     ap.add_argument("--pseudo-min-prob", type=float, default=0.8, help="keep pseudo labels this sure of the intent")
-    ap.add_argument("--teacher", type=Path, help="model.pt of a trained build (same tokenizer): distil from it")
+    ap.add_argument("--teacher", type=Path, nargs="+",
+                    help="model.pt of trained builds on the same data set: distil from their mean logits (a teacher "
+                         "with another tokenizer is read with its own and aligned by word)")
     ap.add_argument("--distill-alpha", type=float, default=0.5)
     ap.add_argument("--distill-temp", type=float, default=2.0)
     ap.add_argument("--vocab", type=int, default=6000, help="sentencepiece vocabulary (8000 puts the int8 model over 10 MB)")
