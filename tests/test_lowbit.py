@@ -110,3 +110,25 @@ def test_fitted_alpha_rounds_better_than_the_largest_weight():
             q = alpha * lowbit.unit_levels(lowbit.unit_codes(torch.clamp(w / alpha, -1, 1), bits), bits)
             return float(((q - w) ** 2).sum())
         assert err(fitted) < err(largest)
+
+
+def test_the_shipped_variant_is_the_best_on_valid_across_builds_and_within_the_budget(tmp_path):
+    pytest.importorskip("torch", reason="training needs the [train] extra")
+    import json
+
+    from training.train_lowbit import best_on_valid
+
+    def build(name, variants):
+        d = tmp_path / name
+        d.mkdir()
+        lowbit = {v: {"mode": mode, "bytes": size, "history": [{"valid": {"sentence_acc": acc, "slot_f1": 90.0}}]}
+                  for v, mode, size, acc in variants}
+        (d / "meta.json").write_text(json.dumps({"metrics": {"lowbit": lowbit}}))
+        return d
+
+    a = build("a", [("plain4", "plain", 6e6, 88.0), ("ptq2", "ptq", 3e6, 99.0)])
+    b = build("b", [("squash3", "squash", 5e6, 89.0), ("plain4", "plain", 11e6, 95.0)])
+    assert best_on_valid([a]) == (a, "plain4")  # rounding-only variants are not candidates
+    assert best_on_valid([a, b]) == (b, "squash3")  # b's plain4 is over 10 MB
+    with pytest.raises(SystemExit, match="no trained"):
+        best_on_valid([a], max_bytes=1_000_000)

@@ -194,21 +194,25 @@ def ship(build: Path, name: str, dest: Path) -> None:
     print(f"shipped {build / entry['file']} -> {dest}", file=sys.stderr)
 
 
-def best_on_valid(build: Path, max_bytes: int = 10_000_000) -> str:
-    """The trained low-bit variant of ``build`` (any mode with rounding, bits, seed) to ship: the best valid score of
-    its kept epoch (sentence accuracy, then slot F1, then intent accuracy), within ``max_bytes``; the smaller file
-    on a tie. Test scores play no part."""
-    lowbit = json.loads((build / "meta.json").read_text(encoding="utf-8")).get("metrics", {}).get("lowbit", {})
-
-    def key(item: tuple[str, dict]) -> tuple:
-        valid = [h["valid"] for h in item[1].get("history") or []]
+def best_on_valid(builds: list[Path], max_bytes: int = 10_000_000) -> tuple[Path, str]:
+    """The trained low-bit variant to ship, over one or several builds of the same data set (any mode with rounding,
+    bits, seed; any fp32 model it came from): the best valid score of its kept epoch (sentence accuracy, then slot
+    F1, then intent accuracy), within ``max_bytes``; the smaller file on a tie. All builds of a data set share its
+    valid split. Test scores play no part."""
+    def key(item: tuple[Path, str, dict]) -> tuple:
+        valid = [h["valid"] for h in item[2].get("history") or []]
         best = max((_rank(v) for v in valid), default=(-1.0,))
-        return best + (-item[1]["bytes"],)
-    candidates = [(name, e) for name, e in lowbit.items() if e.get("mode") in ("plain", "squash")
-                  and e.get("bytes", max_bytes + 1) <= max_bytes]
+        return best + (-item[2]["bytes"],)
+    candidates = []
+    for build in builds:
+        lowbit = json.loads((build / "meta.json").read_text(encoding="utf-8")).get("metrics", {}).get("lowbit", {})
+        candidates += [(build, name, e) for name, e in lowbit.items() if e.get("mode") in ("plain", "squash")
+                       and e.get("bytes", max_bytes + 1) <= max_bytes]
     if not candidates:
-        raise SystemExit(f"{build}: no trained plain/squash variant within {max_bytes / 1e6:.0f} MB to ship")
-    return max(candidates, key=key)[0]
+        raise SystemExit(f"{', '.join(map(str, builds))}: no trained plain/squash variant within "
+                         f"{max_bytes / 1e6:.0f} MB to ship")
+    build, name, _ = max(candidates, key=key)
+    return build, name
 
 
 def build_arguments(doc: str, *, epochs: int, lr: float, threads: int) -> argparse.ArgumentParser:
@@ -235,13 +239,16 @@ def main() -> None:
     ap.add_argument("--mode", default="squash", choices=MODES)
     ap.add_argument("--penalty", type=float, default=1.0, help="weight of the squash moment regulariser")
     ap.add_argument("--ship", type=Path, help="also write this model folder with the new file as its model.onnx")
-    ap.add_argument("--ship-best", action="store_true", help="train nothing: --ship the variant of --build with the "
-                    "best valid score within 10 MB (best_on_valid)")
+    ap.add_argument("--ship-best", nargs="*", type=Path, metavar="OTHER_BUILD",
+                    help="train nothing: --ship the variant with the best valid score within 10 MB among those of "
+                         "--build and of any OTHER_BUILD of the same data set (best_on_valid)")
     args = ap.parse_args()
-    if args.ship_best:
+    if args.ship_best is not None:
         if not args.ship:
             ap.error("--ship-best needs --ship DIR")
-        ship(args.build, best_on_valid(args.build), args.ship)
+        build, name = best_on_valid([args.build, *args.ship_best])
+        print(f"shipping {build}/{name} to {args.ship}", file=sys.stderr)
+        ship(build, name, args.ship)
         return
     if not (args.build / "model.pt").is_file():
         sys.exit(f"{args.build}/model.pt not found: train the model first (python -m training.train_joint ...)")
