@@ -46,6 +46,10 @@ _REPORTING = frozenset("""said says saying told tells telling asked asks yelled 
 # directives that negate the action they take as object: "hold off on ...", "refrain from ...", "avoid ..."
 _NEGATING_DIRECTIVES = (("hold", "off"), ("refrain",), ("avoid",), ("as", "it", "is"), ("as", "they", "are"),
                         ("alone",))
+# "goes" quotes speech ("and then she goes turn it off") but also moves: "a flight that goes from boston to ...",
+# "the bus that goes through the centre"; before a direction, or after a relative pronoun, it is motion
+_MOTION_AFTER = frozenset("from to through via into onto by past back over around across along up down out".split())
+_RELATIVE = frozenset("that which".split())
 _FREQUENCY = frozenset("usually always often sometimes normally generally rarely every".split())
 _PAST_AUX = frozenset("was were did had wasn't weren't didn't hadn't".split())
 _SUBJECTS = frozenset("""i we you he she they someone somebody everyone everybody nobody no-one my our your his
@@ -241,6 +245,15 @@ def _commands_too(core: Sequence[str], lic: FormLicence) -> bool:
     return False
 
 
+def _reporting_words(core: Sequence[str]) -> set[str]:
+    """The reporting verbs among ``core``, "goes" only where it quotes rather than moves."""
+    found = set()
+    for prev, w, nxt in zip([""] + list(core), core, list(core[1:]) + [""]):
+        if w in _REPORTING and not (w == "goes" and (nxt in _MOTION_AFTER or prev in _RELATIVE)):
+            found.add(w)
+    return found
+
+
 def detect_form(words: Sequence[str], licence: FormLicence | None = None,
                 all_words: Sequence[str] = ()) -> str | None:
     """The non-request form of a reading's carrier words, or None for a request.
@@ -263,7 +276,7 @@ def detect_form(words: Sequence[str], licence: FormLicence | None = None,
     for a, b, c in zip(core, core[1:] + [""], core[2:] + ["", ""]):  # "skip watching", "forget about streaming"
         if (a == "skip" and b.endswith("ing")) or (a, b) == ("forget", "about") and c.endswith("ing"):
             return "negated"
-    if (set(core) & _REPORTING) - lic.reporting or _has_phrase(core, ("used", "to", "say")):
+    if _reporting_words(core) - lic.reporting or _has_phrase(core, ("used", "to", "say")):
         return "reported"
     first = "why" if core[:2] == ["how", "come"] else core[0]
     asking = first in _QUESTION_OPENERS

@@ -56,6 +56,7 @@ def test_non_request_forms_are_detected(words, form):
     ("leave the alone", "negated"),
     ("how long was the unlocked", "question"),
     ("the kids keep begging me to unlock the", "reported"),
+    ("and then she goes unlock the", "reported"),
 ])
 def test_more_non_request_forms(words, form):
     assert detect_form(words.split(), UNLOCK) == form
@@ -63,7 +64,8 @@ def test_more_non_request_forms(words, form):
 
 @pytest.mark.parametrize("words", ["unlock the", "hey hark could you please unlock my", "let me in",
                                    "can you unlock the", "i'm home so unlock the", "the kids are back let them in",
-                                   "we're expecting guests so please unlock the", "it's late could you unlock the"])
+                                   "we're expecting guests so please unlock the", "it's late could you unlock the",
+                                   "unlock the that goes to the garden", "unlock the which goes out back"])
 def test_requests_pass(words):
     assert detect_form(words.split(), UNLOCK) is None
 
