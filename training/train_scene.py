@@ -274,6 +274,7 @@ def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--task", choices=("multitask", "scene", "pretrain"), default="multitask")
     ap.add_argument("--ablation", action="store_true", help="train every task for each seed; write --results")
+    ap.add_argument("--tasks", default="scene,multitask,pretrain", help="--ablation: the arms to train")
     ap.add_argument("--seeds", default="0", help="comma-separated seeds (default 0)")
     ap.add_argument("--mixtures", type=int, default=200, help="training recordings per scene (default 200)")
     ap.add_argument("--valid-mixtures", type=int, default=25, help="valid recordings per scene (default 25)")
@@ -318,14 +319,14 @@ def main(argv: list[str] | None = None) -> None:
         test_set = build_set("test", args.test_mixtures, 0, cache)
         runs = []
         for seed in seeds:
-            for task in ("scene", "multitask", "pretrain"):
+            for task in args.tasks.split(","):
                 model, history = train(task, train_set, valid_set, seed=seed, clips=clips, valid_clips=valid_clips,
                                        **common)
                 runs.append({"task": task, "seed": seed, **evaluate(model, test_set), "history": history})
                 print(json.dumps({k: v for k, v in runs[-1].items() if k != "history"}))
         summary = _summarise(runs)
         args.results.parent.mkdir(parents=True, exist_ok=True)
-        settings = {**recipe, "test_mixtures": args.test_mixtures, "seeds": seeds}
+        settings = {**recipe, "test_mixtures": args.test_mixtures, "seeds": seeds, "tasks": args.tasks.split(",")}
         args.results.write_text(json.dumps(stamp({"settings": settings, "summary": summary, "runs": runs}),
                                            indent=1) + "\n")
         print(json.dumps(summary, indent=1))
@@ -364,12 +365,12 @@ def macs(model) -> int:
 
 def _summarise(runs: list[dict]) -> dict:
     out = {}
-    for task in ("scene", "multitask", "pretrain"):
+    for task in dict.fromkeys(r["task"] for r in runs):
         acc = np.array([r["scene_accuracy"] for r in runs if r["task"] == task])
         out[task] = {"scene_error_mean": round(float(1 - acc.mean()), 4), "scene_error_std": round(float(acc.std()), 4),
                      "event_map_mean": round(float(np.mean([r["event_map"] for r in runs if r["task"] == task])), 4)}
-    base = out["scene"]["scene_error_mean"]
-    for task in ("multitask", "pretrain"):
+    base = out.get("scene", {}).get("scene_error_mean")
+    for task in set(out) - {"scene"}:
         out[task]["relative_error_change_vs_scene_only"] = round((out[task]["scene_error_mean"] - base) / base, 4) \
             if base else None
     return out
