@@ -908,7 +908,8 @@ def _ablation(rep: Report, ab) -> list[str]:
     """One ablation result as a table, and the issue's multitask target judged on it."""
     a = ab.data
     rows = [[task, pct(v["scene_error_mean"]), pct(v["scene_error_std"]), f"{v['event_map_mean']:.3f}",
-             "–" if task == "scene" else f"{100 * v['relative_error_change_vs_scene_only']:+.1f} %"]
+             "–" if v.get("relative_error_change_vs_scene_only") is None
+             else f"{100 * v['relative_error_change_vs_scene_only']:+.1f} %"]
             for task, v in a["summary"].items()]
     multi = a["summary"].get("multitask", {}).get("relative_error_change_vs_scene_only")
     if multi is not None:

@@ -31,8 +31,8 @@ def _what(name: str) -> str:
 
 def _shipped_mb(dataset: str) -> float:
     """Size of the model file the benchmark artifact ships."""
-    root = Path(__file__).resolve().parent / "artifacts" / dataset / "model" / "model.onnx"
-    return root.stat().st_size / 1e6 if root.is_file() else float("nan")
+    path = Path(__file__).resolve().parent / "artifacts" / dataset / "model" / "model.onnx"
+    return path.stat().st_size / 1e6 if path.is_file() else float("nan")
 
 
 def _mean(arm: dict, row: dict, metric: str) -> float:

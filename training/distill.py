@@ -12,7 +12,7 @@ import torch
 import torch.nn.functional as F
 from tqdm import tqdm
 
-from .joint_model import JointModel, ModelConfig
+from .joint_model import JointModel, load_trained
 
 if TYPE_CHECKING:
     from .train_joint import Encoded
@@ -68,12 +68,9 @@ def load_teachers(paths: list[Path], student: Encoded, sp: spm.SentencePieceProc
     its slot logits are moved onto the student's pieces by word."""
     teachers = []
     for path in paths:
-        ck = torch.load(path, map_location="cpu")
-        if ck["intents"] != intents or ck["tags"] != tags:
+        tmodel, t_intents, t_tags, t_sp = load_trained(path)
+        if t_intents != intents or t_tags != tags:
             raise SystemExit(f"teacher {path} was trained on other labels than this data set")
-        tmodel = JointModel(ModelConfig(**ck["cfg"]))
-        tmodel.load_state_dict(ck["state"])
-        t_sp = spm.SentencePieceProcessor(model_file=str(Path(path).parent / "tokenizer.model"))
         if t_sp.serialized_model_proto() == sp.serialized_model_proto():
             teachers.append(teacher_logits(tmodel, student, sp.pad_id()))
             continue

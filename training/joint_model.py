@@ -23,6 +23,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
+import sentencepiece as spm
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -121,6 +122,16 @@ class JointModel(nn.Module):
 
 
 # ------------------------------------------------------------------------------------------------ MiniLM weights
+
+
+def load_trained(pt: Path) -> tuple[JointModel, list[str], list[str], spm.SentencePieceProcessor]:
+    """A train_joint build read back from its model.pt: the model with its weights, its intents and tags, and the
+    tokenizer.model beside it."""
+    ck = torch.load(pt, map_location="cpu")
+    model = JointModel(ModelConfig(**ck["cfg"]))
+    model.load_state_dict(ck["state"])
+    sp = spm.SentencePieceProcessor(model_file=str(Path(pt).parent / "tokenizer.model"))
+    return model, ck["intents"], ck["tags"], sp
 
 
 def minilm_dir() -> Path:

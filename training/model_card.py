@@ -66,10 +66,10 @@ WORDPIECE_TOKENIZER = (
 )
 
 
-def tokenizer_text(meta: dict) -> str:
-    """Which tokenizer the card describes: the WordPiece one when the vocabulary transfer needed no means (every
-    piece was one MiniLM token), else the trained unigram one."""
-    return WORDPIECE_TOKENIZER if "'mean': 0," in meta["model"].get("init", "") else TOKENIZER_DATA
+def uses_wordpiece(meta: dict) -> bool:
+    """The build's tokenizer is training/wordpiece_vocab's: its vocabulary transfer needed no means (every piece was
+    one MiniLM token)."""
+    return "'mean': 0," in meta["model"].get("init", "")
 
 
 def _mb(n: int) -> str:
@@ -116,8 +116,8 @@ def write_card(out: Path, meta: dict, dataset: str) -> None:
     if tr.get("cpu_seconds"):
         repro += (f"\n- CPU time {tr['cpu_seconds']:.0f} s (the machine was shared with other jobs; 1-minute load "
                   f"average {tr.get('load_average_1min_at_end', '?')} at the end)")
-    after = (" (after `python -m training.wordpiece_vocab --out build/wp.model`)"
-             if tokenizer_text(meta) is WORDPIECE_TOKENIZER else "")
+    wordpiece = uses_wordpiece(meta)
+    after = " (after `python -m training.wordpiece_vocab --out build/wp.model`)" if wordpiece else ""
     data_desc, data_lic = DATA[dataset]
     minilm = "MiniLM" in meta["model"]["init"]
     init_text = (
@@ -141,7 +141,7 @@ dynamic batch and sequence axes, for onnxruntime's CPUExecutionProvider.
 
 ## Data
 - Model: {data_desc}. Licence: {data_lic}. Only the train split is used for training; valid for early stopping.
-- Tokenizer: {tokenizer_text(meta)}
+- Tokenizer: {WORDPIECE_TOKENIZER if wordpiece else TOKENIZER_DATA}
 - The data sets were tokenised by whitespace; hark re-tokenises with `hark.text.tokenize` (e.g. `top-rated` ->
   `top rated`, `&` dropped). Tags follow the first piece of a split token and continue the span on the others;
   scores below are computed on the data set's original tokens (predictions mapped back), as published results are.

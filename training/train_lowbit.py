@@ -24,13 +24,12 @@ import tempfile
 import time
 from pathlib import Path
 
-import sentencepiece as spm
 import torch
 import torch.nn.functional as F
 from tqdm import tqdm
 
 from . import lowbit
-from .joint_model import JointModel, ModelConfig
+from .joint_model import JointModel, load_trained
 from .lowbit_export import rewrite
 from .metrics import BioDecoder, evaluate
 from .distill import distill_loss, teacher_batch, teacher_logits
@@ -104,16 +103,12 @@ class Build:
         torch.manual_seed(args.seed)
         self.path: Path = args.build
         self.meta = json.loads((self.path / "meta.json").read_text(encoding="utf-8"))
-        ck = torch.load(self.path / "model.pt", map_location="cpu")
-        self.sp = spm.SentencePieceProcessor(model_file=str(self.path / "tokenizer.model"))
-        self.intents, self.tags = ck["intents"], ck["tags"]
+        self.model, self.intents, self.tags, self.sp = load_trained(self.path / "model.pt")
         self.train_ex, self.valid_ex, self.test_ex = load_splits(args)
         if args.limit:
             self.train_ex = random.Random(args.seed).sample(self.train_ex, min(args.limit, len(self.train_ex)))
         self.tr = Encoded(self.train_ex, self.sp, self.intents, self.tags, self.meta["max_len"])
         self.pad_id = self.sp.pad_id()
-        self.model = JointModel(ModelConfig(**ck["cfg"]))
-        self.model.load_state_dict(ck["state"])
 
 
 def variant(args) -> str:

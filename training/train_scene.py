@@ -298,6 +298,9 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--out", type=Path, default=MODEL_DIR)
     ap.add_argument("--results", type=Path, default=ROOT / "benchmarks" / "results" / "scene_ablation.json")
     args = ap.parse_args(argv)
+    tasks = args.tasks.split(",")
+    if not set(tasks) <= {"scene", "multitask", "pretrain"}:
+        ap.error(f"--tasks: unknown arm in {args.tasks!r} (scene, multitask, pretrain)")
     sys.path.insert(0, str(ROOT / "benchmarks"))
     from _bench import stamp  # imported first: its clock and load average are the run's start
 
@@ -319,14 +322,14 @@ def main(argv: list[str] | None = None) -> None:
         test_set = build_set("test", args.test_mixtures, 0, cache)
         runs = []
         for seed in seeds:
-            for task in args.tasks.split(","):
+            for task in tasks:
                 model, history = train(task, train_set, valid_set, seed=seed, clips=clips, valid_clips=valid_clips,
                                        **common)
                 runs.append({"task": task, "seed": seed, **evaluate(model, test_set), "history": history})
                 print(json.dumps({k: v for k, v in runs[-1].items() if k != "history"}))
         summary = _summarise(runs)
         args.results.parent.mkdir(parents=True, exist_ok=True)
-        settings = {**recipe, "test_mixtures": args.test_mixtures, "seeds": seeds, "tasks": args.tasks.split(",")}
+        settings = {**recipe, "test_mixtures": args.test_mixtures, "seeds": seeds, "tasks": tasks}
         args.results.write_text(json.dumps(stamp({"settings": settings, "summary": summary, "runs": runs}),
                                            indent=1) + "\n")
         print(json.dumps(summary, indent=1))
