@@ -3,7 +3,8 @@
     python benchmarks/intent.py --dataset snips          # -> benchmarks/results/intent_snips.json
     python benchmarks/intent.py --dataset atis --build-dir build/atis   # also score the fp32/QDQ/4-bit variants
 
-The shipped model (``benchmarks/artifacts/<ds>/model/model.onnx``, int8) is run with onnxruntime on one thread,
+The shipped model (``benchmarks/artifacts/<ds>/model/model.onnx``, int8 or low-bit, or the two members of an ensemble
+folder, training/ensemble.py) is run with onnxruntime on one thread,
 with the runtime's pre-processing (``hark.text.tokenize`` words, sentencepiece per word) and post-processing
 (softmax, constrained BIO Viterbi) in numpy. Scores are on the data set's own tokens (conlleval-style exact spans,
 micro F1); sentence accuracy = intent right and every slot span right.
@@ -33,7 +34,7 @@ sys.path.insert(0, str(ROOT))
 from _bench import corrupt_words as corrupt, percentile, stamp  # noqa: E402
 from training.data import load_bio, to_original_tags  # noqa: E402  (numpy/stdlib only, no torch)
 from training.metrics import score  # noqa: E402
-from training.onnx_eval import OnnxJoint  # noqa: E402
+from training.onnx_eval import OnnxJoint, folder_bytes, open_model  # noqa: E402
 
 TARGETS = {
     "snips": {"intent_acc": 98.6, "slot_f1": 96.0, "sentence_acc": 90.0, "int8_mb": 10.0},
@@ -96,20 +97,22 @@ def main() -> None:
 
     load_before = os.getloadavg()
     t0 = time.perf_counter()
-    model = OnnxJoint(model_dir, "model.onnx", threads=1)
+    model = open_model(model_dir, threads=1)
     load_ms = (time.perf_counter() - t0) * 1000
     int8 = evaluate(model, test)
     lat = latency(model, test, args.latency_n)
-    prior = meta.get("slot_transition_prior") or {}
-    plain = evaluate(OnnxJoint(model_dir, "model.onnx", threads=1, use_prior=False), test) \
+    prior = (model.members[0].meta if "members" in meta else meta).get("slot_transition_prior") or {}
+    plain = evaluate(open_model(model_dir, threads=1, use_prior=False), test) \
         if prior.get("weight") else None
     load_after = os.getloadavg()
     rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
-    # the shipped file: int8 dynamic, or a 2/3/4-bit file from training.train_lowbit (meta.json "quantisation")
+    # the shipped file: int8 dynamic, a 2/3/4-bit file from training.train_lowbit (meta.json "quantisation"), or an
+    # ensemble of such files (training.ensemble); its size is the whole folder's
     quant = meta.get("quantisation") or {}
-    shipped_name = f"{quant['mode']}{quant['bits']}" if quant else "int8"
-    variants = {shipped_name: {"file": "model.onnx", "bytes": (model_dir / "model.onnx").stat().st_size,
+    shipped_name = "ensemble" if "members" in meta else f"{quant['mode']}{quant['bits']}" if quant else "int8"
+    files = " + ".join(f"{m}/model.onnx" for m in meta["members"]) if "members" in meta else "model.onnx"
+    variants = {shipped_name: {"file": files, "bytes": folder_bytes(model_dir),
                                "test": int8, "source": "measured", "shipped": True}}
     trained = meta.get("metrics", {})
     for name, fn in VARIANT_FILES.items():

@@ -1,6 +1,7 @@
 """Low-bit intent models through the public API -> benchmarks/results/lowbit.json.
 
     python benchmarks/lowbit.py --dataset snips --build build/snips4 --build build/snips6
+    python benchmarks/lowbit.py --dataset snips --folder benchmarks/artifacts/snips/model_ensemble
 
 For every model file a build directory holds (``model.fp32.onnx``; ``model.onnx``, int8 dynamic;
 ``model.int4.onnx``, onnxruntime's 4-bit blockwise rounding; ``model.float.onnx``, fp32 fine-tuned like the QAT
@@ -14,6 +15,8 @@ after loading and parsing, and the latency of 5-best lists (the sentence + 4 cor
 For ``--dataset slurp`` the accuracy is the issue's measure: the real recognizer's 1-best on the SLURP test_dev
 recordings whose sentence is not in HWU64 train (intent accuracy, entity F1 as ``slot_f1``), with all rows,
 references and HerMiT on the same recordings under ``slurp`` (benchmarks/slurp.py).
+``--folder`` scores a model folder as it is shipped (an ensemble of two low-bit files from training/ensemble.py, say)
+the same way; its size is the whole folder on disk.
 Test sentences are read only here, never by training or by the choice of an epoch (valid split).
 """
 from __future__ import annotations
@@ -36,6 +39,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 sys.path.insert(0, str(ROOT))
 
 from _bench import corrupt_words, percentile, stamp  # noqa: E402
+from training.onnx_eval import folder_bytes  # noqa: E402
 
 FILES = ("model.fp32.onnx", "model.float.onnx", "model.onnx", "model.int4.onnx") + tuple(
     f"model.{mode}{bits}.onnx" for mode in ("ptq", "plain", "squash") for bits in (4, 3, 2))
@@ -127,11 +131,22 @@ def score_one(model_dir: Path, dataset: str, latency_n: int) -> dict:
             "rss_mb": round(rss / 1024, 1)}
 
 
+def score_folder(folder: Path, args, what: str = "") -> dict:
+    """``score_one`` in a fresh process (one model's memory and threads only)."""
+    proc = subprocess.run([sys.executable, __file__, "--dataset", args.dataset, "--latency-n", str(args.latency_n),
+                           "--one", str(folder)], capture_output=True, text=True, timeout=1800)
+    if proc.returncode != 0:
+        raise SystemExit(f"{what or folder}: scoring failed:\n{proc.stderr[-3000:]}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--dataset", choices=["snips", "atis", "slurp"], required=True)
-    ap.add_argument("--build", type=Path, action="append", required=True,
+    ap.add_argument("--build", type=Path, action="append", default=[],
                     help="a training.train_joint output directory (repeat for several models)")
+    ap.add_argument("--folder", type=Path, action="append", default=[],
+                    help="a model folder as shipped (e.g. an ensemble from training.ensemble), scored as it is")
     ap.add_argument("--latency-n", type=int, default=200, help="5-best lists timed per variant")
     ap.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "lowbit.json")
     ap.add_argument("--one", type=Path, help=argparse.SUPPRESS)  # internal: score one model folder, print JSON
@@ -140,8 +155,18 @@ def main() -> None:
         print(json.dumps(score_one(args.one, args.dataset, args.latency_n)))
         return
 
+    if not args.build and not args.folder:
+        ap.error("give at least one --build or --folder")
     previous = json.loads(args.out.read_text()) if args.out.is_file() else {}
     models = dict(previous.get("models", {}))
+    for folder in args.folder:
+        meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
+        name = "ensemble" if "members" in meta else "shipped"
+        row = score_folder(folder, args)
+        row["bytes"] = folder_bytes(folder)
+        models[f"{args.dataset}/{folder.name}"] = {"dataset": args.dataset, "build": str(folder),
+                                                   "members": (meta.get("ensemble") or {}).get("members"),
+                                                   "variants": {name: row}, "arms": arms({name: row})}
     for build in args.build:
         meta = json.loads((build / "meta.json").read_text(encoding="utf-8"))
         cfg = meta.get("model", {}).get("config", {})
@@ -151,12 +176,7 @@ def main() -> None:
             with tempfile.TemporaryDirectory() as tmp:
                 folder = Path(tmp) / "model"
                 ship_variant(build, fn, folder)
-                proc = subprocess.run([sys.executable, __file__, "--dataset", args.dataset, "--build", str(build),
-                                       "--latency-n", str(args.latency_n), "--one", str(folder)],
-                                      capture_output=True, text=True, timeout=1800)
-            if proc.returncode != 0:
-                raise SystemExit(f"{build}/{fn}: scoring failed:\n{proc.stderr[-3000:]}")
-            row = json.loads(proc.stdout.strip().splitlines()[-1])
+                row = score_folder(folder, args, f"{build}/{fn}")
             row["bytes"] = (build / fn).stat().st_size
             lowbit = meta.get("metrics", {}).get("lowbit", {}).get(variant_name(fn), {})
             if lowbit:

@@ -82,20 +82,62 @@ class OnnxJoint:
         return il, sl, [e[1] for e in enc]
 
     def parse(self, batch: list[list[str]]) -> list[Parsed]:
+        probs, log_probs, lengths = self.read(batch)
+        tag_lists = self.decoder.decode_batch(log_probs, lengths)  # log-softmax again: a no-op on log-probs
+        return [_parsed(self.intents, probs[b], tag_lists[b], len(words)) for b, words in enumerate(batch)]
+
+    def read(self, batch: list[list[str]]) -> tuple[np.ndarray, np.ndarray, list[int]]:
+        """Calibrated intent probabilities [B, intents], per-word tag log-probabilities [B, words, tags] (left-aligned,
+        zero-padded to the longest word list of the batch) and the words each row kept: what an ensemble pools."""
         il, sl, firsts = self.logits(batch)
         z = il / self.temperature
-        z = z - z.max(-1, keepdims=True)
-        p = np.exp(z)
-        p /= p.sum(-1, keepdims=True)
-        keeps = [[i for i in first if i >= 0] for first in firsts]
-        width = max((len(k) for k in keeps), default=0)
-        gathered = np.zeros((len(firsts), width, sl.shape[-1]), dtype=sl.dtype)
-        for b, keep in enumerate(keeps):
-            gathered[b, : len(keep)] = sl[b, keep]
-        tag_lists = self.decoder.decode_batch(gathered, [len(k) for k in keeps])
-        out = []
-        for b, first in enumerate(firsts):
-            tags = tag_lists[b] + ["O"] * (len(first) - len(keeps[b]))
-            k = int(p[b].argmax())
-            out.append(Parsed(self.intents[k], float(p[b, k]), tags))
-        return out
+        p = np.exp(z - z.max(-1, keepdims=True))
+        probs = p / p.sum(-1, keepdims=True)
+        log_probs = np.zeros((len(batch), max((len(w) for w in batch), default=0), sl.shape[-1]), dtype=np.float32)
+        lengths = []
+        for r, first in enumerate(firsts):
+            keep = [i for i in first if i >= 0]
+            x = sl[r, keep] - sl[r, keep].max(-1, keepdims=True)
+            log_probs[r, : len(keep)] = x - np.log(np.exp(x).sum(-1, keepdims=True))
+            lengths.append(len(keep))
+        return probs, log_probs, lengths
+
+
+class OnnxEnsemble:
+    """An ensemble model folder (meta.json ``members``) read as the runtime reads it: every member's readings pooled
+    (hark.plugins.intent.model.pool), one decode with the first member's tag prior."""
+
+    def __init__(self, model_dir: Path | str, threads: int = 1, use_prior: bool = True):
+        d = Path(model_dir)
+        self.meta = json.loads((d / "meta.json").read_text(encoding="utf-8"))
+        self.members = [OnnxJoint(d / name, "model.onnx", threads, use_prior) for name in self.meta["members"]]
+        self.intents = self.members[0].intents
+        self.decoder = self.members[0].decoder
+
+    def parse(self, batch: list[list[str]]) -> list[Parsed]:
+        from hark.plugins.intent.model import pool
+
+        reads = [m.read(batch) for m in self.members]
+        probs, log_probs = pool([r[0] for r in reads], [r[1] for r in reads])
+        lengths = np.min([r[2] for r in reads], axis=0).tolist()
+        tag_lists = self.decoder.decode_batch(log_probs, lengths)
+        return [_parsed(self.intents, probs[b], tag_lists[b], len(words)) for b, words in enumerate(batch)]
+
+
+def _parsed(intents: list[str], probs: np.ndarray, tags: list[str], n_words: int) -> Parsed:
+    """The most probable intent; words cut off by truncation are tagged O."""
+    k = int(probs.argmax())
+    return Parsed(intents[k], float(probs[k]), tags + ["O"] * (n_words - len(tags)))
+
+
+def open_model(model_dir: Path | str, threads: int = 1, use_prior: bool = True) -> OnnxJoint | OnnxEnsemble:
+    """The model folder's model.onnx, or its members when it is an ensemble."""
+    meta = json.loads((Path(model_dir) / "meta.json").read_text(encoding="utf-8"))
+    if "members" in meta:
+        return OnnxEnsemble(model_dir, threads, use_prior)
+    return OnnxJoint(model_dir, "model.onnx", threads, use_prior)
+
+
+def folder_bytes(folder: Path | str) -> int:
+    """Everything a model folder holds on disk (models, tokenizers, meta.json files, cards): the size budget."""
+    return sum(f.stat().st_size for f in Path(folder).rglob("*") if f.is_file())

@@ -4,7 +4,8 @@ A model directory holds model.onnx, tokenizer.model (sentencepiece) and meta.jso
 checksums, calibration temperature, optional tag-bigram prior). Words come from ``hark.text.tokenize``; each word
 is encoded on its own and its tag is read at its first piece, so slot spans always fall on word boundaries. All
 hypotheses of an n-best list go through the network in one padded batch and are decoded together by a
-BIO-constrained Viterbi (plus the prior, when the model has one).
+BIO-constrained Viterbi (plus the prior, when the model has one). A folder may instead hold an ensemble of such
+folders (meta.json ``members``), whose readings are pooled before that one decode (docs/decisions.md 45).
 """
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ from hark.onnx import load_session
 from hark.text import Token, tokenize
 
 __all__ = ["JointModel", "Prediction", "SpanPrediction", "viterbi_bio", "viterbi_bio_batch", "allowed_transitions",
-           "with_transition_prior"]
+           "with_transition_prior", "pool"]
 
 FORMAT = "hark-joint-intent-slot/1"
 
@@ -113,26 +114,53 @@ def viterbi_bio_batch(log_probs: np.ndarray, lengths: Sequence[int], start: np.n
     return paths
 
 
-class JointModel:
-    """Loaded once per plugin; ``predict(texts)`` is one onnxruntime call."""
+def _read_meta(directory: Path) -> dict:
+    meta_path = directory / "meta.json"
+    if not meta_path.is_file():
+        raise ModelError(f"{directory}: no meta.json (not a hark intent model directory)")
+    try:
+        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise ModelError(f"{meta_path}: invalid JSON ({exc.msg}, line {exc.lineno})") from None
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+        found = meta.get("format") if isinstance(meta, dict) else None
+        raise ModelError(f"{meta_path}: format {found!r}, expected {FORMAT!r}")
+    for key in ("intents", "tags"):
+        if key not in meta:
+            raise ModelError(f"{meta_path}: missing key {key!r}")
+    return meta
 
-    def __init__(self, directory: Path, threads: int = 1):
-        directory = Path(directory)
-        meta_path = directory / "meta.json"
-        if not meta_path.is_file():
-            raise ModelError(f"{directory}: no meta.json (not a hark intent model directory)")
-        try:
-            meta = json.loads(meta_path.read_text(encoding="utf-8"))
-        except json.JSONDecodeError as exc:
-            raise ModelError(f"{meta_path}: invalid JSON ({exc.msg}, line {exc.lineno})") from None
-        if meta.get("format") != FORMAT:
-            raise ModelError(f"{meta_path}: format {meta.get('format')!r}, expected {FORMAT!r}")
-        for key in ("intents", "tags", "bos_id", "eos_id", "pad_id"):
+
+def _member_dirs(directory: Path, meta: dict) -> list[Path]:
+    """The sub-folders of an ensemble (meta.json ``members``), each a plain model folder; plain names only, so a
+    model folder cannot point outside itself."""
+    names = meta["members"]
+    if not isinstance(names, list) or not names or not all(isinstance(n, str) for n in names):
+        raise ModelError(f"{directory / 'meta.json'}: members must be a non-empty list of sub-folder names")
+    dirs = []
+    for name in names:
+        if name in ("", ".", "..") or "/" in name or "\\" in name or not (directory / name).is_dir():
+            raise ModelError(f"{directory / 'meta.json'}: member {name!r} is not a sub-folder of {directory}")
+        dirs.append(directory / name)
+    return dirs
+
+
+def pool(intent_probs: Sequence[np.ndarray], log_probs: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """An ensemble's reading from its members': the mean of their calibrated intent probabilities, and per word
+    the renormalised mean of their tag log-probabilities (log-linear pooling, which favours tags every member
+    allows). Arrays are [batch, intents] and [batch, words, tags] with equal shapes across members."""
+    probs = np.mean(np.stack(intent_probs), axis=0)
+    return probs, _log_softmax(np.mean(np.stack(log_probs), axis=0), axis=-1)
+
+
+class _Network:
+    """One ONNX network with its own tokenizer: a plain model folder, or one member of an ensemble."""
+
+    def __init__(self, directory: Path, meta: dict, threads: int):
+        for key in ("bos_id", "eos_id", "pad_id"):
             if key not in meta:
-                raise ModelError(f"{meta_path}: missing key {key!r}")
+                raise ModelError(f"{directory / 'meta.json'}: missing key {key!r}")
         self.directory, self.meta = directory, meta
-        self.intents: list[str] = list(meta["intents"])
-        self.tags: list[str] = list(meta["tags"])
         self.temperature = float(meta.get("temperature") or 1.0)
         self.max_len = int(meta.get("max_len") or 64)
         sums = meta.get("sha256") or {}
@@ -148,8 +176,6 @@ class JointModel:
                 raise ModelError(f"{tok_path}: checksum mismatch with meta.json; rebuild or restore the model")
         self.sp = spm.SentencePieceProcessor(model_file=str(tok_path))
         self.session = load_session(directory / "model.onnx", sha256=sums.get("model.onnx"), threads=threads)
-        self._start, self._trans = with_transition_prior(*allowed_transitions(self.tags),
-                                                         meta.get("slot_transition_prior"), meta_path)
         self._piece_cache: dict[str, list[int]] = {}
 
     def _pieces(self, word: str) -> list[int]:
@@ -185,18 +211,59 @@ class JointModel:
             mask[i, : len(r)] = 1
         return input_ids, mask, firsts, words
 
-    def predict(self, texts: Sequence[str]) -> list[Prediction]:
-        if not texts:
-            return []
+    def read(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[list[Token]]]:
+        """Raw intent logits, calibrated intent probabilities, per-word tag log-probabilities (left-aligned,
+        zero-padded) and the words each row kept."""
         input_ids, mask, firsts, words = self.encode(texts)
         intent_logits, slot_logits = self.session.run(["intent_logits", "slot_logits"],
                                                       {"input_ids": input_ids, "attention_mask": mask})
-        intent_probs = _softmax(intent_logits / self.temperature, axis=-1)
-        lengths = [len(first) for first in firsts]
-        word_logits = np.zeros((len(texts), max(lengths), len(self.tags)), dtype=np.float32)
+        word_logits = np.zeros((len(texts), max(len(f) for f in firsts), slot_logits.shape[-1]), dtype=np.float32)
         for b, first in enumerate(firsts):
             word_logits[b, : len(first)] = slot_logits[b, first, :]
-        log_probs = _log_softmax(word_logits, axis=-1)
+        return (intent_logits, _softmax(intent_logits / self.temperature, axis=-1),
+                _log_softmax(word_logits, axis=-1), words)
+
+
+class JointModel:
+    """Loaded once per plugin; ``predict(texts)`` is one onnxruntime call per network.
+
+    A model folder holds one network, or (meta.json ``members``) an ensemble: sub-folders that are model folders
+    themselves, each with its own tokenizer and checksums, sharing the labels. Their readings are pooled
+    (``pool``) before the one Viterbi decode, with the first member's tag prior, so an ensemble is used exactly
+    like a single model."""
+
+    def __init__(self, directory: Path, threads: int = 1):
+        directory = Path(directory)
+        meta = _read_meta(directory)
+        self.directory, self.meta = directory, meta
+        self.intents: list[str] = list(meta["intents"])
+        self.tags: list[str] = list(meta["tags"])
+        if "members" in meta:
+            self.networks = []
+            for sub in _member_dirs(directory, meta):
+                sub_meta = _read_meta(sub)
+                if list(sub_meta["intents"]) != self.intents or list(sub_meta["tags"]) != self.tags:
+                    raise ModelError(f"{sub}: its intents or tags differ from {directory / 'meta.json'}")
+                self.networks.append(_Network(sub, sub_meta, threads))
+        else:
+            self.networks = [_Network(directory, meta, threads)]
+        first = self.networks[0]  # an ensemble decodes with its first member's tag prior
+        self._start, self._trans = with_transition_prior(*allowed_transitions(self.tags),
+                                                         first.meta.get("slot_transition_prior"),
+                                                         first.directory / "meta.json")
+
+    def predict(self, texts: Sequence[str]) -> list[Prediction]:
+        if not texts:
+            return []
+        reads = [net.read(texts) for net in self.networks]
+        if len(reads) == 1:
+            intent_logits, intent_probs, log_probs, words = reads[0]
+        else:  # members may keep fewer words of a long text (their pieces differ): pool the words all kept
+            words = [min((r[3][b] for r in reads), key=len) for b in range(len(texts))]
+            width = max(len(w) for w in words)
+            intent_probs, log_probs = pool([r[1] for r in reads], [r[2][:, :width] for r in reads])
+            intent_logits = np.log(np.maximum(intent_probs, 1e-12))
+        lengths = [len(w) for w in words]
         paths = viterbi_bio_batch(log_probs, lengths, self._start, self._trans)
         return [Prediction(tuple(words[b]), intent_probs[b], tuple(self._spans(path, log_probs[b])), intent_logits[b])
                 for b, path in enumerate(paths)]
