@@ -90,6 +90,14 @@ snips-artifact: install  ## rebuild benchmarks/artifacts/snips/model: two teache
 	    $(BIN)/python -m training.train_lowbit --dataset snips --build build/snips4kd --bits $$1 --mode $$2 --threads 2 --quiet || exit 1; done
 	$(BIN)/python -m training.train_lowbit --dataset snips --build build/snips4kd --ship-best build/snips4 build/snips4wp --ship benchmarks/artifacts/snips/model
 
+.PHONY: snips-ensemble
+snips-ensemble: snips-artifact  ## rebuild benchmarks/artifacts/snips/model_ensemble: the best low-bit variant or pair of variants within 10 MB on valid, over the SNIPS builds (~3 h more on 2 cores; needs HARK_DATA and .[train])
+	for bits in 4 3 2; do for mode in plain squash; do test -f build/snips4/model.$$mode$$bits.onnx || \
+	    $(BIN)/python -m training.train_lowbit --dataset snips --build build/snips4 --bits $$bits --mode $$mode --threads 2 --quiet || exit 1; done; done
+	for spec in "3 plain" "2 squash" "3 squash" "4 squash"; do set -- $$spec; test -f build/snips4wp/model.$$2$$1.onnx || \
+	    $(BIN)/python -m training.train_lowbit --dataset snips --build build/snips4wp --bits $$1 --mode $$2 --threads 2 --quiet || exit 1; done
+	$(BIN)/python -m training.ensemble --dataset snips --build build/snips4 --build build/snips4kd --build build/snips4wp --ship benchmarks/artifacts/snips/model_ensemble
+
 .PHONY: bench-scene scene-model
 bench-scene: install  ## scene context: held-out tagging, scenes, alerts, CPU -> benchmarks/results/scene.json + .svg (needs HARK_DATA)
 	$(BIN)/python benchmarks/scene.py

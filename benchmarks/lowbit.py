@@ -108,7 +108,10 @@ def score_one(model_dir: Path, dataset: str, latency_n: int) -> dict:
     from hark import Engine, load_config
 
     config = ROOT / "benchmarks" / "artifacts" / dataset / "config.yaml"
-    engine = Engine(load_config(config, env={}, **{"plugins.settings.intent.model_dir": str(model_dir)}))
+    engine = Engine(load_config(config, env={}, **{"plugins.settings.intent.model_dir": str(model_dir.resolve())}))
+    status = engine.pm.get_plugin("intent").status
+    if not status.startswith("loaded"):
+        raise SystemExit(f"{model_dir}: the intent plugin did not load it ({status})")
     scores, sentences = accuracy(engine, dataset)
     rng = random.Random(0)
     sample = rng.sample(sentences, min(latency_n, len(sentences)))

@@ -10,7 +10,8 @@ __all__ = ["lowbit_section"]
 ORDER = ["fp32", "float", "int8", "int4_blockwise_ptq", "ptq4", "plain4", "squash4", "ptq3", "plain3", "squash3", "ptq2",
          "plain2", "squash2"]
 WHAT = {"fp32": "fp32", "float": "fp32 fine-tuned like the QAT runs (control)", "int8": "int8 dynamic (post-training)", "int4_blockwise_ptq": "4-bit blockwise MatMulNBits "
-        "(post-training)", "ptq": "rounded (post-training)", "plain": "plain QAT", "squash": "squashed QAT"}
+        "(post-training)", "ptq": "rounded (post-training)", "plain": "plain QAT", "squash": "squashed QAT",
+        "ensemble": "ensemble of two low-bit files (training.ensemble)"}
 BUDGET_BYTES = 10_000_000
 #: the issue's within-budget targets: the metric a model is chosen by, in order, and the thresholds
 BUDGET_TARGETS = {
@@ -30,9 +31,10 @@ def _what(name: str) -> str:
 
 
 def _shipped_mb(dataset: str) -> float:
-    """Size of the model file the benchmark artifact ships."""
-    path = Path(__file__).resolve().parent / "artifacts" / dataset / "model" / "model.onnx"
-    return path.stat().st_size / 1e6 if path.is_file() else float("nan")
+    """Size on disk of the model folder the benchmark artifact ships (models, tokenizers, metadata, card)."""
+    folder = Path(__file__).resolve().parent / "artifacts" / dataset / "model"
+    files = [f for f in folder.rglob("*") if f.is_file()]
+    return sum(f.stat().st_size for f in files) / 1e6 if files else float("nan")
 
 
 def _mean(arm: dict, row: dict, metric: str) -> float:
@@ -67,7 +69,8 @@ def lowbit_section(rep: Any, table: Any, mark: Any) -> str:
                 if seeds > 1 and metric in arm:
                     return f"{fmt.format(arm[metric]['mean'])} ± {arm[metric]['std']:.2f}"
                 return "–" if v.get(metric) is None else fmt.format(v[metric])
-            rows.append([_what(name), str(seeds), f"{v['bytes'] / 1e6:.2f}", f"{v.get('size_vs_fp32', float('nan')):.3f}",
+            ratio = f"{v['size_vs_fp32']:.3f}" if "size_vs_fp32" in v else "–"
+            rows.append([_what(name), str(seeds), f"{v['bytes'] / 1e6:.2f}", ratio,
                          cell("intent_acc"), cell("intent_rel_loss_pct", "{:+.2f}"), cell("slot_f1"),
                          cell("sentence_acc"), f"{v['rss_mb']:.0f}", f"{v['nbest5_ms']['p50']:.1f}"])
             ds = m.get("dataset", key.split("/")[0])
@@ -77,7 +80,9 @@ def lowbit_section(rep: Any, table: Any, mark: Any) -> str:
                     best_in_budget[ds] = (score, key, name, seeds)
         cfg = m.get("config") or {}
         shape = (f"{cfg.get('n_layers', '?')} layers, d={cfg.get('d_model', '?')}" if cfg else "")
-        out += ["", f"**{key}** ({shape}{', ' if shape else ''}{(m.get('parameters') or 0) / 1e6:.1f} M parameters)",
+        about = (f"members {' + '.join(m['members'])}; the whole folder on disk" if m.get("members") else
+                 f"{shape}{', ' if shape else ''}{(m.get('parameters') or 0) / 1e6:.1f} M parameters")
+        out += ["", f"**{key}** ({about})",
                 "", table(["variant", "seeds", "MB", "× fp32 size", "intent %", "rel. loss %", "slot F1",
                            "sentence %", "RSS MB", "5-best p50 ms"], rows)]
         if variants.get("fp32"):

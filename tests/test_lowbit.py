@@ -116,7 +116,7 @@ def test_the_shipped_variant_is_the_best_on_valid_across_builds_and_within_the_b
     pytest.importorskip("torch", reason="training needs the [train] extra")
     import json
 
-    from training.train_lowbit import best_on_valid
+    from training.shipping import best_on_valid
 
     def build(name, variants):
         d = tmp_path / name

@@ -29,7 +29,7 @@ from hark.plugins.intent.model import pool
 
 from .metrics import BioDecoder, evaluate
 from .onnx_eval import OnnxJoint, folder_bytes
-from .train_lowbit import _rank, ship
+from .shipping import ship, valid_rank
 
 Candidate = tuple[Path, str]  # (build, variant name in meta.json metrics.lowbit)
 MEMBER_NAMES = ("a", "b")
@@ -113,12 +113,12 @@ def choose(builds: list[Path], examples, max_bytes: int) -> tuple[tuple[Candidat
         s = score([readings[c] for c in option], examples)
         table.append({"members": [f"{b.name}/{n}" for b, n in option], "bytes": sum(size[c] for c in option),
                       **{k: s[k] for k in ("intent_acc", "slot_f1", "sentence_acc")}})
-    best = max(range(len(options)), key=lambda i: _rank(table[i]) + (-table[i]["bytes"],))
+    best = max(range(len(options)), key=lambda i: valid_rank(table[i]) + (-table[i]["bytes"],))
     return options[best], table[best], table
 
 
 def ship_ensemble(members: tuple[Candidate, ...], dest: Path, valid: dict, test: dict, command: str) -> None:
-    """``dest`` as an ensemble folder: each member a model folder of its own (train_lowbit.ship), the labels and the
+    """``dest`` as an ensemble folder: each member a model folder of its own (shipping.ship), the labels and the
     first member's tag prior on top, checksums of every member file, a card naming the members."""
     if dest.exists():
         shutil.rmtree(dest)
@@ -169,7 +169,7 @@ def main() -> None:
     split_args = argparse.Namespace(dataset=args.dataset, seed=13)
     _, valid_ex, test_ex = load_splits(split_args)
     members, valid, table = choose(args.build, valid_ex, int(args.max_mb * 1e6))
-    for row in sorted(table, key=_rank, reverse=True)[:10]:
+    for row in sorted(table, key=valid_rank, reverse=True)[:10]:
         print(json.dumps(row), file=sys.stderr)
     command = "python -m training.ensemble " + " ".join(sys.argv[1:])
     if len(members) == 1:

@@ -14,11 +14,9 @@ from __future__ import annotations
 
 import argparse
 import copy
-import hashlib
 import json
 import math
 import random
-import shutil
 import sys
 import tempfile
 import time
@@ -34,15 +32,12 @@ from .lowbit_export import rewrite
 from .metrics import BioDecoder, evaluate
 from .distill import distill_loss, teacher_batch, teacher_logits
 from .train_joint import Encoded, eval_onnx, export_onnx, length_batches, load_splits, predict_torch
+from .shipping import best_on_valid, ship, valid_rank
 
 #: ptq: rounding only; plain / squash: QAT (lowbit.py); float: the same fine-tune without rounding (the control
 #: that tells what the extra epochs of distillation give by themselves)
 MODES = ("ptq",) + lowbit.MODES + ("float",)
 DEFAULT_SEED = 13
-
-
-def _rank(m: dict) -> tuple:
-    return (m.get("sentence_acc", 0.0), m.get("slot_f1", 0.0), m.get("intent_acc", 0.0))
 
 
 def kept_behaviour_loss(model: JointModel, tr: Encoded, idx: list[int], pad_id: int, teacher) -> torch.Tensor:
@@ -88,7 +83,7 @@ def finetune(model: JointModel, args, tr: Encoded, va: Encoded, valid_ex, intent
         history.append({"epoch": epoch + 1, "valid": scores, "elapsed_s": round(time.time() - t0, 1),
                         "penalty": round(float(lowbit.squash_penalty(model)), 4), "squashed_lr_scale": round(scale, 2)})
         print(json.dumps(history[-1]), file=sys.stderr)
-        if best is None or _rank(scores) > _rank(best):
+        if best is None or valid_rank(scores) > valid_rank(best):
             best, best_state = scores, copy.deepcopy(model.state_dict())
     model.load_state_dict(best_state)
     return history, time.time() - t0
@@ -164,50 +159,6 @@ def run(args) -> dict:
     (build / "meta.json").write_text(json.dumps(meta, indent=1), encoding="utf-8")
     return {name: {k: v for k, v in scores.items() if isinstance(v, (int, float))}, "bytes": entry["bytes"],
             "code_usage": entry["code_usage"]}
-
-
-def ship(build: Path, name: str, dest: Path) -> None:
-    """Write ``dest`` as a model folder whose model.onnx is ``model.<name>.onnx`` (sha256 in meta.json updated;
-    the card says which file ships and how it scored)."""
-    dest.mkdir(parents=True, exist_ok=True)
-    meta = json.loads((build / "meta.json").read_text(encoding="utf-8"))
-    entry = meta["metrics"]["lowbit"][name]
-    shutil.copyfile(build / entry["file"], dest / "model.onnx")
-    shutil.copyfile(build / "tokenizer.model", dest / "tokenizer.model")
-    meta["files"] = {}
-    meta["sha256"] = {fn: hashlib.sha256((dest / fn).read_bytes()).hexdigest()
-                      for fn in ("model.onnx", "tokenizer.model")}
-    meta["quantisation"] = {"bits": entry["bits"], "mode": entry["mode"], "command": entry["command"],
-                            "format": "packed codes, one scale per row (training/lowbit_export.py)"}
-    (dest / "meta.json").write_text(json.dumps(meta, indent=1), encoding="utf-8")
-    card = (build / "MODEL_CARD.md").read_text(encoding="utf-8") if (build / "MODEL_CARD.md").is_file() else ""
-    test = {k: v for k, v in entry["test"].items() if isinstance(v, (int, float))}
-    card += (f"\n## Shipped file: {entry['bits']}-bit weights ({entry['mode']})\n"
-             f"`model.onnx` is `{entry['file']}` ({entry['bytes'] / 1e6:.2f} MB), made by\n"
-             f"`{entry['command']}`. Test scores of that file: {json.dumps(test)}.\n")
-    (dest / "MODEL_CARD.md").write_text(card, encoding="utf-8")
-    print(f"shipped {build / entry['file']} -> {dest}", file=sys.stderr)
-
-
-def best_on_valid(builds: list[Path], max_bytes: int = 10_000_000) -> tuple[Path, str]:
-    """The trained low-bit variant to ship, over one or several builds of the same data set (any mode with rounding,
-    bits, seed; any fp32 model it came from): the best valid score of its kept epoch (sentence accuracy, then slot
-    F1, then intent accuracy), within ``max_bytes``; the smaller file on a tie. All builds of a data set share its
-    valid split. Test scores play no part."""
-    def key(item: tuple[Path, str, dict]) -> tuple:
-        valid = [h["valid"] for h in item[2].get("history") or []]
-        best = max((_rank(v) for v in valid), default=(-1.0,))
-        return best + (-item[2]["bytes"],)
-    candidates = []
-    for build in builds:
-        lowbit = json.loads((build / "meta.json").read_text(encoding="utf-8")).get("metrics", {}).get("lowbit", {})
-        candidates += [(build, name, e) for name, e in lowbit.items() if e.get("mode") in ("plain", "squash")
-                       and e.get("bytes", max_bytes + 1) <= max_bytes]
-    if not candidates:
-        raise SystemExit(f"{', '.join(map(str, builds))}: no trained plain/squash variant within "
-                         f"{max_bytes / 1e6:.0f} MB to ship")
-    build, name, _ = max(candidates, key=key)
-    return build, name
 
 
 def build_arguments(doc: str, *, epochs: int, lr: float, threads: int) -> argparse.ArgumentParser:
