@@ -38,7 +38,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "benchmarks"))
 sys.path.insert(0, str(ROOT))
 
-from _bench import corrupt_words, percentile, stamp  # noqa: E402
+from _bench import corrupt_words, percentile, provenance, stamp  # noqa: E402
 from training.onnx_eval import folder_bytes  # noqa: E402
 
 FILES = ("model.fp32.onnx", "model.float.onnx", "model.onnx", "model.int4.onnx") + tuple(
@@ -197,6 +197,10 @@ def main() -> None:
         models[f"{args.dataset}/{build.name}"] = {"dataset": args.dataset, "build": str(build),
                                                   "parameters": meta.get("model", {}).get("parameters"),
                                                   "config": cfg, "variants": rows, "arms": arms(rows)}
+    prov = provenance()  # the file merges runs: each model measured now says so itself
+    for key in [f"{args.dataset}/{d.name}" for d in args.folder + args.build]:
+        models[key]["measured"] = {k: prov[k] for k in ("commit", "dirty", "command", "ended_utc",
+                                                        "load_average_start", "load_average_end")}
     out = {"benchmark": "low-bit intent models through hark.Engine.parse (test split; 5-best latency on one thread)",
            "load_average": [round(x, 2) for x in os.getloadavg()], "models": models}
     args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -85,6 +85,11 @@ def lowbit_section(rep: Any, table: Any, mark: Any) -> str:
         out += ["", f"**{key}** ({about})",
                 "", table(["variant", "seeds", "MB", "× fp32 size", "intent %", "rel. loss %", "slot F1",
                            "sentence %", "RSS MB", "5-best p50 ms"], rows)]
+        if m.get("measured"):
+            ms_ = m["measured"]
+            out += ["", f"Measured at {ms_['commit'][:7]}{' (dirty)' if ms_.get('dirty') else ''}, "
+                        f"{ms_['ended_utc'][:16].replace('T', ' ')} UTC, load {ms_['load_average_start'][0]:.1f}-"
+                        f"{ms_['load_average_end'][0]:.1f}: `{ms_['command']}`."]
         if variants.get("fp32"):
             for bits, limit in (("4", 0.3), ("2", 1.0)):
                 name = f"squash{bits}"
