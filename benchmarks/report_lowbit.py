@@ -80,7 +80,8 @@ def lowbit_section(rep: Any, table: Any, mark: Any) -> str:
                     best_in_budget[ds] = (score, key, name, seeds)
         cfg = m.get("config") or {}
         shape = (f"{cfg.get('n_layers', '?')} layers, d={cfg.get('d_model', '?')}" if cfg else "")
-        about = (f"members {' + '.join(m['members'])}; the whole folder on disk" if m.get("members") else
+        about = (f"members {' + '.join(m['members'])}; size: the whole folder on disk; 5-best latency: the "
+                 "members side by side, one thread each" if m.get("members") else
                  f"{shape}{', ' if shape else ''}{(m.get('parameters') or 0) / 1e6:.1f} M parameters")
         out += ["", f"**{key}** ({about})",
                 "", table(["variant", "seeds", "MB", "× fp32 size", "intent %", "rel. loss %", "slot F1",
