@@ -2,6 +2,7 @@
 
     python benchmarks/templates.py                  # template tier only -> benchmarks/results/templates.json
     python benchmarks/templates.py --tiers all      # templates + trained model -> benchmarks/results/skills_all_tiers.json
+    python benchmarks/templates.py --tiers all --model-dir build/other-model --out /tmp/other.json
 
 Held-out sentences are the skills' ``tests:`` entries: never used to build matchers. Latency is measured in this
 process on one thread, after a warm-up, for typed text and for 5-best lists (the sentence plus 4 corrupted
@@ -36,10 +37,14 @@ def main() -> None:
                     help="templates: the intent model disabled; all: every installed intent plugin")
     ap.add_argument("--out", help="result file (default depends on --tiers)")
     ap.add_argument("--repeats", type=int, default=5, help="latency passes over the sentences")
+    ap.add_argument("--model-dir", type=Path, help="another intent model folder than config.yaml's (--tiers all)")
     args = ap.parse_args()
 
     disabled = ["intent"] if args.tiers == "templates" else []
-    engine = Engine(load_config(ROOT / "config.yaml", env={}, **{"plugins.disabled": disabled}))
+    overrides = {"plugins.disabled": disabled}
+    if args.model_dir:
+        overrides["plugins.settings.intent.model_dir"] = str(args.model_dir.resolve())
+    engine = Engine(load_config(ROOT / "config.yaml", env={}, **overrides))
     model_status = getattr(engine.pm.get_plugin("intent"), "status", "disabled") if not disabled else "disabled"
     if args.tiers == "all" and not str(model_status).startswith("loaded"):
         raise SystemExit(f"--tiers all needs a trained intent model: {model_status}")
