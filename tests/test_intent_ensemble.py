@@ -90,6 +90,9 @@ def test_the_ensemble_artifact_parses_through_the_cli():
     assert proc.returncode == 0, proc.stderr
     out = json.loads(proc.stdout)
     assert (out["skill"], out["intent"], out["errors"]) == ("snips", "BookRestaurant", [])
+    doctor = subprocess.run([sys.executable, "-m", "hark.cli", "--config", str(config), "doctor"],
+                            capture_output=True, text=True, timeout=120)
+    assert "an ensemble of 2 networks" in doctor.stdout, doctor.stdout
     assert {s["name"]: s["raw"] for s in out["slots"]}.get("city") == "seattle"
 
 

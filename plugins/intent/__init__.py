@@ -66,7 +66,9 @@ class IntentModelPlugin:
             log.info("intent: %s", self.status)
             return
         self.model = JointModel(directory, threads=self.settings.threads)
-        self.status = f"loaded {directory} ({len(self.model.intents)} intents, {len(self.model.tags)} tags)"
+        members = len(self.model.networks)
+        self.status = (f"loaded {directory} ({len(self.model.intents)} intents, {len(self.model.tags)} tags"
+                       + (f", an ensemble of {members} networks)" if members > 1 else ")"))
 
     @hookimpl
     def hark_interpret(self, nbest: NBest, skills: SkillSet, context: Context) -> list[Interpretation]:
