@@ -62,6 +62,9 @@ class CompiledTemplate:
         self._follow(tree, frozenset({END}))
         self.required = self.info[id(tree)].required
         self.min_words = _min_words(tree)
+        #: every literal word and slot name anywhere in the tree (optional parts too): an upper bound on what a
+        #: parse can hear exactly, which is what a misheard word has to be forgiven against
+        self.words, self.slots = _leaves(tree)
 
     def _analyse(self, node: Any) -> TemplateNode:
         if isinstance(node, Word):
@@ -112,6 +115,16 @@ def _min_words(node: Any) -> int:
     if isinstance(node, Alt):
         return min(_min_words(o) for o in node.options)
     return sum(_min_words(i) for i in node.items)
+
+
+def _leaves(node: Any) -> tuple[frozenset[str], frozenset[str]]:
+    if isinstance(node, Word):
+        return frozenset({node.text}), frozenset()
+    if isinstance(node, SlotRef):
+        return frozenset(), frozenset({node.name})
+    parts = [_leaves(o) for o in (node.options if isinstance(node, Alt) else
+                                  [node.item] if isinstance(node, Opt) else node.items)]
+    return frozenset().union(*(w for w, _ in parts)), frozenset().union(*(sl for _, sl in parts))
 
 
 def compile_template(tree: Seq, skill: str, intent: str, index: int = 0) -> CompiledTemplate:
@@ -266,16 +279,28 @@ def iter_parses(index: TemplateIndex, tokens: Sequence[str], fillers: Sequence[t
                 lookup_for: Callable[[str], SlotLookup], free_slots_for: Callable[[str], frozenset[str]] | None = None,
                 **kwargs: Any) -> Iterator[tuple[CompiledTemplate, Parse]]:
     """Every template that matches, with its best parse. Templates whose first word or required words are absent
-    are never tried (with ``max_edits``: every template missing at most that many required words)."""
-    starts, ends = filler_edges(tokens, fillers)
+    are never tried. With ``max_edits``, a template is tried with as many edits as the words it could hear
+    exactly allow (``words_per_edit`` each: its own words among the tokens, plus every token when it has a slot
+    that is not free text), and then only when it misses no more required words than that; a template allowed
+    no edit must pass the exact tests. The bound only takes away edits no parse could be forgiven, so no parse is
+    lost; with fewer doomed partial parses in play, ``_prune`` (best quality per end position) may even keep one
+    that the unbounded search pruned away."""
+    starts, ends = edges = filler_edges(tokens, fillers)
     token_set = set(tokens)
     n = len(tokens)
-    edits = kwargs.get("max_edits", 0)
-    for tpl in (index.all if edits else index.candidates(tokens, starts)):
-        if tpl.min_words > n + edits or len(tpl.required - token_set) > edits:
+    per_edit = kwargs.get("words_per_edit", 5)
+    max_edits = min(kwargs.get("max_edits", 0), n // per_edit)
+    exact = {id(t) for t in index.candidates(tokens, starts)}
+    for tpl in (index.all if max_edits else index.candidates(tokens, starts)):
+        free = free_slots_for(tpl.skill) if free_slots_for is not None else frozenset()
+        edits = 0
+        if max_edits:
+            heard = sum(t in tpl.words for t in tokens) + (n if tpl.slots - free else 0)
+            edits = min(max_edits, heard // per_edit)
+        if tpl.min_words > n + edits or len(tpl.required - token_set) > edits or (not edits and id(tpl) not in exact):
             continue
         if free_slots_for is not None:
-            kwargs["free_slots"] = free_slots_for(tpl.skill)
-        parse = match_template(tpl, tokens, starts, ends, lookup_for(tpl.skill), **kwargs)
+            kwargs["free_slots"] = free
+        parse = match_template(tpl, tokens, *edges, lookup_for(tpl.skill), **{**kwargs, "max_edits": edits})
         if parse is not None:
             yield tpl, parse
