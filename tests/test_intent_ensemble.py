@@ -63,6 +63,11 @@ def test_a_member_outside_the_folder_is_refused(tmp_path):
     (copy / "meta.json").write_text(json.dumps(meta))
     with pytest.raises(hark.ModelError, match="is not a sub-folder"):
         JointModel(copy)
+    (copy / "link").symlink_to(tmp_path / "elsewhere")  # a plain name, but a link out of the folder
+    meta["members"] = ["a", "link"]
+    (copy / "meta.json").write_text(json.dumps(meta))
+    with pytest.raises(hark.ModelError, match="is not a sub-folder"):
+        JointModel(copy)
 
 
 def test_a_member_with_other_labels_is_refused(tmp_path):

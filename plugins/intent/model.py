@@ -140,7 +140,9 @@ def _member_dirs(directory: Path, meta: dict) -> list[Path]:
         raise ModelError(f"{directory / 'meta.json'}: members must be a non-empty list of sub-folder names")
     dirs = []
     for name in names:
-        if name in ("", ".", "..") or "/" in name or "\\" in name or not (directory / name).is_dir():
+        plain = name not in ("", ".", "..") and "/" not in name and "\\" not in name
+        if not plain or not (directory / name).is_dir() \
+                or not (directory / name).resolve().is_relative_to(directory.resolve()):  # a link elsewhere
             raise ModelError(f"{directory / 'meta.json'}: member {name!r} is not a sub-folder of {directory}")
         dirs.append(directory / name)
     return dirs
