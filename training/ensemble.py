@@ -118,8 +118,9 @@ def choose(builds: list[Path], examples, max_bytes: int) -> tuple[tuple[Candidat
 
 
 def ship_ensemble(members: tuple[Candidate, ...], dest: Path, valid: dict, test: dict, command: str) -> None:
-    """``dest`` as an ensemble folder: each member a model folder of its own (shipping.ship), the labels and the
-    first member's tag prior on top, checksums of every member file, a card naming the members."""
+    """``dest`` as an ensemble folder: each member a model folder of its own (shipping.ship, its meta.json keeping
+    only its own low-bit entry), the labels on top (the runtime decodes with member a's tag prior), checksums and
+    sizes of every member file, and a card naming the members."""
     if dest.exists():
         shutil.rmtree(dest)
     dest.mkdir(parents=True)
