@@ -122,6 +122,11 @@ def lowbit_section(rep: Any, table: Any, mark: Any) -> str:
             b = dict(zip(order, best[0]))
             hint = (f"; best variant on test, for reference only: {' / '.join(f'{b[k]:.2f}' for k in limits)} "
                     f"({best[1]} {best[2]})")
+        for key, m in models.items():  # an ensemble artifact, chosen on valid like the shipped one
+            v = next(iter(m.get("variants", {}).values()), None)
+            if m.get("members") and m.get("dataset") == ds and v and v["bytes"] <= BUDGET_BYTES:
+                hint += (f"; ensemble artifact {key}, chosen on valid: "
+                         f"{' / '.join(f'{v[k]:.2f}' for k in limits)} ({v['bytes'] / 1e6:.2f} MB)")
         rep.target("low-bit", what, f"{got} (shipped artifact, {size:.2f} MB{hint})",
                    size <= BUDGET_BYTES / 1e6 and all(values[k] >= limit for k, limit in limits.items()))
     out += ["", rep.source(r)]
