@@ -290,8 +290,9 @@ def iter_parses(index: TemplateIndex, tokens: Sequence[str], fillers: Sequence[t
     n = len(tokens)
     per_edit = kwargs.get("words_per_edit", 5)
     max_edits = min(kwargs.get("max_edits", 0), n // per_edit)
-    exact = {id(t) for t in index.candidates(tokens, starts)}
-    for tpl in (index.all if max_edits else index.candidates(tokens, starts)):
+    candidates = index.candidates(tokens, starts)
+    exact = {id(t) for t in candidates}
+    for tpl in (index.all if max_edits else candidates):
         free = free_slots_for(tpl.skill) if free_slots_for is not None else frozenset()
         edits = 0
         if max_edits:
