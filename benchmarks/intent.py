@@ -34,7 +34,8 @@ sys.path.insert(0, str(ROOT))
 from _bench import corrupt_words as corrupt, percentile, stamp  # noqa: E402
 from training.data import load_bio, to_original_tags  # noqa: E402  (numpy/stdlib only, no torch)
 from training.metrics import score  # noqa: E402
-from training.onnx_eval import OnnxJoint, folder_bytes, open_model  # noqa: E402
+from hark.onnx import folder_bytes  # noqa: E402
+from training.onnx_eval import OnnxJoint, open_model  # noqa: E402
 
 TARGETS = {
     "snips": {"intent_acc": 98.6, "slot_f1": 96.0, "sentence_acc": 90.0, "int8_mb": 10.0},

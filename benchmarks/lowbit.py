@@ -39,7 +39,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 sys.path.insert(0, str(ROOT))
 
 from _bench import corrupt_words, percentile, provenance, stamp  # noqa: E402
-from training.onnx_eval import folder_bytes  # noqa: E402
+from hark.onnx import folder_bytes  # noqa: E402
 
 FILES = ("model.fp32.onnx", "model.float.onnx", "model.onnx", "model.int4.onnx") + tuple(
     f"model.{mode}{bits}.onnx" for mode in ("ptq", "plain", "squash") for bits in (4, 3, 2))

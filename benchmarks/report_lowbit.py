@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from hark.onnx import folder_bytes
+
 __all__ = ["lowbit_section"]
 
 ORDER = ["fp32", "float", "int8", "int4_blockwise_ptq", "ptq4", "plain4", "squash4", "ptq3", "plain3", "squash3", "ptq2",
@@ -33,8 +35,7 @@ def _what(name: str) -> str:
 def _shipped_mb(dataset: str) -> float:
     """Size on disk of the model folder the benchmark artifact ships (models, tokenizers, metadata, card)."""
     folder = Path(__file__).resolve().parent / "artifacts" / dataset / "model"
-    files = [f for f in folder.rglob("*") if f.is_file()]
-    return sum(f.stat().st_size for f in files) / 1e6 if files else float("nan")
+    return folder_bytes(folder) / 1e6 if folder.is_dir() else float("nan")
 
 
 def _mean(arm: dict, row: dict, metric: str) -> float:

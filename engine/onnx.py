@@ -14,7 +14,7 @@ from typing import Any
 
 from .errors import ModelError
 
-__all__ = ["sha256_file", "load_session", "read_meta"]
+__all__ = ["sha256_file", "load_session", "read_meta", "folder_bytes"]
 
 
 def sha256_file(path: Path) -> str:
@@ -23,6 +23,12 @@ def sha256_file(path: Path) -> str:
         for block in iter(lambda: fh.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+def folder_bytes(folder: str | Path) -> int:
+    """Everything a model folder holds on disk (models, tokenizers, meta.json files, cards, ensemble members): what
+    a size budget counts."""
+    return sum(f.stat().st_size for f in Path(folder).rglob("*") if f.is_file())
 
 
 def read_meta(directory: str | Path, fmt: str, what: str, rebuild: str) -> tuple[Path, dict]:

@@ -12,6 +12,7 @@ import pytest
 
 import hark
 from conftest import ROOT
+from hark.onnx import folder_bytes
 from hark.plugins.intent.model import JointModel
 
 ARTIFACT = ROOT / "benchmarks" / "artifacts" / "snips"
@@ -40,8 +41,7 @@ def test_the_ensemble_pools_its_members(models):
 
 
 def test_the_ensemble_fits_the_budget_and_each_member_is_a_model_folder():
-    size = sum(f.stat().st_size for f in ENSEMBLE.rglob("*") if f.is_file())
-    assert size <= 10_000_000
+    assert folder_bytes(ENSEMBLE) <= 10_000_000
     meta = json.loads((ENSEMBLE / "meta.json").read_text())
     assert meta["members"] == ["a", "b"] and "python -m training.ensemble" in meta["ensemble"]["command"]
     for sub in meta["members"]:
@@ -123,7 +123,7 @@ def _as_builds(tmp_path):
 def test_training_chooses_within_the_budget_and_ships_a_folder_the_runtime_loads(tmp_path):
     from training.data import Example
     from training.ensemble import METADATA_BYTES, choose, file_bytes, ship_ensemble
-    from training.onnx_eval import folder_bytes, open_model
+    from training.onnx_eval import open_model
 
     builds = _as_builds(tmp_path)
     examples = [Example(t.split(), g.split(), i, t.split(), g.split(), list(range(len(t.split())))) for t, g, i in VALID]

@@ -25,10 +25,11 @@ from pathlib import Path
 
 import numpy as np
 
+from hark.onnx import folder_bytes
 from hark.plugins.intent.model import pool
 
 from .metrics import BioDecoder, evaluate
-from .onnx_eval import OnnxJoint, folder_bytes
+from .onnx_eval import OnnxJoint
 from .shipping import ship, valid_rank
 
 Candidate = tuple[Path, str]  # (build, variant name in meta.json metrics.lowbit)

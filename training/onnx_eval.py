@@ -136,8 +136,3 @@ def open_model(model_dir: Path | str, threads: int = 1, use_prior: bool = True) 
     if "members" in meta:
         return OnnxEnsemble(model_dir, threads, use_prior)
     return OnnxJoint(model_dir, "model.onnx", threads, use_prior)
-
-
-def folder_bytes(folder: Path | str) -> int:
-    """Everything a model folder holds on disk (models, tokenizers, meta.json files, cards): the size budget."""
-    return sum(f.stat().st_size for f in Path(folder).rglob("*") if f.is_file())
