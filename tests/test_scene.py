@@ -71,6 +71,23 @@ def test_scene_updates_about_once_a_second_and_no_alert_on_quiet_hiss(make_engin
     assert state.scene in SceneModel().scenes and 0 < state.confidence <= 1
 
 
+def test_digital_silence_is_no_scene_and_leaves_the_belief_as_it_was(make_engine):
+    """A muted input or a file's zero padding is not a room: the model read it as a bathroom at 0.92. Silence first
+    is "unknown"; silence after a room keeps that room."""
+    engine = make_engine(**{"skills.paths": [], "plugins.disabled": ["intent", "asr_pocketsphinx"],
+                            "plugins.settings.scene_context": {"scene_events": "every"}})
+    zeros = np.zeros(3 * RATE, np.int16)
+    hiss = _pcm(_pink(4.0, -55))
+    states = [SceneState.from_dict(e.data) for e in _stream(engine, np.concatenate([zeros, hiss, zeros]))
+              if e.kind == "scene"]
+    first = [s for s in states if s.timestamp <= 3.0]
+    assert first and all(s.scene == "unknown" and s.events == () for s in first), first
+    room = [s for s in states if 5.0 <= s.timestamp <= 7.0][-1]
+    assert room.scene != "unknown"
+    after = [s for s in states if s.timestamp >= 8.5]
+    assert after and all((s.scene, s.confidence, s.events) == (room.scene, room.confidence, ()) for s in after)
+
+
 def test_two_streams_keep_their_own_scene(scene_engine):
     """The belief lives with the stream: what one stream heard is not the other's context."""
     loud, quiet = scene_engine.open_stream(), scene_engine.open_stream()

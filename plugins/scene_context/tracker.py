@@ -8,6 +8,10 @@
   the model's calibration asks of it (2 for sounds that last, such as a siren: one loud second of something else
   must not be enough); it re-arms only after falling under ``alert_release`` x threshold, and never fires again
   within ``alert_cooldown_s``. One glass breaking is one alert, however many windows hear it.
+- Digital silence (a row with every band under ``SILENT_LOG_MEL``: a muted input, a file's zero padding) is no
+  evidence. The model never trained on it (its quietest room is -70 dBFS) and read it as a bathroom at 0.92. Such
+  rows never enter the window; a window with less than ``hop_s / 2`` of new sound is not heard at all: the belief
+  stays as it was ("unknown" before any sound) and no sound is active.
 """
 from __future__ import annotations
 
@@ -23,7 +27,11 @@ from hark.types import Event, HeardSound, SceneState
 from .config import SceneSettings
 from .model import SceneModel
 
-__all__ = ["SceneTracker"]
+__all__ = ["SceneTracker", "SILENT_LOG_MEL"]
+
+#: ln of a mel band's power under which a window counts as silent: ln(1e-9), a tenth of a 16-bit LSB's share
+#: (a +-1 LSB dither reaches about -12 in the loudest band; exact zeros are ln(1e-10) = -23)
+SILENT_LOG_MEL = math.log(1e-9)
 
 
 @dataclass
@@ -67,8 +75,10 @@ class SceneTracker:
 
     def reset(self) -> None:
         """Audio ended: a new stretch starts with an empty window (the belief and memory stay)."""
-        self.filled = 0
+        self.filled = 0  # sound rows in the window (digital silence never enters it)
+        self.rows_seen = 0
         self.since_hop = 0
+        self.fresh = 0  # sound rows since the last window was heard
         for alarm in self.alarms.values():  # windows in a row do not span a gap in the audio
             alarm.recent.clear()
 
@@ -79,21 +89,31 @@ class SceneTracker:
         out: list[Event] = []
         n = len(log_mel)
         for i, row in enumerate(log_mel):
-            self.rows[:-1] = self.rows[1:]
-            self.rows[-1] = row
-            self.filled += 1
+            if row.max() >= SILENT_LOG_MEL:
+                self.rows[:-1] = self.rows[1:]
+                self.rows[-1] = row
+                self.filled += 1
+                self.fresh += 1
+            self.rows_seen += 1
             self.since_hop += 1
-            if self.filled >= len(self.rows) and self.since_hop >= self.hop_rows:
+            if self.rows_seen >= len(self.rows) and self.since_hop >= self.hop_rows:
                 self.since_hop = 0
-                out += self._hear(end_time - 0.01 * (n - 1 - i))
+                sound = self.filled >= len(self.rows) and 2 * self.fresh >= self.hop_rows
+                self.fresh = 0
+                out += self._hear(end_time - 0.01 * (n - 1 - i), sound)
         return out
 
-    def _hear(self, now: float) -> list[Event]:
-        t0 = time.perf_counter()
-        events, scene = self.model.predict(self.rows)
-        self.busy_s += time.perf_counter() - t0
+    def _hear(self, now: float, sound: bool = True) -> list[Event]:
         self.time = now
-        if self.belief is None:
+        if not sound:
+            events, scene = np.zeros(len(self.model.events), np.float32), None
+        else:
+            t0 = time.perf_counter()
+            events, scene = self.model.predict(self.rows)
+            self.busy_s += time.perf_counter() - t0
+        if scene is None:
+            pass  # no evidence: the belief stays as it was ("unknown" if nothing was heard yet)
+        elif self.belief is None:
             self.belief = scene.astype(np.float64)
         else:
             a = 1.0 - math.exp(-self.settings.hop_s / self.settings.smoothing_s) if self.settings.smoothing_s else 1.0
