@@ -52,10 +52,13 @@ def _slurp(name: str) -> list[dict]:
 
 
 def slurp_splits(valid_fraction: float = 0.05, seed: int = 13, pseudo: Path | None = None,
-                 min_prob: float = 0.8) -> tuple[list[Example], list[Example], list[Example]]:
+                 min_prob: float = 0.8, asr_hyps: Path | None = None
+                 ) -> tuple[list[Example], list[Example], list[Example]]:
     """(train, valid, test): HWU64 train + SLURP devel (deduplicated against test_dev) / a random valid part /
     SLURP test_dev gold sentences. With ``pseudo`` (a trained build), train also gets SLURP's unannotated LM
-    sentences as that model reads them (:func:`pseudo_labelled`)."""
+    sentences as that model reads them (:func:`pseudo_labelled`). With ``asr_hyps`` (a TSV of
+    ``training.asr_hypotheses``), train also gets what our recogniser heard for its sentences
+    (:func:`heard_examples`)."""
     test_rows = _slurp("test_dev.jsonl")
     test_norm = {normalise(r["sentence"]) for r in test_rows}
     pool: dict[str, Example] = {}
@@ -75,7 +78,30 @@ def slurp_splits(valid_fraction: float = 0.05, seed: int = 13, pseudo: Path | No
     train, valid = data[n_valid:], data[:n_valid]
     if pseudo is not None:  # never a test_dev sentence, nor one already labelled (train or valid: the pool)
         train += pseudo_labelled(pseudo, test_norm | set(pool), min_prob)
+    if asr_hyps is not None:
+        train += heard_examples(asr_hyps, train)
     return train, valid, test
+
+
+def heard_examples(path: Path, train: list[Example]) -> list[Example]:
+    """A recogniser's hypotheses of training sentences, with the sentence's intent and its tags carried over by a
+    word alignment (``training.asr_hypotheses.transfer_tags``). Only hypotheses that differ from their sentence;
+    a reference that is not a training sentence (valid, test) is refused, not skipped."""
+    from .asr_hypotheses import read_hypotheses, transfer_tags
+
+    by_words = {" ".join(e.words): e for e in train}
+    out = []
+    for ref, hyps in read_hypotheses(path).items():
+        ex = by_words.get(ref)
+        if ex is None:
+            raise ValueError(f"{path}: {ref!r} is not a training sentence; only training sentences may be heard")
+        for hyp in hyps:
+            words = normalise(hyp).split()
+            if words and words != ex.words:
+                tags = transfer_tags(ex.words, ex.tags, words)
+                out.append(Example(words, tags, ex.intent, list(words), list(tags), list(range(len(words)))))
+    print(f"heard: {len(out)} hypotheses that differ from their training sentence ({path})", file=sys.stderr)
+    return out
 
 
 def pseudo_labelled(build: Path, exclude: set[str], min_prob: float = 0.8) -> list[Example]:
