@@ -41,8 +41,9 @@ def read_meta(directory: str | Path, fmt: str, what: str, rebuild: str) -> tuple
         meta = json.loads(meta_path.read_text(encoding="utf-8"))
     except ValueError as exc:
         raise ModelError(f"{meta_path}: not valid JSON ({exc})") from None
-    if meta.get("format") != fmt:
-        raise ModelError(f"{meta_path}: format {meta.get('format')!r}, this hark reads {fmt!r}")
+    found = meta.get("format") if isinstance(meta, dict) else None
+    if found != fmt:
+        raise ModelError(f"{meta_path}: format {found!r}, this hark reads {fmt!r}")
     return meta_path, meta
 
 

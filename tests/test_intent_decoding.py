@@ -108,15 +108,18 @@ def test_plugin_is_idle_without_a_model(write_skill, make_engine, tmp_path):
     assert engine.parse("turn on the lights").action.name == "home.lights_on"  # templates still answer
 
 
-def test_broken_model_is_reported_and_templates_keep_working(write_skill, make_engine, tmp_path):
+@pytest.mark.parametrize("meta, message", [("{not json", "meta.json: not valid JSON"),
+                                           ("[1, 2]", "meta.json: format None"),
+                                           ('{"format": "hark-joint-intent-slot/1"}', "missing key 'intents'")])
+def test_broken_model_is_reported_and_templates_keep_working(write_skill, make_engine, tmp_path, meta, message):
     """A corrupt model is the intent plugin's failure: reported (error event naming it), the rest goes on."""
     from conftest import HOME_SKILL
 
     write_skill("home", HOME_SKILL)
     broken = tmp_path / "model"
     broken.mkdir()
-    (broken / "meta.json").write_text("{not json")
+    (broken / "meta.json").write_text(meta)
     engine = make_engine(**{"plugins.disabled": [], "plugins.settings": {"intent": {"model_dir": str(broken)}}})
     errors = [e.data for e in engine.startup_events if e.kind == "error"]
-    assert errors and errors[0]["plugin"] == "intent" and "meta.json: invalid JSON" in errors[0]["message"]
+    assert errors and errors[0]["plugin"] == "intent" and message in errors[0]["message"]
     assert engine.parse("turn on the lights").action.name == "home.lights_on"

@@ -9,7 +9,6 @@ folders (meta.json ``members``), whose readings are pooled before that one decod
 """
 from __future__ import annotations
 
-import json
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,13 +17,14 @@ from typing import Sequence
 import numpy as np
 
 from hark.errors import ModelError
-from hark.onnx import load_session
+from hark.onnx import load_session, read_meta
 from hark.text import Token, tokenize
 
 __all__ = ["JointModel", "Prediction", "SpanPrediction", "viterbi_bio", "viterbi_bio_batch", "allowed_transitions",
            "with_transition_prior", "pool"]
 
 FORMAT = "hark-joint-intent-slot/1"
+REBUILD = "hark train --full"
 
 
 @dataclass(frozen=True)
@@ -116,16 +116,7 @@ def viterbi_bio_batch(log_probs: np.ndarray, lengths: Sequence[int], start: np.n
 
 
 def _read_meta(directory: Path) -> dict:
-    meta_path = directory / "meta.json"
-    if not meta_path.is_file():
-        raise ModelError(f"{directory}: no meta.json (not a hark intent model directory)")
-    try:
-        meta = json.loads(meta_path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise ModelError(f"{meta_path}: invalid JSON ({exc.msg}, line {exc.lineno})") from None
-    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
-        found = meta.get("format") if isinstance(meta, dict) else None
-        raise ModelError(f"{meta_path}: format {found!r}, expected {FORMAT!r}")
+    meta_path, meta = read_meta(directory, FORMAT, "intent model", REBUILD)
     for key in ("intents", "tags"):
         if key not in meta:
             raise ModelError(f"{meta_path}: missing key {key!r}")
