@@ -13,6 +13,7 @@ import random
 import re
 import sys
 from pathlib import Path
+from typing import Sequence
 
 from hark.text import tokenize
 
@@ -52,11 +53,11 @@ def _slurp(name: str) -> list[dict]:
 
 
 def slurp_splits(valid_fraction: float = 0.05, seed: int = 13, pseudo: Path | None = None,
-                 min_prob: float = 0.8, asr_hyps: Path | None = None
+                 min_prob: float = 0.8, asr_hyps: Sequence[Path] = ()
                  ) -> tuple[list[Example], list[Example], list[Example]]:
     """(train, valid, test): HWU64 train + SLURP devel (deduplicated against test_dev) / a random valid part /
     SLURP test_dev gold sentences. With ``pseudo`` (a trained build), train also gets SLURP's unannotated LM
-    sentences as that model reads them (:func:`pseudo_labelled`). With ``asr_hyps`` (a TSV of
+    sentences as that model reads them (:func:`pseudo_labelled`). With ``asr_hyps`` (TSVs of
     ``training.asr_hypotheses``), train also gets what our recogniser heard for its sentences
     (:func:`heard_examples`)."""
     test_rows = _slurp("test_dev.jsonl")
@@ -78,8 +79,9 @@ def slurp_splits(valid_fraction: float = 0.05, seed: int = 13, pseudo: Path | No
     train, valid = data[n_valid:], data[:n_valid]
     if pseudo is not None:  # never a test_dev sentence, nor one already labelled (train or valid: the pool)
         train += pseudo_labelled(pseudo, test_norm | set(pool), min_prob)
-    if asr_hyps is not None:
-        train += heard_examples(asr_hyps, train)
+    typed = list(train)
+    for path in asr_hyps:
+        train += heard_examples(path, typed)
     return train, valid, test
 
 

@@ -228,7 +228,7 @@ def load_splits(args) -> tuple[list[Example], list[Example], list[Example]]:
         from .slurp_data import slurp_splits
 
         return slurp_splits(seed=args.seed, pseudo=getattr(args, "pseudo", None),
-                            min_prob=getattr(args, "pseudo_min_prob", 0.8), asr_hyps=getattr(args, "asr_hyps", None))
+                            min_prob=getattr(args, "pseudo_min_prob", 0.8), asr_hyps=getattr(args, "asr_hyps", None) or ())
     return load_bio(args.dataset, "train"), load_bio(args.dataset, "valid"), load_bio(args.dataset, "test")
 
 
@@ -495,8 +495,8 @@ def main() -> None:
     ap.add_argument("--pseudo", type=Path, help="--dataset slurp: add SLURP's unannotated LM sentences as the "
                     "model of this build reads them (self-training; test_dev and valid sentences excluded)")
     ap.add_argument("--pseudo-min-prob", type=float, default=0.8, help="keep pseudo labels this sure of the intent")
-    ap.add_argument("--asr-hyps", type=Path, help="--dataset slurp: also train on what our recogniser heard for "
-                    "training sentences (a TSV of python -m training.asr_hypotheses)")
+    ap.add_argument("--asr-hyps", type=Path, nargs="+", help="--dataset slurp: also train on what our recogniser "
+                    "heard for training sentences (TSVs of python -m training.asr_hypotheses)")
     ap.add_argument("--teacher", type=Path, nargs="+",
                     help="model.pt of trained builds on the same data set: distil from their mean logits (a teacher "
                          "with another tokenizer is read with its own and aligned by word)")

@@ -175,7 +175,7 @@ def build_arguments(doc: str, *, epochs: int, lr: float, threads: int) -> argpar
     ap.add_argument("--threads", type=int, default=threads)
     ap.add_argument("--seed", type=int, default=DEFAULT_SEED)
     ap.add_argument("--limit", type=int, default=0, help="fine-tune on N random examples only (smoke runs)")
-    ap.add_argument("--asr-hyps", type=Path, help="--dataset slurp: as in train_joint (give the build's own)")
+    ap.add_argument("--asr-hyps", type=Path, nargs="+", help="--dataset slurp: as in train_joint (give the build's own)")
     ap.add_argument("--quiet", action="store_true")
     return ap
 
