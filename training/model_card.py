@@ -119,6 +119,11 @@ def write_card(out: Path, meta: dict, dataset: str) -> None:
     wordpiece = uses_wordpiece(meta)
     after = " (after `python -m training.wordpiece_vocab --out build/wp.model`)" if wordpiece else ""
     data_desc, data_lic = DATA[dataset]
+    if "--asr-hyps" in tr.get("command", ""):
+        data_desc += ("; plus what our own recogniser heard for a sample of the training sentences (espeak-ng voices "
+                      "in pink noise, decoded by pocketsphinx with a trigram LM of training-side text; "
+                      "training/asr_hypotheses.py), each with its sentence's intent and tags carried over by a word "
+                      "alignment")
     minilm = "MiniLM" in meta["model"]["init"]
     init_text = (
         "Initialised from **sentence-transformers/all-MiniLM-L6-v2** (model licence Apache-2.0; obtained from PyPI "
