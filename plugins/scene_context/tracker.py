@@ -29,8 +29,9 @@ from .model import SceneModel
 
 __all__ = ["SceneTracker", "SILENT_LOG_MEL"]
 
-#: ln of a mel band's power under which a window counts as silent: ln(1e-9), a tenth of a 16-bit LSB's share
-#: (a +-1 LSB dither reaches about -12 in the loudest band; exact zeros are ln(1e-10) = -23)
+#: ln of mel band power under which a row with no band above it counts as silent. Exact zeros give
+#: ln(1e-10) = -23 in every band; the quietest real signal, +-1 LSB of 16-bit noise, reaches -13.4 in its loudest
+#: band, and single-LSB clicks -18
 SILENT_LOG_MEL = math.log(1e-9)
 
 
@@ -105,19 +106,18 @@ class SceneTracker:
 
     def _hear(self, now: float, sound: bool = True) -> list[Event]:
         self.time = now
-        if not sound:
-            events, scene = np.zeros(len(self.model.events), np.float32), None
+        if not sound:  # no evidence: the belief stays as it was ("unknown" if nothing was heard yet)
+            events = np.zeros(len(self.model.events), np.float32)
         else:
             t0 = time.perf_counter()
             events, scene = self.model.predict(self.rows)
             self.busy_s += time.perf_counter() - t0
-        if scene is None:
-            pass  # no evidence: the belief stays as it was ("unknown" if nothing was heard yet)
-        elif self.belief is None:
-            self.belief = scene.astype(np.float64)
-        else:
-            a = 1.0 - math.exp(-self.settings.hop_s / self.settings.smoothing_s) if self.settings.smoothing_s else 1.0
-            self.belief = (1 - a) * self.belief + a * scene
+            if self.belief is None:
+                self.belief = scene.astype(np.float64)
+            else:
+                a = 1.0 - math.exp(-self.settings.hop_s / self.settings.smoothing_s) if self.settings.smoothing_s \
+                    else 1.0
+                self.belief = (1 - a) * self.belief + a * scene
         labels = self.model.events
         self.current = tuple(sorted(((labels[k], round(float(p), 3)) for k, p in enumerate(events)
                                      if p >= self.settings.event_threshold), key=lambda e: -e[1]))
