@@ -148,14 +148,13 @@ def _pink(n: int, rng: np.random.Generator) -> np.ndarray:
 
 def _hear(job: tuple[list[tuple[int, str, str, int, float]], str, str]) -> list[tuple[int, str]]:
     """One worker: say and decode each (index, text, voice, rate, snr) with its own decoder."""
+    import pocketsphinx
     from pocketsphinx import Decoder
 
     from hark.audio import read_wav
     from hark.plugins.asr_pocketsphinx.transcriber import clean
 
     items, lm, dic = job
-    import pocketsphinx
-
     decoder = Decoder(hmm=str(Path(pocketsphinx.get_model_path()) / "en-us" / "en-us"), lm=lm, dict=dic,
                       loglevel="FATAL")
     out = []
@@ -184,7 +183,7 @@ def main(argv: list[str] | None = None) -> None:
     from multiprocessing import Pool
 
     from training.data import slurp_lm_texts
-    from training.slurp_data import normalise, slurp_splits, _slurp
+    from training.slurp_data import normalise, slurp_splits, test_dev_sentences
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--split", choices=("train", "valid"), default="train")
@@ -201,7 +200,7 @@ def main(argv: list[str] | None = None) -> None:
         return
     out = args.out or OUT / f"slurp_{args.split}.tsv"
     train, valid, _ = slurp_splits()
-    held = {normalise(r["sentence"]) for r in _slurp("test_dev.jsonl")} | {" ".join(e.words) for e in valid}
+    held = test_dev_sentences() | {" ".join(e.words) for e in valid}
     lm_text = [t.split() for t in sorted({normalise(t) for t in slurp_lm_texts()} - held - {""})]
     lm_text += [e.words for e in train]
     lm, dic = _recogniser(lm_text, OUT / "recogniser")

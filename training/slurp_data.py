@@ -19,7 +19,7 @@ from hark.text import tokenize
 
 from .data import Example, data_dir
 
-__all__ = ["parse_annotation", "slurp_splits", "normalise", "pseudo_labelled"]
+__all__ = ["parse_annotation", "slurp_splits", "normalise", "pseudo_labelled", "heard_examples", "test_dev_sentences"]
 
 _ENTITY = re.compile(r"\[\s*([A-Za-z_]+)\s*:\s*([^\]]*?)\s*\]")
 
@@ -52,6 +52,11 @@ def _slurp(name: str) -> list[dict]:
         return [json.loads(line) for line in fh]
 
 
+def test_dev_sentences() -> set[str]:
+    """SLURP test_dev's sentences, normalised: text that must never enter training or a recogniser's LM."""
+    return {normalise(r["sentence"]) for r in _slurp("test_dev.jsonl")}
+
+
 def slurp_splits(valid_fraction: float = 0.05, seed: int = 13, pseudo: Path | None = None,
                  min_prob: float = 0.8, asr_hyps: Sequence[Path] = ()
                  ) -> tuple[list[Example], list[Example], list[Example]]:
@@ -61,7 +66,7 @@ def slurp_splits(valid_fraction: float = 0.05, seed: int = 13, pseudo: Path | No
     ``training.asr_hypotheses``), train also gets what our recogniser heard for its sentences
     (:func:`heard_examples`)."""
     test_rows = _slurp("test_dev.jsonl")
-    test_norm = {normalise(r["sentence"]) for r in test_rows}
+    test_norm = test_dev_sentences()
     pool: dict[str, Example] = {}
     for r in _slurp("devel.jsonl"):
         ex = parse_annotation(r["sentence_annotation"], r["intent"])
