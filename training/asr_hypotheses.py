@@ -105,22 +105,12 @@ def read_hypotheses(path: Path) -> dict[str, list[str]]:
 
 # ------------------------------------------------------------------------------------------- recognition
 
-def _edits(ref: list[str], hyp: list[str]) -> int:
-    """Word errors of ``hyp`` against ``ref``: the plain Levenshtein distance (for the WER a run prints)."""
-    row = list(range(len(hyp) + 1))
-    for i, a in enumerate(ref, 1):
-        prev, row[0] = row[0], i
-        for j, b in enumerate(hyp, 1):
-            prev, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, prev + (a != b))
-    return row[-1]
-
-
 def _recogniser(sentences: list[list[str]], folder: Path) -> tuple[Path, Path]:
     """A trigram ARPA model of ``sentences`` and a dictionary of its words (CMUdict, compounds, then g2p)."""
     import pocketsphinx
 
     from hark.plugins.asr_pocketsphinx import _g2p
-    from hark.plugins.asr_pocketsphinx.compile import Lexicon, speakable
+    from hark.plugins.asr_pocketsphinx.compile import Lexicon, dictionary_text, speakable
     from hark.plugins.asr_pocketsphinx.lm import NgramModel
 
     lexicon = Lexicon(Path(pocketsphinx.get_model_path()) / "en-us" / "cmudict-en-us.dict", _g2p())
@@ -129,17 +119,14 @@ def _recogniser(sentences: list[list[str]], folder: Path) -> tuple[Path, Path]:
     folder.mkdir(parents=True, exist_ok=True)
     lm, dic = folder / "lm.arpa", folder / "lm.dict"
     lm.write_text(model.to_arpa(), encoding="utf-8")
-    lines = []
-    for word in model.vocabulary:
-        if not word.startswith("<"):
-            lines += [f"{word} {p}" if k == 0 else f"{word}({k + 1}) {p}"
-                      for k, p in enumerate(lexicon.pronounce(word) or [])]
-    dic.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    dic.write_text(dictionary_text(model.vocabulary, lexicon), encoding="utf-8")
     print(f"recogniser: {len(kept)} sentences, {len(model.vocabulary)} words", file=sys.stderr)
     return lm, dic
 
 
 def _pink(n: int, rng: np.random.Generator) -> np.ndarray:
+    """Unit-RMS 1/f noise down to the lowest bin: what decision 47's hypotheses were made with
+    (scene_data's coloured noise cuts below 20 Hz, which changes what the recogniser hears)."""
     spec = np.fft.rfft(rng.standard_normal(n))
     spec /= np.sqrt(np.maximum(np.arange(len(spec)), 1))
     x = np.fft.irfft(spec, n)
@@ -152,7 +139,7 @@ def _hear(job: tuple[list[tuple[int, str, str, int, float]], str, str]) -> list[
     from pocketsphinx import Decoder
 
     from hark.audio import read_wav
-    from hark.plugins.asr_pocketsphinx.transcriber import clean
+    from hark.plugins.asr_pocketsphinx.transcriber import decode
 
     items, lm, dic = job
     decoder = Decoder(hmm=str(Path(pocketsphinx.get_model_path()) / "en-us" / "en-us"), lm=lm, dict=dic,
@@ -169,11 +156,8 @@ def _hear(job: tuple[list[tuple[int, str, str, int, float]], str, str]) -> list[
             level = np.sqrt(np.mean(x[np.abs(x) > 1e-3] ** 2)) if np.any(np.abs(x) > 1e-3) else 0.1
             x = x + _pink(len(x), rng) * level * 10 ** (-snr / 20)
             pcm = np.round(np.clip(x, -1, 1) * 32767).astype(np.int16)
-            decoder.start_utt()
-            decoder.process_raw(pcm.tobytes(), no_search=False, full_utt=True)
-            decoder.end_utt()
-            hyp = decoder.hyp()
-            out.append((index, clean(hyp.hypstr) if hyp is not None else ""))
+            rows, _ = decode(pcm, decoder, 1, lattice=False)  # the best path alone
+            out.append((index, rows[0][0] if rows else ""))
             if k % 200 == 0:
                 print(f"  worker {os.getpid()}: {k}/{len(items)}", file=sys.stderr)
     return out
@@ -182,6 +166,7 @@ def _hear(job: tuple[list[tuple[int, str, str, int, float]], str, str]) -> list[
 def main(argv: list[str] | None = None) -> None:
     from multiprocessing import Pool
 
+    from hark.phonetics import edit_distance
     from training.data import slurp_lm_texts
     from training.slurp_data import normalise, slurp_splits, test_dev_sentences
 
@@ -219,7 +204,7 @@ def main(argv: list[str] | None = None) -> None:
     rows = ["reference\tvoice\tsnr_db\thypothesis"]
     rows += [f"{text}\t{voice}\t{snr}\t{heard[k]}" for k, text, voice, _rate, snr in items]
     out.write_text("\n".join(rows) + "\n", encoding="utf-8")
-    errors = sum(_edits(t.split(), heard[k].split()) for k, t, *_ in items)
+    errors = sum(edit_distance(t.split(), heard[k].split()) for k, t, *_ in items)
     words = sum(len(t.split()) for _, t, *_ in items)
     print(f"wrote {out}: {len(items)} utterances, WER {errors / max(words, 1):.3f} ({time.time() - t0:.0f} s)")
 

@@ -28,7 +28,7 @@ from hark.text import tokenize
 
 from .lm import NgramModel
 
-__all__ = ["CompiledLM", "compile_skills", "speakable", "Lexicon", "skills_fingerprint"]
+__all__ = ["CompiledLM", "compile_skills", "speakable", "Lexicon", "skills_fingerprint", "dictionary_text"]
 
 FORMAT = "hark-pocketsphinx-lm/2"  # 2: sentences drawn per intent (hark.sentences)
 
@@ -132,6 +132,18 @@ class Lexicon:
             if head in self.entries and tail in self.entries and len(tail) >= 3:
                 return self.entries[head][0] + " " + self.entries[tail][0]
         return None
+
+
+def dictionary_text(words: Iterable[str], lexicon: Lexicon) -> str:
+    """A pocketsphinx dictionary of ``words`` (each once, markers such as ``<s>`` left out): a line per
+    pronunciation, the second and later ones as ``word(2)``; words the lexicon cannot pronounce are left out."""
+    lines = []
+    for word in dict.fromkeys(words):
+        if word.startswith("<"):
+            continue
+        for k, phones in enumerate(lexicon.pronounce(word) or []):
+            lines.append(f"{word} {phones}" if k == 0 else f"{word}({k + 1}) {phones}")
+    return "\n".join(lines) + "\n"
 
 
 @dataclass(frozen=True)
@@ -243,14 +255,8 @@ def compile_skills(skills: SkillSet, out: Path, lexicon: Lexicon, *, per_intent:
     suffix = f".{os.getpid()}.tmp"  # two engines compiling the same skills never write into each other's files
     tmp_lm, tmp_dict, tmp_meta = (out / f"{name}{suffix}" for name in ("skills.lm", "skills.dict", "meta.json"))
     tmp_lm.write_text(model.to_arpa(), encoding="utf-8")
-    lines = []
     # the LM's words, then everyday words a grammar search may hear instead of a command (grammar.OTHER_WORDS)
-    for word in dict.fromkeys([*model.vocabulary, *OTHER_WORDS]):
-        if word.startswith("<"):
-            continue
-        for k, phones in enumerate(lexicon.pronounce(word) or []):
-            lines.append(f"{word} {phones}" if k == 0 else f"{word}({k + 1}) {phones}")
-    tmp_dict.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    tmp_dict.write_text(dictionary_text([*model.vocabulary, *OTHER_WORDS], lexicon), encoding="utf-8")
     meta = {
         "format": FORMAT, "fingerprint": fingerprint, "order": order, "per_intent": per_intent,
         "sentences": len(kept), "dropped_sentences": dropped, "vocabulary": len(model.vocabulary) - 1,
