@@ -150,7 +150,8 @@ def room(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     and a spectral tilt."""
     rt60 = rng.uniform(0.1, 0.8)
     tail = rng.standard_normal(int(rt60 * SR)) * np.exp(-6.9 * np.arange(int(rt60 * SR)) / (rt60 * SR))
-    wet = np.convolve(x, tail / np.sqrt(np.sum(tail ** 2)), mode="full")[: len(x)]
+    size = 1 << int(np.ceil(np.log2(len(x) + len(tail))))  # the convolution through the FFT: 100x faster
+    wet = np.fft.irfft(np.fft.rfft(x, size) * np.fft.rfft(tail / np.sqrt(np.sum(tail ** 2)), size), size)[: len(x)]
     y = x + rng.uniform(0.0, 0.4) * wet
     spec = np.fft.rfft(y)
     f = np.maximum(np.fft.rfftfreq(len(y), 1 / SR), 50.0)
@@ -162,3 +163,48 @@ def room(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 def make(category: str, rng: np.random.Generator) -> np.ndarray:
     """One procedural clip of ``category`` (one of GENERATORS), peak 0.5."""
     return room(GENERATORS[category](rng), rng)
+
+
+def shards_of(recording: np.ndarray) -> list[np.ndarray]:
+    """A recording of breaking glass cut at its onsets (a rise of 6 dB or more in 10 ms, within 30 dB of its
+    peak): each piece, up to 400 ms, one impact or shard as recorded, faded out over its last 10 ms."""
+    hop = SR // 100
+    frames = recording[: len(recording) // hop * hop].reshape(-1, hop).astype(np.float64)
+    db = 10 * np.log10(np.mean(frames ** 2, axis=1) + 1e-12)
+    rise = np.diff(db, prepend=db[:1])
+    onsets: list[int] = []
+    for i in np.flatnonzero((rise > 6) & (db > db.max() - 30)):
+        if not onsets or i - onsets[-1] >= 4:
+            onsets.append(int(i))
+    onsets = onsets or [int(np.argmax(db))]
+    pieces = []
+    for a, b in zip(onsets, onsets[1:] + [len(db)]):
+        piece = recording[max(0, a - 1) * hop: min(b, a + 40) * hop].astype(np.float64)
+        if len(piece) >= 2 * hop:
+            pieces.append(piece * np.minimum(1.0, np.arange(len(piece))[::-1] / hop))
+    return pieces
+
+
+def shard_shower(shards: list[np.ndarray], rng: np.random.Generator) -> np.ndarray:
+    """A new glass break from real shards (``shards_of`` of training recordings): one of the louder pieces as the
+    impact, then 3-25 pieces drawn from all of them, each re-pitched (x0.8-1.25), falling in density and level
+    over 0.3-1.5 s, through a room. The timbre is recorded glass; the order, timing and pitch are new, so a
+    detector cannot learn a recording's one sequence of events."""
+    n = int(rng.uniform(1.0, 2.5) * SR)
+    out = np.zeros(n)
+    loud = np.argsort([-np.sqrt(np.mean(s ** 2)) for s in shards])
+    span = rng.uniform(0.3, 1.5)
+    times = np.r_[0.0, span * rng.random(int(rng.integers(3, 26))) ** 2]
+    picks = [shards[loud[rng.integers(max(1, len(loud) // 3))]]] + [shards[rng.integers(len(shards))]
+                                                                    for _ in times[1:]]
+    for t, piece in zip(times, picks):
+        at = int(t * SR)
+        if at >= n:
+            continue
+        factor = rng.uniform(0.8, 1.25)
+        m = max(2, int(len(piece) / factor))
+        piece = np.interp(np.arange(m) * factor, np.arange(len(piece)), piece)
+        piece /= np.sqrt(np.mean(piece ** 2)) + 1e-9
+        gain = np.exp(-t / span) * (1.0 if at == 0 else rng.uniform(0.2, 1.0))
+        _place(out, piece * gain, at)
+    return room(out, rng)

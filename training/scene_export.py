@@ -41,7 +41,7 @@ def export(model, valid_set: SceneSet, out: Path, tolerance: float, info: dict) 
     int8.unlink()
     from hark.onnx import sha256_file
 
-    alerts = calibrate_alerts(out / "model.onnx")
+    alerts = calibrate_alerts(session_events(out / "model.onnx"))
     meta = {"format": FORMAT, "sha256": sha256_file(out / "model.onnx"), "precision": chosen,
             "alert_thresholds": {label: a["threshold"] for label, a in alerts.items()},
             "alert_windows": {label: a["windows"] for label, a in alerts.items()}, "alert_calibration": alerts,
@@ -102,8 +102,33 @@ sound in it) reached under that rule, plus 0.02, within [0.3, 0.95]; valid recal
 |---|---|---|---|---|
 {rows}
 
+{alert_model_section(meta)}
 Held-out numbers (tagging mAP, scene accuracy, alert recall and false alerts per hour, CPU share) are in
 benchmarks/results/scene.json and docs/benchmarks.md.
+"""
+
+
+def alert_model_section(meta: dict) -> str:
+    """The model card's words on the alert detector, when the folder has one (``training.train_alerts``)."""
+    spec = meta.get("alert_model")
+    if not spec:
+        return ""
+    s = spec["settings"]
+    valid = spec["valid"][spec["precision"]]
+    rows = "\n".join(f"| {k} | {v['auc']} | {v['recall_over_background']} | {v['plants']} |"
+                      for k, v in valid.items() if isinstance(v, dict))
+    return f"""
+The probabilities of {", ".join(spec["labels"])} come from the alert detector, `{spec["file"]}` ({spec["bytes"]:,}
+bytes, {spec["precision"]}, {spec["parameters"]:,} parameters, {spec["mmac_per_window"]} MMAC per window; decision 48),
+not from the tagger's event head. Rebuild: `python -m training.train_alerts` after the scene model (about
+{max(1, round(s["steps"] / 300))} min on 2 cores). It trained on the same training sources as the scene model:
+{s["per_label"]} windows per label of its training clips planted at -5..20 dB into alert-free training recordings,
+and {s["negatives"]} windows without an alert sound, {s["steps"]} batches of {s["batch"]}. Valid (each valid clip
+planted at 0-15 dB; background: {len(meta["scenes"]) * 6} alert-free valid recordings):
+
+| label | AUC, best window of a plant against background windows | share of plants over the background's highest | plants |
+|---|---|---|---|
+{rows}
 """
 
 
@@ -123,14 +148,22 @@ def _append_activations(path: Path) -> None:
     onnx.save(m, str(path))
 
 
-def window_probs(session, audio: np.ndarray, hop_rows: int = 50) -> np.ndarray:
+def session_events(path: Path):
+    """A predictor of event probabilities (batch, 50) from windows (batch, 100, 64): the scene ONNX at ``path``
+    alone (a model folder with an alert model is calibrated through ``SceneModel.predict_batch`` instead)."""
+    import onnxruntime as ort
+
+    sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    return lambda windows: sess.run(["events"], {"log_mel": windows})[0]
+
+
+def window_probs(predict, audio: np.ndarray, hop_rows: int = 50) -> np.ndarray:
     """Event probabilities (windows, 50) of a recording, every ``hop_rows`` rows, as the plugin hears it."""
     from hark.features import log_mel
 
     mel = log_mel(np.round(np.clip(audio, -1, 1) * 32767).astype(np.int16)).log_mel
     starts = range(0, len(mel) - sd.WINDOW_ROWS + 1, hop_rows)
-    x = np.stack([mel[s: s + sd.WINDOW_ROWS] for s in starts]).astype(np.float32)
-    return session.run(["events"], {"log_mel": x})[0]
+    return predict(np.stack([mel[s: s + sd.WINDOW_ROWS] for s in starts]).astype(np.float32))
 
 
 def run_min(probs: np.ndarray, n: int) -> np.ndarray:
@@ -141,20 +174,17 @@ def run_min(probs: np.ndarray, n: int) -> np.ndarray:
     return out
 
 
-def calibrate_alerts(path: Path, background: int = 30, planted: int = 12, seed: int = 5,
+def calibrate_alerts(predict, background: int = 30, planted: int = 12, seed: int = 5,
                      max_windows: int = 2) -> dict:
     """Per alert label, how many windows in a row (1..``max_windows``) must reach a threshold, and the threshold:
     the lowest no valid background recording reaches with that rule (+0.02, within [0.3, 0.95]). The rule kept
     is the one with the higher valid recall (ties: fewer windows, a faster alert). ``background`` recordings
     per scene hold no alert sound (30 x 8 x 10 s: 40 min); ``planted`` recordings per label hold one of its
-    valid clips at 0-15 dB over the bed."""
-    import onnxruntime as ort
-
-    sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    valid clips at 0-15 dB over the bed. ``predict``: windows (batch, 100, 64) -> event probabilities (batch, 50)."""
     index = [sd.CLASSES.index(c) for c in sd.ALERTS]
     bg = np.zeros((max_windows, len(sd.ALERTS)))
     for m in sd.recordings("valid", background, seed, exclude=sd.ALERTS):
-        probs = window_probs(sess, m.audio)[:, index]
+        probs = window_probs(predict, m.audio)[:, index]
         for n in range(1, max_windows + 1):
             bg[n - 1] = np.maximum(bg[n - 1], run_min(probs, n).max(axis=0, initial=0.0))
     pools = sd.Pools.load("valid")
@@ -167,7 +197,7 @@ def calibrate_alerts(path: Path, background: int = 30, planted: int = 12, seed: 
             m = sd.mix(sd.SCENES[rng.integers(len(sd.SCENES))], pools, rng, exclude=sd.ALERTS, extra=(label,),
                        extra_snr_db=(0.0, 15.0))
             _, start, end = m.placed[-1]
-            probs = window_probs(sess, m.audio)[:, index[k]]
+            probs = window_probs(predict, m.audio)[:, index[k]]
             ends = 1.0 + 0.5 * np.arange(len(probs))  # window t covers [ends[t] - 1, ends[t]]
             for n in range(1, max_windows + 1):
                 score = run_min(probs, n)

@@ -69,8 +69,9 @@ class SceneContextPlugin:
             raise engine.config.error_at(f"plugins.settings.{NAME}.{key}", message)
         self.thresholds = {label: float(self.settings.alert_thresholds.get(
             label, self.model.alert_thresholds.get(label, FALLBACK_THRESHOLD))) for label in self.settings.alerts}
+        detector = " + alert detector" if self.model.alert_session is not None else ""
         self.status = (f"{directory.name} ({self.model.precision}, {len(self.model.events)} sounds, "
-                       f"{len(self.model.scenes)} scenes), alerts: {', '.join(self.settings.alerts) or 'none'}")
+                       f"{len(self.model.scenes)} scenes{detector}), alerts: {', '.join(self.settings.alerts) or 'none'}")
 
     @hookimpl
     def hark_register_skills(self, registry: Any) -> None:
