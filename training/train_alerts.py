@@ -301,6 +301,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--int8-tolerance", type=float, default=0.01, help="largest loss of valid mean AUC int8 may cost")
     ap.add_argument("--out", type=Path, default=MODEL_DIR,
                     help="the scene model folder to add the detector to (its meta.json must exist)")
+    ap.add_argument("--recalibrate", action="store_true",
+                    help="keep the folder's alert detector; only calibrate the alert thresholds again")
     args = ap.parse_args(argv)
     labels = tuple(args.labels.split(","))
     unknown = [label for label in labels if label not in sd.CLASSES]
@@ -316,11 +318,12 @@ def main(argv: list[str] | None = None) -> None:
 
     import torch
 
-    from plugins.scene_context.model import SceneModel
-    from training.scene_export import calibrate_alerts, model_card
     from training.train_scene import macs
 
     torch.set_num_threads(args.threads)
+    if args.recalibrate:
+        calibrate(args.out, meta)
+        return
     cache = Path(os.environ.get("HARK_CACHE", Path.home() / ".cache" / "hark")) / "scene"
     t0 = time.time()
     pos, label, neg = build_data(labels, args.beds, args.per_label, args.negatives, args.seed, not args.real_only,
@@ -336,15 +339,25 @@ def main(argv: list[str] | None = None) -> None:
                 trained_on="the scene model's train sources (trained_on)")
     meta["alert_model"] = spec
     meta_path.write_text(json.dumps(meta, indent=1) + "\n")
-    scene_model = SceneModel(args.out)
+    calibrate(args.out, meta)
+    print(f"wrote {args.out}/alerts.onnx ({spec['precision']}, {spec['bytes']} bytes, {time.time() - t0:.0f} s); "
+          f"valid {json.dumps(spec['valid'][spec['precision']])}")
+
+
+def calibrate(folder: Path, meta: dict) -> None:
+    """Alert thresholds through ``SceneModel`` itself (the plugin's own path: tagger + detector), into meta.json
+    and the model card."""
+    from plugins.scene_context.model import SceneModel
+    from training.scene_export import calibrate_alerts, model_card
+
+    scene_model = SceneModel(folder)
     alerts = calibrate_alerts(lambda x: scene_model.predict_batch(x)[0])
     meta.update(alert_thresholds={k: a["threshold"] for k, a in alerts.items()},
                 alert_windows={k: a["windows"] for k, a in alerts.items()}, alert_calibration=alerts)
-    meta_path.write_text(json.dumps(meta, indent=1) + "\n")
-    (args.out / "MODEL_CARD.md").write_text(model_card(meta, (args.out / "model.onnx").stat().st_size))
-    print(f"wrote {args.out}/alerts.onnx ({spec['precision']}, {spec['bytes']} bytes, {time.time() - t0:.0f} s); "
-          f"valid {json.dumps(spec['valid'][spec['precision']])}")
-    print("alerts:", json.dumps({k: (a["threshold"], a["valid_recall"]) for k, a in alerts.items()}))
+    (folder / "meta.json").write_text(json.dumps(meta, indent=1) + "\n")
+    (folder / "MODEL_CARD.md").write_text(model_card(meta, (folder / "model.onnx").stat().st_size))
+    print("alert thresholds (valid recall):", json.dumps({k: (a["threshold"], a["valid_recall"])
+                                                         for k, a in alerts.items()}))
 
 
 if __name__ == "__main__":
