@@ -102,9 +102,10 @@ snips-ensemble: snips-artifact  ## rebuild benchmarks/artifacts/snips/model_ense
 bench-scene: install  ## scene context: held-out tagging, scenes, alerts, CPU -> benchmarks/results/scene.json + .svg (needs HARK_DATA)
 	$(BIN)/python benchmarks/scene.py
 
-scene-model: install  ## rebuild plugins/scene_context/model (~25 min on 2 cores; needs HARK_DATA and .[train])
+scene-model: install  ## rebuild plugins/scene_context/model: tagger + alert detector (~45 min on 2 cores; needs HARK_DATA and .[train])
 	$(BIN)/python -m pip install --quiet -e '.[train]'
 	$(BIN)/python -m training.train_scene
+	$(BIN)/python -m training.train_alerts
 
 .PHONY: bench-tutor tutor-model tutor-ablation
 bench-tutor: install  ## pronunciation tutor: synthetic MDD, real-speech prompt swaps, CPU -> benchmarks/results/tutor.json (needs HARK_DATA)

@@ -116,6 +116,9 @@ def alert_model_section(meta: dict) -> str:
         return ""
     s = spec["settings"]
     valid = spec["valid"][spec["precision"]]
+    made_up = "" if s.get("real_only") else (
+        " (of glass, 40 % of them made-up breaks from the training recordings' own shards and 40 % from physics; "
+        "of sirens, alarm clocks and knocks 40 % from physics: training/procedural_sounds.py)")
     rows = "\n".join(f"| {k} | {v['auc']} | {v['recall_over_background']} | {v['plants']} |"
                       for k, v in valid.items() if isinstance(v, dict))
     return f"""
@@ -123,7 +126,7 @@ The probabilities of {", ".join(spec["labels"])} come from the alert detector, `
 bytes, {spec["precision"]}, {spec["parameters"]:,} parameters, {spec["mmac_per_window"]} MMAC per window; decision 48),
 not from the tagger's event head. Rebuild: `python -m training.train_alerts` after the scene model (about
 {max(1, round(s["steps"] / 300))} min on 2 cores). It trained on the same training sources as the scene model:
-{s["per_label"]} windows per label of its training clips planted at -5..20 dB into alert-free training recordings,
+{s["per_label"]} windows per label of its training clips planted at -5..20 dB into alert-free training recordings{made_up},
 and {s["negatives"]} windows without an alert sound, {s["steps"]} batches of {s["batch"]}. Valid (each valid clip
 planted at 0-15 dB; background: {len(meta["scenes"]) * 6} alert-free valid recordings):
 

@@ -1,6 +1,7 @@
 """Train the alert detector: a small CNN beside the scene model that asks, per safety sound, "is this it?"
 
-    python -m training.train_alerts          # -> plugins/scene_context/model/alerts.onnx + meta.json's alert fields
+    python -m training.train_alerts          # -> plugins/scene_context/model/alerts.onnx + meta.json (~18 min)
+    python -m training.train_alerts --recalibrate   # the alert thresholds again, the detector as it is
     python -m training.train_alerts --steps 200 --beds 2 --per-label 100 --out build/alerts_smoke   # smoke run
 
 Why a second model (decision 48): the scene model's 50-way event head learns the five training recordings of a
@@ -287,15 +288,15 @@ def export(model, labels: tuple[str, ...], out: Path, neg: np.ndarray, valid: di
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--labels", default=",".join(sd.ALERTS), help="alert sounds to detect (ESC-50 class names)")
-    ap.add_argument("--beds", type=int, default=12, help="alert-free training recordings per scene (default 12)")
+    ap.add_argument("--beds", type=int, default=30, help="alert-free training recordings per scene (default 30)")
     ap.add_argument("--per-label", type=int, default=3000, help="planted windows per label (default 3000)")
-    ap.add_argument("--negatives", type=int, default=18000, help="windows with no alert sound (default 18000)")
+    ap.add_argument("--negatives", type=int, default=36000, help="windows with no alert sound (default 36000)")
     ap.add_argument("--real-only", action="store_true",
                     help="train on the recordings alone, without made-up glass breaks, sirens, alarms and knocks")
-    ap.add_argument("--steps", type=int, default=3000)
+    ap.add_argument("--steps", type=int, default=6000)
     ap.add_argument("--batch", type=int, default=64)
     ap.add_argument("--lr", type=float, default=3e-3)
-    ap.add_argument("--width", type=int, default=16, help="channels of the first conv block (default 16)")
+    ap.add_argument("--width", type=int, default=20, help="channels of the first conv block (default 20)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--int8-tolerance", type=float, default=0.01, help="largest loss of valid mean AUC int8 may cost")
