@@ -150,19 +150,15 @@ def make_model(mean: np.ndarray, std: np.ndarray, n_labels: int, width: int = 16
     import torch
     from torch import nn
 
+    from training.train_scene import conv_body
+
     class AlertNet(nn.Module):
         def __init__(self) -> None:
             super().__init__()
             self.register_buffer("mean", torch.tensor(mean, dtype=torch.float32))
             self.register_buffer("std", torch.tensor(std, dtype=torch.float32))
             chans = (1, width, width * 3 // 2, width * 2, width * 3)
-            blocks = []
-            for i in range(4):
-                blocks += [nn.Conv2d(chans[i], chans[i + 1], 3, padding=1, bias=False), nn.BatchNorm2d(chans[i + 1]),
-                           nn.ReLU()]
-                if i < 3:
-                    blocks.append(nn.MaxPool2d(2))
-            self.body = nn.Sequential(*blocks)
+            self.body = conv_body(chans)
             self.drop = nn.Dropout(0.2)
             self.out = nn.Linear(2 * chans[-1], n_labels)
 

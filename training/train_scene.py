@@ -113,6 +113,19 @@ def _progress(it, desc: str, total: int | None = None):
 # ----------------------------------------------------------------------------------------------- the model
 
 
+def conv_body(chans: tuple[int, ...]):
+    """3x3 conv blocks from ``chans[0]`` to ``chans[-1]`` channels (batch norm, ReLU), a 2x2 max-pool after each
+    but the last: the trunk the scene model and the alert detector share in shape."""
+    from torch import nn
+
+    blocks: list = []
+    for i in range(len(chans) - 1):
+        blocks += [nn.Conv2d(chans[i], chans[i + 1], 3, padding=1, bias=False), nn.BatchNorm2d(chans[i + 1]), nn.ReLU()]
+        if i < len(chans) - 2:
+            blocks.append(nn.MaxPool2d(2))
+    return nn.Sequential(*blocks)
+
+
 def make_model(mean: np.ndarray, std: np.ndarray, n_events: int = len(sd.CLASSES),
                n_scenes: int = len(sd.SCENES), floor_channel: bool = False):
     """SceneNet; ``floor_channel`` adds a second input channel, the log-mel over each band's quietest row of the
@@ -127,13 +140,7 @@ def make_model(mean: np.ndarray, std: np.ndarray, n_events: int = len(sd.CLASSES
             self.register_buffer("mean", torch.tensor(mean, dtype=torch.float32))
             self.register_buffer("std", torch.tensor(std, dtype=torch.float32))
             chans = (2 if floor_channel else 1, 16, 24, 48, 64)
-            blocks = []
-            for i in range(4):
-                blocks += [nn.Conv2d(chans[i], chans[i + 1], 3, padding=1, bias=False), nn.BatchNorm2d(chans[i + 1]),
-                           nn.ReLU()]
-                if i < 3:
-                    blocks.append(nn.MaxPool2d(2))
-            self.body = nn.Sequential(*blocks)
+            self.body = conv_body(chans)
             self.drop = nn.Dropout(0.2)
             self.events = nn.Linear(2 * chans[-1], n_events)
             self.scene = nn.Linear(2 * chans[-1], n_scenes)
