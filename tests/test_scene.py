@@ -85,6 +85,8 @@ def _pink_rows(n: int) -> np.ndarray:
     ({"sha256": "0" * 64}, "sha256"),
     ({"labels": ["not_a_sound"]}, "bad alert_model"),
     ({"file": "missing.onnx"}, "not found"),
+    ({"labels": ["glass_breaking", "siren"]}, "gives 6 probabilities, meta.json names 2 labels"),
+    ({"file": "model.onnx", "sha256": None}, "not an alert detector"),
 ])
 def test_a_bad_alert_model_entry_is_a_clear_error(tmp_path, change, message):
     import shutil

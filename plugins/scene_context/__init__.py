@@ -3,7 +3,8 @@
 A ``hark_audio_chunk`` observer on the same stream as the VAD, reading the shared front end's log-mel rows (no
 FFT of its own). Every ``hop_s`` (0.5 s) a small CNN (``model/``, int8 ONNX; ``python -m training.train_scene``)
 hears the last second and gives 50 sound-event probabilities (ESC-50's classes) and 8 household scene
-probabilities. Per stream (``SceneTracker``) the plugin
+probabilities; an alert detector beside it (``python -m training.train_alerts``) gives the six safety sounds'
+(decision 48). Per stream (``SceneTracker``) the plugin
 
 - keeps a smoothed scene belief and the sounds heard recently, handed to every later hook as ``context.scene``
   (``hark_scene``), updated every ``update_s`` (1 s) and emitted as a ``scene`` event when the scene changes

@@ -56,7 +56,15 @@ class SceneModel:
             raise ModelError(f"{self.directory}/meta.json: bad alert_model ({exc})") from None
         if Path(name).name != name or name in ("", ".", ".."):
             raise ModelError(f"{self.directory}/meta.json: alert_model file {name!r} must be a file of the model folder")
-        return load_session(self.directory / name, sha256=spec.get("sha256"), threads=threads), index
+        session = load_session(self.directory / name, sha256=spec.get("sha256"), threads=threads)
+        try:  # one silent window: the outputs must be one probability per label meta.json names
+            width = session.run(["alerts"], {"log_mel": np.full((1, self.window, 64), -23.0, np.float32)})[0].shape
+        except Exception as exc:  # onnxruntime raises its own types for a graph without that input or output
+            raise ModelError(f"{self.directory / name}: not an alert detector ({exc})") from None
+        if width != (1, len(labels)):
+            raise ModelError(f"{self.directory / name}: gives {width[-1]} probabilities, meta.json names "
+                             f"{len(labels)} labels")
+        return session, index
 
     def predict_batch(self, windows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         x = {"log_mel": windows.astype(np.float32)}
