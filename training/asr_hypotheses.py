@@ -109,11 +109,11 @@ def _recogniser(sentences: list[list[str]], folder: Path) -> tuple[Path, Path]:
     """A trigram ARPA model of ``sentences`` and a dictionary of its words (CMUdict, compounds, then g2p)."""
     import pocketsphinx
 
-    from hark.plugins.asr_pocketsphinx import _g2p
+    from hark.plugins.asr_pocketsphinx import g2p_or_none
     from hark.plugins.asr_pocketsphinx.compile import Lexicon, dictionary_text, speakable
     from hark.plugins.asr_pocketsphinx.lm import NgramModel
 
-    lexicon = Lexicon(Path(pocketsphinx.get_model_path()) / "en-us" / "cmudict-en-us.dict", _g2p())
+    lexicon = Lexicon(Path(pocketsphinx.get_model_path()) / "en-us" / "cmudict-en-us.dict", g2p_or_none())
     kept = [tuple(w) for w in (speakable(s) for s in sentences) if w and all(lexicon.pronounce(x) for x in w)]
     model = NgramModel(kept, order=3)
     folder.mkdir(parents=True, exist_ok=True)

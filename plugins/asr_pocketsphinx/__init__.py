@@ -39,7 +39,7 @@ from .turns import SkillGrammar, turn_over
 from .workers import Placement, RemoteDecoder
 
 __all__ = ["PocketsphinxPlugin", "AsrSettings", "Transcriber", "LiveDecoder", "nbest_posteriors", "model_paths",
-           "turn_over"]
+           "g2p_or_none", "turn_over"]
 
 log = logging.getLogger("hark")
 
@@ -134,7 +134,7 @@ class PocketsphinxPlugin:
             if found is not None:
                 return found, False
         log.info("compiling the skill language model into %s", folder)
-        lexicon = Lexicon(dictionary, g2p=_g2p())
+        lexicon = Lexicon(dictionary, g2p=g2p_or_none())
         return compile_skills(engine.skills, folder, lexicon, per_intent=s.sentences_per_intent, order=s.order,
                               extra=s.extra_sentences, wake_phrase=engine.config.engine.wake_phrase,
                               fingerprint=key), True
@@ -238,8 +238,9 @@ def _g2p_identity() -> str:
     return hashlib.sha256(meta.read_bytes()).hexdigest()[:16] if meta.is_file() else "none"
 
 
-def _g2p():
-    """The entity resolver's g2p (pronunciations for names not in the dictionary), when it is installed."""
+def g2p_or_none():
+    """The g2p the skill LM's dictionary uses for words pocketsphinx's dictionary lacks (``phonemes``), or None
+    when it is not installed; public because training.asr_hypotheses builds its recogniser's dictionary alike."""
     try:
         from hark.phonetics import G2P
     except ImportError:
