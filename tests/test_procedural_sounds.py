@@ -64,15 +64,15 @@ def _impacts(n_at: list[float], seconds: float = 1.5, seed: int = 3) -> np.ndarr
 
 
 def test_a_recording_is_cut_into_its_shards_at_their_onsets():
-    pieces = ps.shards_of(_impacts([0.1, 0.5, 0.9]))
+    pieces = ps.onset_pieces(_impacts([0.1, 0.5, 0.9]))
     assert len(pieces) == 3
     assert all(len(p) <= 0.41 * SR and abs(p[-1]) < 1e-3 for p in pieces)  # <= 400 ms, faded out
-    assert len(ps.shards_of(_impacts([]))) == 1  # no onset: the loudest moment is one piece
+    assert len(ps.onset_pieces(_impacts([]))) == 1  # no onset: the loudest moment is one piece
 
 
 def test_a_shard_shower_is_new_glass_from_recorded_shards():
     rng = np.random.default_rng(4)
-    shards = ps.shards_of(_impacts([0.1, 0.5, 0.9]))
+    shards = ps.onset_pieces(_impacts([0.1, 0.5, 0.9]))
     a, b = ps.shard_shower(shards, rng), ps.shard_shower(shards, rng)
     for x in (a, b):
         assert x.dtype == np.float32 and SR <= len(x) <= 2.5 * SR and np.isfinite(x).all()
@@ -93,3 +93,13 @@ def test_alert_training_windows_hold_the_planted_sound_over_its_bed():
     assert windows.shape == (6, 100, 64)
     for w in windows:
         assert w[:, bands].max() - quiet[:, bands].max() > 3  # nats: the ping stands well over the bed
+
+
+def test_a_recorded_sequence_repeats_real_events_with_new_timing():
+    rng = np.random.default_rng(7)
+    pieces = ps.onset_pieces(_impacts([0.1, 0.5, 0.9]))
+    x = ps.recorded_sequence(pieces, rng)
+    assert x.dtype == np.float32 and np.isfinite(x).all() and len(x) >= 0.6 * SR
+    level = np.sqrt(np.mean(x[: len(x) // 160 * 160].reshape(-1, 160) ** 2, axis=1))
+    onsets = int(np.sum(np.diff((level > 0.3 * level.max()).astype(int)) == 1))
+    assert onsets >= 2, onsets  # at least two events, apart

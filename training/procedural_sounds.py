@@ -165,9 +165,9 @@ def make(category: str, rng: np.random.Generator) -> np.ndarray:
     return room(GENERATORS[category](rng), rng)
 
 
-def shards_of(recording: np.ndarray) -> list[np.ndarray]:
-    """A recording of breaking glass cut at its onsets (a rise of 6 dB or more in 10 ms, within 30 dB of its
-    peak): each piece, up to 400 ms, one impact or shard as recorded, faded out over its last 10 ms."""
+def onset_pieces(recording: np.ndarray) -> list[np.ndarray]:
+    """A recording cut at its onsets (a rise of 6 dB or more in 10 ms, within 30 dB of its peak): each piece, up
+    to 400 ms, one impact, shard, bark or knock as recorded, faded out over its last 10 ms."""
     hop = SR // 100
     frames = recording[: len(recording) // hop * hop].reshape(-1, hop).astype(np.float64)
     db = 10 * np.log10(np.mean(frames ** 2, axis=1) + 1e-12)
@@ -186,7 +186,7 @@ def shards_of(recording: np.ndarray) -> list[np.ndarray]:
 
 
 def shard_shower(shards: list[np.ndarray], rng: np.random.Generator) -> np.ndarray:
-    """A new glass break from real shards (``shards_of`` of training recordings): one of the louder pieces as the
+    """A new glass break from real shards (``onset_pieces`` of training recordings): one of the louder pieces as the
     impact, then 3-25 pieces drawn from all of them, each re-pitched (x0.8-1.25), falling in density and level
     over 0.3-1.5 s, through a room. The timbre is recorded glass; the order, timing and pitch are new, so a
     detector cannot learn a recording's one sequence of events."""
@@ -207,4 +207,24 @@ def shard_shower(shards: list[np.ndarray], rng: np.random.Generator) -> np.ndarr
         piece /= np.sqrt(np.mean(piece ** 2)) + 1e-9
         gain = np.exp(-t / span) * (1.0 if at == 0 else rng.uniform(0.2, 1.0))
         _place(out, piece * gain, at)
+    return room(out, rng)
+
+
+def recorded_sequence(pieces: list[np.ndarray], rng: np.random.Generator) -> np.ndarray:
+    """A new take of a sound made of repeated events (barks, knocks, beeps) from real ones (``onset_pieces`` of
+    training recordings): 2-6 pieces, each re-pitched (x0.92-1.08) and levelled (-6..0 dB), 0.12-0.6 s apart,
+    through a room."""
+    k = int(rng.integers(2, 7))
+    gaps = rng.uniform(0.12, 0.6, k)
+    n = int((gaps.sum() + 0.45) * SR)
+    out = np.zeros(n)
+    at = 0.0
+    for gap in gaps:
+        piece = pieces[rng.integers(len(pieces))]
+        factor = rng.uniform(0.92, 1.08)
+        m = max(2, int(len(piece) / factor))
+        piece = np.interp(np.arange(m) * factor, np.arange(len(piece)), piece)
+        piece /= np.sqrt(np.mean(piece ** 2)) + 1e-9
+        _place(out, piece * 10 ** (rng.uniform(-6, 0) / 20), int(at * SR))
+        at += gap
     return room(out, rng)
