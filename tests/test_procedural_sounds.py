@@ -94,12 +94,3 @@ def test_alert_training_windows_hold_the_planted_sound_over_its_bed():
     for w in windows:
         assert w[:, bands].max() - quiet[:, bands].max() > 3  # nats: the ping stands well over the bed
 
-
-def test_a_recorded_sequence_repeats_real_events_with_new_timing():
-    rng = np.random.default_rng(7)
-    pieces = ps.onset_pieces(_impacts([0.1, 0.5, 0.9]))
-    x = ps.recorded_sequence(pieces, rng)
-    assert x.dtype == np.float32 and np.isfinite(x).all() and len(x) >= 0.6 * SR
-    level = np.sqrt(np.mean(x[: len(x) // 160 * 160].reshape(-1, 160) ** 2, axis=1))
-    onsets = int(np.sum(np.diff((level > 0.3 * level.max()).astype(int)) == 1))
-    assert onsets >= 2, onsets  # at least two events, apart

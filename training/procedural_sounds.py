@@ -209,22 +209,3 @@ def shard_shower(shards: list[np.ndarray], rng: np.random.Generator) -> np.ndarr
         _place(out, piece * gain, at)
     return room(out, rng)
 
-
-def recorded_sequence(pieces: list[np.ndarray], rng: np.random.Generator) -> np.ndarray:
-    """A new take of a sound made of repeated events (barks, knocks, beeps) from real ones (``onset_pieces`` of
-    training recordings): 2-6 pieces, each re-pitched (x0.92-1.08) and levelled (-6..0 dB), 0.12-0.6 s apart,
-    through a room."""
-    k = int(rng.integers(2, 7))
-    gaps = rng.uniform(0.12, 0.6, k)
-    n = int((gaps.sum() + 0.45) * SR)
-    out = np.zeros(n)
-    at = 0.0
-    for gap in gaps:
-        piece = pieces[rng.integers(len(pieces))]
-        factor = rng.uniform(0.92, 1.08)
-        m = max(2, int(len(piece) / factor))
-        piece = np.interp(np.arange(m) * factor, np.arange(len(piece)), piece)
-        piece /= np.sqrt(np.mean(piece ** 2)) + 1e-9
-        _place(out, piece * 10 ** (rng.uniform(-6, 0) / 20), int(at * SR))
-        at += gap
-    return room(out, rng)
