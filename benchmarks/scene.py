@@ -140,7 +140,7 @@ def alerts(plants: int, background_min: float) -> dict:
     for k, label in enumerate(alert_labels):
         for clip in pools.clips[label]:
             for _ in range(plants):
-                one = sd.Pools(pools.split, {**pools.clips, label: [clip]}, pools.voices, pools.kitchen)
+                one = pools.with_only(label, clip)
                 m = sd.mix(sd.SCENES[rng.integers(len(sd.SCENES))], one, rng, exclude=sd.ALERTS, extra=(label,),
                            extra_snr_db=(0.0, 15.0))
                 _, start, end = m.placed[-1]

@@ -82,13 +82,14 @@ def test_a_shard_shower_is_new_glass_from_recorded_shards():
 
 def test_alert_training_windows_hold_the_planted_sound_over_its_bed():
     """train_alerts' positives: each 1 s window covers the sound's onset, at the asked level over the bed."""
+    from training import scene_data as sd
     from training import train_alerts as ta
 
     rng = np.random.default_rng(5)
     bed = np.random.default_rng(6).standard_normal(3 * SR) * 10 ** (-50 / 20)
     ping = _impacts([0.0], seconds=0.3)
     windows = ta.planted_windows(lambda r: ping, [bed], rng, 6, snr_db=(20.0, 20.0))
-    quiet = ta.mel_of(bed)[:100]
+    quiet = sd.mel_of(bed)[:100]
     bands = slice(50, 60)  # about 4.5-6 kHz of the 64 mel bands
     assert windows.shape == (6, 100, 64)
     for w in windows:

@@ -105,8 +105,7 @@ def clip_scores(bank: ClipBank, predict, hop_rows: int = 50) -> np.ndarray:
         mel = mel.astype(np.float32)
         if len(mel) < sd.WINDOW_ROWS:
             mel = np.concatenate([mel, np.full((sd.WINDOW_ROWS - len(mel), mel.shape[1]), FLOOR, np.float32)])
-        starts = range(0, len(mel) - sd.WINDOW_ROWS + 1, hop_rows)
-        out.append(predict(np.stack([mel[s: s + sd.WINDOW_ROWS] for s in starts])).max(axis=0))
+        out.append(predict(sd.hop_windows(mel, hop_rows)).max(axis=0))
     return np.stack(out)
 
 

@@ -197,6 +197,19 @@ def read_audio(path: Path) -> np.ndarray:
     return np.ascontiguousarray(x.mean(axis=1))
 
 
+def mel_of(audio: np.ndarray) -> np.ndarray:
+    """hark's own streaming front end on float audio in [-1, 1]: (rows, 64) float32 log-mel, as the plugin hears it."""
+    from hark.features import log_mel
+
+    return log_mel(np.round(np.clip(audio, -1, 1) * 32767).astype(np.int16)).log_mel.astype(np.float32)
+
+
+def hop_windows(mel: np.ndarray, hop_rows: int = 50) -> np.ndarray:
+    """The model windows of ``mel`` the plugin runs, one every ``hop_rows`` rows: (windows, WINDOW_ROWS, 64) float32."""
+    starts = range(0, len(mel) - WINDOW_ROWS + 1, hop_rows)
+    return np.stack([mel[s: s + WINDOW_ROWS] for s in starts]).astype(np.float32)
+
+
 def rms_db(x: np.ndarray) -> float:
     return float(10 * np.log10(np.mean(np.square(x, dtype=np.float64)) + 1e-12))
 
@@ -242,6 +255,10 @@ class Pools:
             a, b = KITCHEN_SPLIT[split]
             pools.kitchen = x[int(a * len(x)): int(b * len(x))]
         return pools
+
+    def with_only(self, category: str, clip: Clip) -> "Pools":
+        """These pools with ``clip`` as the one clip of ``category`` (a benchmark plants each held-out clip)."""
+        return Pools(self.split, {**self.clips, category: [clip]}, self.voices, self.kitchen)
 
     def clip(self, category: str, rng: np.random.Generator) -> np.ndarray:
         options = self.clips[category]

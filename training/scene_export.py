@@ -163,11 +163,7 @@ def session_events(path: Path):
 
 def window_probs(predict, audio: np.ndarray, hop_rows: int = 50) -> np.ndarray:
     """Event probabilities (windows, 50) of a recording, every ``hop_rows`` rows, as the plugin hears it."""
-    from hark.features import log_mel
-
-    mel = log_mel(np.round(np.clip(audio, -1, 1) * 32767).astype(np.int16)).log_mel
-    starts = range(0, len(mel) - sd.WINDOW_ROWS + 1, hop_rows)
-    return predict(np.stack([mel[s: s + sd.WINDOW_ROWS] for s in starts]).astype(np.float32))
+    return predict(sd.hop_windows(sd.mel_of(audio), hop_rows))
 
 
 def run_min(probs: np.ndarray, n: int) -> np.ndarray:
@@ -221,9 +217,8 @@ def onnx_scene_accuracy(path: Path, data: SceneSet) -> float:
     import onnxruntime as ort
 
     sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-    starts = list(range(0, data.mel.shape[1] - sd.WINDOW_ROWS + 1, 50))
     hits = 0
     for i in range(len(data.mel)):
-        mel = np.stack([data.mel[i, s: s + sd.WINDOW_ROWS] for s in starts]).astype(np.float32)
-        hits += int(sess.run(["scene"], {"log_mel": mel})[0].mean(0).argmax() == data.scene[i])
+        windows = sd.hop_windows(data.mel[i])
+        hits += int(sess.run(["scene"], {"log_mel": windows})[0].mean(0).argmax() == data.scene[i])
     return hits / len(data.mel)

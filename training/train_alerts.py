@@ -42,13 +42,6 @@ MODEL_DIR = ROOT / "plugins" / "scene_context" / "model"
 WINDOW = sd.WINDOW_ROWS
 
 
-def mel_of(x: np.ndarray) -> np.ndarray:
-    """hark's own streaming front end on float audio in [-1, 1]: (rows, 64) log-mel."""
-    from hark.features import log_mel
-
-    return log_mel(np.round(np.clip(x, -1, 1) * 32767).astype(np.int16)).log_mel.astype(np.float32)
-
-
 def plant(bed: np.ndarray, sound: np.ndarray, at: int, snr_db: float) -> np.ndarray:
     """``bed`` with ``sound`` added from sample ``at``, its active level ``snr_db`` over the bed's."""
     s = sd.trim_silence(sound.astype(np.float64))
@@ -68,7 +61,7 @@ def planted_windows(draw, beds: list[np.ndarray], rng: np.random.Generator, n: i
         bed = beds[rng.integers(len(beds))]
         start = int(rng.integers(0, len(bed) - 2 * sd.SR))
         at = int(rng.integers(int(0.1 * sd.SR), int(0.7 * sd.SR)))
-        mel = mel_of(plant(bed[start: start + 2 * sd.SR], draw(rng), at, rng.uniform(*snr_db)))
+        mel = sd.mel_of(plant(bed[start: start + 2 * sd.SR], draw(rng), at, rng.uniform(*snr_db)))
         r0 = int(np.clip(at // sd.HOP - rng.integers(5, 60), 0, len(mel) - WINDOW))
         out[i] = mel[r0: r0 + WINDOW]
     return out
@@ -128,7 +121,7 @@ def build_data(labels: tuple[str, ...], beds: int, per_label: int, negatives: in
         pos.append(planted_windows(drawer(label, clips[label], made_up), bed_audio, rng, per_label))
         which.append(np.full(per_label, k))
     others = [x for category, xs in clips.items() if category not in sd.ALERTS for x in xs]
-    neg = np.concatenate([bed_windows([mel_of(b) for b in bed_audio], rng, negatives - negatives // 3),
+    neg = np.concatenate([bed_windows([sd.mel_of(b) for b in bed_audio], rng, negatives - negatives // 3),
                           planted_windows(lambda r: sd.vary(others[r.integers(len(others))], r), bed_audio, rng,
                                           negatives // 3)])
     data = np.concatenate(pos), np.concatenate(which), neg
@@ -218,23 +211,19 @@ def valid_windows(labels: tuple[str, ...], background: int, plants: int, seed: i
     that cover its first 200 ms, any of which may catch it)."""
     pools = sd.Pools.load("valid")
     rng = np.random.default_rng(seed)
-    bg = [_hop_windows(mel_of(m.audio)) for m in sd.recordings("valid", background, seed, exclude=sd.ALERTS)]
+    bg = [sd.hop_windows(sd.mel_of(m.audio)) for m in sd.recordings("valid", background, seed, exclude=sd.ALERTS)]
     planted: dict[str, list[np.ndarray]] = {}
     for label in labels:
         for clip in pools.clips.get(label, []):
-            one = sd.Pools(pools.split, {**pools.clips, label: [clip]}, pools.voices, pools.kitchen)
+            one = pools.with_only(label, clip)
             for _ in range(plants):
                 m = sd.mix(sd.SCENES[rng.integers(len(sd.SCENES))], one, rng, exclude=sd.ALERTS, extra=(label,),
                            extra_snr_db=(0.0, 15.0))
                 _, start, end = m.placed[-1]
-                windows = _hop_windows(mel_of(m.audio))
+                windows = sd.hop_windows(sd.mel_of(m.audio))
                 ends = 1.0 + 0.5 * np.arange(len(windows))  # window t covers [ends[t] - 1, ends[t]]
                 planted.setdefault(label, []).append(windows[(ends >= start + 0.2) & (ends - 1.0 <= start + 0.2)])
     return {"background": np.concatenate(bg), "planted": planted}
-
-
-def _hop_windows(mel: np.ndarray, hop: int = 50) -> np.ndarray:
-    return np.stack([mel[s: s + WINDOW] for s in range(0, len(mel) - WINDOW + 1, hop)]).astype(np.float32)
 
 
 def valid_scores(predict, labels: tuple[str, ...], data: dict) -> dict:
