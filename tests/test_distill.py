@@ -1,5 +1,6 @@
 """Distillation across tokenizers (training/distill.py): a teacher that splits words differently still hands each
-word's slot logits to the student's first piece of that word, and an ensemble is the mean of its teachers."""
+word's slot logits to the student's first piece of that word, and an ensemble is the mean of its teachers; the
+last epochs' weights (train_joint --average-last) average element-wise."""
 from __future__ import annotations
 
 import numpy as np
@@ -40,3 +41,15 @@ def test_an_ensemble_is_the_mean_of_its_teachers():
     b = (np.array([[0.0, 2.0]]), [np.array([[3.0, 1.0]])])
     il, sl = ensemble([a, b])
     assert il.tolist() == [[1.0, 1.0]] and sl[0].tolist() == [[2.0, 2.0]]
+
+
+def test_averaging_the_last_epochs_is_the_element_wise_mean_and_keeps_integer_buffers():
+    import torch
+
+    from training.train_joint import average_states
+
+    a = {"w": torch.tensor([1.0, 2.0]), "steps": torch.tensor([3])}
+    b = {"w": torch.tensor([3.0, 6.0]), "steps": torch.tensor([5])}
+    mean = average_states([a, b])
+    assert mean["w"].tolist() == [2.0, 4.0] and mean["w"].dtype == torch.float32
+    assert mean["steps"].tolist() == [3]  # not a weight: taken from the first state, not averaged
