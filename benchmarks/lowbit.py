@@ -2,6 +2,7 @@
 
     python benchmarks/lowbit.py --dataset snips --build build/snips4 --build build/snips6
     python benchmarks/lowbit.py --dataset snips --folder benchmarks/artifacts/snips/model_ensemble
+    python benchmarks/lowbit.py --dataset slurp --build build/slurp4 --only squash4_s1,squash2_s1   # add seeds
 
 For every model file a build directory holds (``model.fp32.onnx``; ``model.onnx``, int8 dynamic;
 ``model.int4.onnx``, onnxruntime's 4-bit blockwise rounding; ``model.float.onnx``, fp32 fine-tuned like the QAT
@@ -152,6 +153,9 @@ def main() -> None:
                     help="a model folder as shipped (e.g. an ensemble from training.ensemble), scored as it is")
     ap.add_argument("--latency-n", type=int, default=200, help="5-best lists timed per variant")
     ap.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "lowbit.json")
+    ap.add_argument("--only", default="", metavar="NAMES",
+                    help="score only these variants of each --build (comma-separated, e.g. squash4_s1,squash2_s1) "
+                         "and add them to the build's rows already in --out")
     ap.add_argument("--one", type=Path, help=argparse.SUPPRESS)  # internal: score one model folder, print JSON
     args = ap.parse_args()
     if args.one:
@@ -170,12 +174,22 @@ def main() -> None:
         models[f"{args.dataset}/{folder.name}"] = {"dataset": args.dataset, "build": str(folder),
                                                    "members": (meta.get("ensemble") or {}).get("members"),
                                                    "variants": {name: row}, "arms": arms({name: row})}
+    only = {n for n in args.only.split(",") if n}
     for build in args.build:
         meta = json.loads((build / "meta.json").read_text(encoding="utf-8"))
         cfg = meta.get("model", {}).get("config", {})
+        key = f"{args.dataset}/{build.name}"
+        if only and key not in models:
+            raise SystemExit(f"--only adds rows to {key}, which {args.out} does not hold yet: score the whole build")
         rows = {}
         repeats = sorted(f.name for f in build.glob("model.*_s*.onnx"))  # other seeds of the same arms
-        for fn in [f for f in FILES if (build / f).is_file()] + repeats:
+        files = [f for f in FILES if (build / f).is_file()] + repeats
+        if only:
+            missing = only - {variant_name(f) for f in files}
+            if missing:
+                raise SystemExit(f"{build}: no model file for {', '.join(sorted(missing))}")
+            files = [f for f in files if variant_name(f) in only]
+        for fn in files:
             with tempfile.TemporaryDirectory() as tmp:
                 folder = Path(tmp) / "model"
                 ship_variant(build, fn, folder)
@@ -185,20 +199,31 @@ def main() -> None:
             if lowbit:
                 row["train"] = lowbit.get("train")
                 row["code_usage"] = lowbit.get("code_usage")
+            if only:
+                row["measured"] = {k: provenance()[k] for k in ("commit", "dirty", "ended_utc")}
             rows[variant_name(fn)] = row
             print(f"[lowbit] {build.name} {variant_name(fn)}: intent {row['intent_acc']} slot F1 {row['slot_f1']} "
                   f"sentence {row['sentence_acc']} | {row['bytes'] / 1e6:.2f} MB, RSS {row['rss_mb']} MB, "
                   f"5-best p50 {row['nbest5_ms']['p50']} ms", file=sys.stderr)
+        if only:  # the earlier rows stay; the new ones join them
+            rows = {**models[key]["variants"], **rows}
         fp32 = rows.get("fp32")
         for row in rows.values():
             if fp32:
                 row["intent_rel_loss_pct"] = round(100 * (fp32["intent_acc"] - row["intent_acc"]) / fp32["intent_acc"], 2)
                 row["size_vs_fp32"] = round(row["bytes"] / fp32["bytes"], 4)
-        models[f"{args.dataset}/{build.name}"] = {"dataset": args.dataset, "build": str(build),
-                                                  "parameters": meta.get("model", {}).get("parameters"),
-                                                  "config": cfg, "variants": rows, "arms": arms(rows)}
+        if only:
+            models[key] = {**models[key], "variants": rows, "arms": arms(rows)}
+            prov = provenance()
+            models[key].setdefault("added", []).append(
+                {"variants": sorted(only), **{k: prov[k] for k in ("commit", "dirty", "command", "ended_utc",
+                                                                   "load_average_start", "load_average_end")}})
+            continue
+        models[key] = {"dataset": args.dataset, "build": str(build),
+                       "parameters": meta.get("model", {}).get("parameters"),
+                       "config": cfg, "variants": rows, "arms": arms(rows)}
     prov = provenance()  # the file merges runs: each model measured now says so itself
-    for key in [f"{args.dataset}/{d.name}" for d in args.folder + args.build]:
+    for key in [f"{args.dataset}/{d.name}" for d in args.folder + (args.build if not only else [])]:
         models[key]["measured"] = {k: prov[k] for k in ("commit", "dirty", "command", "ended_utc",
                                                         "load_average_start", "load_average_end")}
     out = {"benchmark": "low-bit intent models through hark.Engine.parse (test split; 5-best latency on one thread)",

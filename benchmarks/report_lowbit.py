@@ -92,6 +92,11 @@ def lowbit_section(rep: Any, table: Any, mark: Any) -> str:
             out += ["", f"Measured at {ms_['commit'][:7]}{' (dirty)' if ms_.get('dirty') else ''}, "
                         f"{ms_['ended_utc'][:16].replace('T', ' ')} UTC, load {ms_['load_average_start'][0]:.1f}-"
                         f"{ms_['load_average_end'][0]:.1f}: `{ms_['command']}`."]
+        for add in m.get("added", []):
+            out += ["", f"Rows {', '.join(add['variants'])} added at {add['commit'][:7]}"
+                        f"{' (dirty)' if add.get('dirty') else ''}, {add['ended_utc'][:16].replace('T', ' ')} UTC, "
+                        f"load {add['load_average_start'][0]:.1f}-{add['load_average_end'][0]:.1f}: "
+                        f"`{add['command']}`."]
         if variants.get("fp32"):
             for bits, limit in (("4", 0.3), ("2", 1.0)):
                 name = f"squash{bits}"
