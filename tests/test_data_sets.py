@@ -37,3 +37,20 @@ def test_benchmark_artifact_answers_its_test_set(dataset, floor):
             best = engine.parse(text).best
             right += best is not None and best.intent == intent_name_for_label(label)
     assert right / len(rows) >= floor, (dataset, right, len(rows))
+
+
+def test_a_run_with_another_seed_reads_the_builds_own_slurp_splits():
+    """SLURP has no valid split of its own: a fixed draw of its training pool is one. A QAT run with another
+    --seed once drew another, so it chose its epoch partly on sentences the build had trained on."""
+    from argparse import Namespace
+
+    from training.splits import load_splits
+
+    if not (data_dir() / "slurp" / "devel.jsonl").is_file():
+        pytest.skip(f"SLURP not found in HARK_DATA ({data_dir() / 'slurp'})")
+    train, valid, test = load_splits(Namespace(dataset="slurp", seed=13))
+    _, valid_other_seed, _ = load_splits(Namespace(dataset="slurp", seed=1))
+    assert [e.words for e in valid_other_seed] == [e.words for e in valid]
+    trained = {" ".join(e.words) for e in train}
+    assert valid and not any(" ".join(e.words) in trained for e in valid)
+    assert not any(" ".join(e.words) in trained for e in test)

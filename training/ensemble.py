@@ -31,6 +31,7 @@ from hark.plugins.intent.model import pool
 from .metrics import BioDecoder, evaluate
 from .onnx_eval import OnnxJoint
 from .shipping import ship, valid_rank
+from .splits import load_splits
 
 Candidate = tuple[Path, str]  # (build, variant name in meta.json metrics.lowbit)
 MEMBER_NAMES = ("a", "b")
@@ -166,10 +167,7 @@ def main() -> None:
     ap.add_argument("--max-mb", type=float, default=10.0, help="budget for the shipped files (MB, 10^6 bytes)")
     ap.add_argument("--ship", type=Path, required=True, help="model folder to write")
     args = ap.parse_args()
-    from .train_joint import load_splits
-
-    split_args = argparse.Namespace(dataset=args.dataset, seed=13)
-    _, valid_ex, test_ex = load_splits(split_args)
+    _, valid_ex, test_ex = load_splits(argparse.Namespace(dataset=args.dataset))
     members, valid, table = choose(args.build, valid_ex, int(args.max_mb * 1e6))
     for row in sorted(table, key=valid_rank, reverse=True)[:10]:
         print(json.dumps(row), file=sys.stderr)

@@ -35,12 +35,13 @@ import torch
 import torch.nn.functional as F
 from tqdm import tqdm
 
-from .data import Example, load_bio
+from .data import Example
 from .joint_model import JointModel, ModelConfig, init_embeddings_pca, init_from_minilm
 from .distill import distill_loss, load_teachers, teacher_batch
 from .metrics import BioDecoder, choose_prior_weight, decode_logits, evaluate, transition_prior
 from .onnx_eval import OnnxJoint, encode_words
 from .tokenizer import train_tokenizer
+from .splits import load_splits, valid_fingerprint
 
 FORMAT = "hark-joint-intent-slot/1"
 
@@ -209,28 +210,6 @@ def quantize_4bit(src: Path, dst: Path, block_size: int = 32) -> None:
 
 
 # -------------------------------------------------------------------------------------------------------- train
-
-
-def load_splits(args) -> tuple[list[Example], list[Example], list[Example]]:
-    """(train, valid, test). ``--dataset skills`` generates data from the skills of ``--config`` (see
-    training/skill_data.py); its valid split doubles as test, since the skills' held-out ``tests:`` sentences
-    carry slot values, not spans, and are scored through the engine by benchmarks/templates.py instead."""
-    if args.dataset == "skills":
-        from hark import Engine, load_config
-
-        from .skill_data import skill_dataset, template_acceptor
-
-        with Engine(load_config(args.config, **{"plugins.disabled": ["intent"]}), entry_points=True) as engine:
-            train_ex, valid_ex = skill_dataset(engine.skills, per_intent=args.per_intent, seed=args.seed,
-                                               oos=args.oos, negatives=args.negatives,
-                                               is_request=template_acceptor(engine), variants=args.variants)
-        return train_ex, valid_ex, valid_ex
-    if args.dataset == "slurp":
-        from .slurp_data import slurp_splits
-
-        return slurp_splits(seed=args.seed, pseudo=getattr(args, "pseudo", None),
-                            min_prob=getattr(args, "pseudo_min_prob", 0.8), asr_hyps=getattr(args, "asr_hyps", None) or ())
-    return load_bio(args.dataset, "train"), load_bio(args.dataset, "valid"), load_bio(args.dataset, "test")
 
 
 def valid_key(m: dict) -> float:
@@ -437,6 +416,7 @@ def train(args) -> None:
         "slot_transition_prior": prior,
         "sha256": {},
         "temperature": 1.0,
+        "valid_split": valid_fingerprint(valid_ex),
         "trained_on": [f"{args.dataset}/train"] if args.dataset != "skills" else
                       ["sentences generated from the installed skills (training/skill_data.py)",
                        "out-of-scope negatives: HWU64 train + SLURP devel scenarios no skill covers"],

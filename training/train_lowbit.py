@@ -31,7 +31,8 @@ from .joint_model import JointModel, load_trained
 from .lowbit_export import rewrite
 from .metrics import BioDecoder, evaluate
 from .distill import distill_loss, teacher_batch, teacher_logits
-from .train_joint import Encoded, eval_onnx, export_onnx, length_batches, load_splits, predict_torch
+from .splits import load_splits, valid_fingerprint
+from .train_joint import Encoded, eval_onnx, export_onnx, length_batches, predict_torch
 from .shipping import best_on_valid, ship, valid_rank
 
 #: ptq: rounding only; plain / squash: QAT (lowbit.py); float: the same fine-tune without rounding (the control
@@ -100,6 +101,11 @@ class Build:
         self.meta = json.loads((self.path / "meta.json").read_text(encoding="utf-8"))
         self.model, self.intents, self.tags, self.sp = load_trained(self.path / "model.pt")
         self.train_ex, self.valid_ex, self.test_ex = load_splits(args)
+        recorded = self.meta.get("valid_split")  # builds from before it was recorded have none
+        if recorded and recorded != valid_fingerprint(self.valid_ex):
+            raise SystemExit(f"{self.path}: this run's valid split is not the one the build was trained beside "
+                             f"({recorded['n']} sentences, sha256 {recorded['sha256'][:12]}); its scores would "
+                             "choose on training sentences")
         if args.limit:
             self.train_ex = random.Random(args.seed).sample(self.train_ex, min(args.limit, len(self.train_ex)))
         self.tr = Encoded(self.train_ex, self.sp, self.intents, self.tags, self.meta["max_len"])
