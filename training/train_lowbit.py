@@ -32,7 +32,8 @@ from .lowbit_export import rewrite
 from .metrics import BioDecoder, evaluate
 from .distill import distill_loss, teacher_batch, teacher_logits
 from .splits import load_splits, valid_fingerprint
-from .train_joint import Encoded, eval_onnx, export_onnx, length_batches, predict_torch
+from .joint_export import export_onnx
+from .train_joint import Encoded, eval_onnx, length_batches, predict_torch
 from .shipping import best_on_valid, ship, valid_rank
 
 #: ptq: rounding only; plain / squash: QAT (lowbit.py); float: the same fine-tune without rounding (the control
