@@ -90,6 +90,14 @@ snips-artifact: install  ## rebuild benchmarks/artifacts/snips/model: two teache
 	    $(BIN)/python -m training.train_lowbit --dataset snips --build build/snips4kd --bits $$1 --mode $$2 --threads 2 --quiet || exit 1; done
 	$(BIN)/python -m training.train_lowbit --dataset snips --build build/snips4kd --ship-best build/snips4 build/snips4wp --ship benchmarks/artifacts/snips/model
 
+.PHONY: slurp-artifact
+slurp-artifact: install  ## rebuild benchmarks/artifacts/slurp/model: HWU64 + SLURP devel, 2/3/4-bit plain and squashed QAT (3 seeds of squashed 4 and 2), shipped on valid (~1 h on 2 cores; needs HARK_DATA and .[train])
+	$(BIN)/python -m pip install --quiet -e '.[train]'
+	test -f build/slurp4/model.pt || $(BIN)/python -m training.train_joint --dataset slurp --out build/slurp4 --layers 0,1,2,3 --epochs 8 --patience 3 --tokenizer $(TOKENIZER_6K) --lr 2e-4 --threads 2 --quiet
+	for spec in "4 plain 13" "3 plain 13" "2 plain 13" "4 squash 13" "3 squash 13" "2 squash 13" "4 squash 1" "4 squash 2" "2 squash 1" "2 squash 2"; do set -- $$spec; \
+	    $(BIN)/python -m training.train_lowbit --dataset slurp --build build/slurp4 --bits $$1 --mode $$2 --seed $$3 --threads 2 --quiet || exit 1; done
+	$(BIN)/python -m training.train_lowbit --dataset slurp --build build/slurp4 --ship-best --ship benchmarks/artifacts/slurp/model
+
 .PHONY: snips-ensemble
 snips-ensemble: snips-artifact  ## rebuild benchmarks/artifacts/snips/model_ensemble: the best low-bit variant or pair of variants within 10 MB on valid, over the SNIPS builds (~3 h more on 2 cores; needs HARK_DATA and .[train])
 	for bits in 4 3 2; do for mode in plain squash; do test -f build/snips4/model.$$mode$$bits.onnx || \
