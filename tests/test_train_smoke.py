@@ -63,3 +63,11 @@ def test_full_tier_trains_a_model_the_engine_loads(write_skill, tmp_path):
         plugin = engine.pm.get_plugin("intent")
         assert plugin.status.startswith("loaded"), plugin.status
         assert engine.parse("turn on the lights").action.name == "home.lights_on"
+    # another seed fine-tunes on the build's own sentences; other sentences than the build's are refused
+    proc = subprocess.run(cmd[:cmd.index("--ship")] + ["--seed", "5"], cwd=ROOT, capture_output=True, text=True,
+                          timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert (tmp_path / "build" / "model.squash2_s5.onnx").is_file()
+    other = [("19" if a == "20" else a) for a in cmd[:cmd.index("--ship")]]  # --per-intent 19: other sentences
+    proc = subprocess.run(other, cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert proc.returncode != 0 and "valid split is not the one the build was trained beside" in proc.stderr

@@ -10,9 +10,10 @@ DATA_SEED = 13  # draws SLURP's valid part and the skills' generated sentences, 
 
 
 def load_splits(args) -> tuple[list[Example], list[Example], list[Example]]:
-    """(train, valid, test) of ``args.dataset``. ``--dataset skills`` generates data from the skills of ``--config`` (see
-    training/skill_data.py); its valid split doubles as test, since the skills' held-out ``tests:`` sentences
-    carry slot values, not spans, and are scored through the engine by benchmarks/templates.py instead.
+    """(train, valid, test) of ``args.dataset``. ``--dataset skills`` generates data from the skills of
+    ``--config`` (see training/skill_data.py); its valid split doubles as test, since the skills' held-out
+    ``tests:`` sentences carry slot values, not spans, and are scored through the engine by
+    benchmarks/templates.py instead.
 
     The splits never follow ``--seed`` (``DATA_SEED``): a QAT run with another seed must fine-tune on the build's
     own training sentences and keep its epoch by the build's own valid split, never by sentences the build
