@@ -47,6 +47,15 @@ FILES = ("model.fp32.onnx", "model.float.onnx", "model.onnx", "model.int4.onnx")
 NAMES = {"model.fp32.onnx": "fp32", "model.onnx": "int8", "model.int4.onnx": "int4_blockwise_ptq"}
 
 
+RUN = ("commit", "dirty", "command", "ended_utc", "load_average_start", "load_average_end")
+
+
+def measured(*keys: str) -> dict:
+    """These fields of one ``provenance()`` reading (it asks git, so once per use)."""
+    prov = provenance()
+    return {k: prov[k] for k in keys}
+
+
 def variant_name(fn: str) -> str:
     return NAMES.get(fn, fn[len("model."):-len(".onnx")])
 
@@ -200,7 +209,7 @@ def main() -> None:
                 row["train"] = lowbit.get("train")
                 row["code_usage"] = lowbit.get("code_usage")
             if only:
-                row["measured"] = {k: provenance()[k] for k in ("commit", "dirty", "ended_utc")}
+                row["measured"] = measured("commit", "dirty", "ended_utc")
             rows[variant_name(fn)] = row
             print(f"[lowbit] {build.name} {variant_name(fn)}: intent {row['intent_acc']} slot F1 {row['slot_f1']} "
                   f"sentence {row['sentence_acc']} | {row['bytes'] / 1e6:.2f} MB, RSS {row['rss_mb']} MB, "
@@ -214,18 +223,14 @@ def main() -> None:
                 row["size_vs_fp32"] = round(row["bytes"] / fp32["bytes"], 4)
         if only:
             models[key] = {**models[key], "variants": rows, "arms": arms(rows)}
-            prov = provenance()
-            models[key].setdefault("added", []).append(
-                {"variants": sorted(only), **{k: prov[k] for k in ("commit", "dirty", "command", "ended_utc",
-                                                                   "load_average_start", "load_average_end")}})
+            models[key].setdefault("added", []).append({"variants": sorted(only), **measured(*RUN)})
             continue
         models[key] = {"dataset": args.dataset, "build": str(build),
                        "parameters": meta.get("model", {}).get("parameters"),
                        "config": cfg, "variants": rows, "arms": arms(rows)}
-    prov = provenance()  # the file merges runs: each model measured now says so itself
+    run = measured(*RUN)  # the file merges runs: each model measured now says so itself
     for key in [f"{args.dataset}/{d.name}" for d in args.folder + (args.build if not only else [])]:
-        models[key]["measured"] = {k: prov[k] for k in ("commit", "dirty", "command", "ended_utc",
-                                                        "load_average_start", "load_average_end")}
+        models[key]["measured"] = run
     out = {"benchmark": "low-bit intent models through hark.Engine.parse (test split; 5-best latency on one thread)",
            "load_average": [round(x, 2) for x in os.getloadavg()], "models": models}
     args.out.parent.mkdir(parents=True, exist_ok=True)
